@@ -1,0 +1,31 @@
+# Build: the release binary, with SQLite bundled and libpq for PostgreSQL.
+FROM rust:1-bookworm AS build
+RUN apt-get update && apt-get install -y --no-install-recommends libpq-dev && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY Cargo.toml Cargo.lock rustfmt.toml ./
+COPY src ./src
+COPY migrations ./migrations
+COPY openapi ./openapi
+COPY data ./data
+RUN cargo build --release --locked --bin dvk
+
+# Run: a small image, a non-root user, configuration by environment.
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends libpq5 ca-certificates curl \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --home-dir /var/lib/dvk --create-home dvk
+COPY --from=build /src/target/release/dvk /usr/local/bin/dvk
+COPY --from=build /src/data /usr/share/dvk/data
+USER dvk
+WORKDIR /var/lib/dvk
+# SQLite at /var/lib/dvk/dvk.db by default; set DVK_DATABASE_URL=postgres://… for PostgreSQL,
+# and DVK_JWT_SECRET (or DVK_JWT_JWKS) for tokens: without a key the service refuses to start.
+ENV DVK_BIND=0.0.0.0:8080 \
+    DVK_DATABASE_URL=/var/lib/dvk/dvk.db \
+    RUST_LOG=info
+EXPOSE 8080
+HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
+    CMD curl -fsS http://127.0.0.1:8080/readyz || exit 1
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/usr/local/bin/dvk"]
+CMD ["serve"]

@@ -1,0 +1,99 @@
+//! Building and running the HTTP application.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{from_fn, Compress, Logger};
+use actix_web::{web, App, HttpServer};
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::{Authenticator, UnitCache};
+use crate::config::Config;
+use crate::db::{self, Pool};
+use crate::http::{self, rate_limit::RateLimiter};
+
+/// What every request handler shares.
+pub struct AppState {
+    pub pool: Pool,
+    pub auth: Authenticator,
+    pub config: Config,
+    pub unit_cache: UnitCache,
+    pub rate_limiter: RateLimiter,
+}
+
+pub struct Application {
+    server: Server,
+    port: u16,
+    pub state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Opens the database (migrating it), binds the address and prepares the server. With port 0
+    /// the system picks a free port; `port()` tells which.
+    pub fn build(config: Config) -> Result<Application, String> {
+        let auth = Authenticator::from_config(&config).map_err(|e| e.to_string())?;
+        let pool = db::build_pool(&config.database_url, config.db_pool_size)?;
+        {
+            let mut conn = pool.get().map_err(|e| format!("cannot connect to the database: {e}"))?;
+            db::migrate(&mut conn)?;
+        }
+        let listener = TcpListener::bind(&config.bind).map_err(|e| format!("cannot bind {}: {e}", config.bind))?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let state = web::Data::new(AppState {
+            pool,
+            auth,
+            rate_limiter: RateLimiter::new(config.rate_limit_per_second, config.rate_limit_burst),
+            unit_cache: UnitCache::default(),
+            config: config.clone(),
+        });
+        let openapi = Arc::new(crate::openapi::document());
+        let server_state = state.clone();
+        let server = HttpServer::new(move || {
+            let (app, _) = App::new()
+                .into_utoipa_app()
+                .openapi((*openapi).clone())
+                .configure(crate::openapi::routes)
+                .split_for_parts();
+            app.app_data(server_state.clone())
+                .app_data(http::json::query_config())
+                .app_data(http::json::path_config())
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", (*openapi).clone()))
+                .default_service(web::to(crate::health::not_found))
+                .wrap(from_fn(http::idempotency::idempotency))
+                .wrap(from_fn(http::rate_limit::rate_limit))
+                .wrap(from_fn(http::request_id))
+                .wrap(Compress::default())
+                // The request id links a log line to the problem a client reports; the token
+                // never appears (no request headers are logged).
+                .wrap(Logger::new("%a \"%r\" %s %b %Dms rid=%{x-request-id}o"))
+        })
+        .workers(config.workers)
+        .listen(listener)
+        .map_err(|e| e.to_string())?
+        .shutdown_timeout(30)
+        .run();
+        log::info!(
+            "dvk listening on http://{}:{port} ({} database)",
+            config.bind.rsplit_once(':').map(|(h, _)| h).unwrap_or("127.0.0.1"),
+            match db::Backend::of_url(&config.database_url) {
+                db::Backend::Postgres => "PostgreSQL",
+                db::Backend::Sqlite => "SQLite",
+            }
+        );
+        Ok(Application { server, port, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    pub async fn run(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,106 @@
+//! Configuration from `DVK_*` environment variables, with defaults that work with no setup.
+
+use std::path::PathBuf;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `DVK_BIND`, default `127.0.0.1:8080`; port 0 picks a free port.
+    pub bind: String,
+    /// `DVK_DATABASE_URL`, default `dvk.db` (SQLite); `postgres://…` selects PostgreSQL.
+    pub database_url: String,
+    /// `DVK_DB_POOL_SIZE`, default 8.
+    pub db_pool_size: u32,
+    /// `DVK_JWT_SECRET`: HS256 key for bearer tokens (at least 32 bytes).
+    pub jwt_secret: Option<String>,
+    /// `DVK_JWT_JWKS`: a JWKS file of RS256/ES256 public keys, chosen by `kid`.
+    pub jwt_jwks: Option<PathBuf>,
+    /// `DVK_JWT_ISSUER`, default `dvk`.
+    pub jwt_issuer: String,
+    /// `DVK_JWT_AUDIENCE`, default `dvk-api`.
+    pub jwt_audience: String,
+    /// `DVK_JWT_LEEWAY_SECS`, default 30: clock skew allowed on `exp`/`nbf`.
+    pub jwt_leeway_secs: u64,
+    /// `DVK_BODY_LIMIT`, default 1 MiB: the largest JSON body.
+    pub body_limit: usize,
+    /// `DVK_IMPORT_LIMIT`, default 32 MiB: the largest file for import and reorganisation.
+    pub import_limit: usize,
+    /// `DVK_RATE_LIMIT_PER_SECOND`, default 200 (0 turns the limiter off): sustained requests per
+    /// subject (token `sub`, or client address without a token), per instance.
+    pub rate_limit_per_second: u32,
+    /// `DVK_RATE_LIMIT_BURST`, default 1000: requests a subject may send at once.
+    pub rate_limit_burst: u32,
+    /// `DVK_WORKERS`, default: the number of cores.
+    pub workers: usize,
+    /// `--dev`: generate a signing key when none is configured (never in production).
+    pub dev: bool,
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn parsed<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
+    match var(name) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|_| format!("{name}={v:?} is not valid")),
+    }
+}
+
+impl Config {
+    /// The defaults, ignoring the environment.
+    pub fn defaults() -> Config {
+        Config {
+            bind: "127.0.0.1:8080".into(),
+            database_url: "dvk.db".into(),
+            db_pool_size: 8,
+            jwt_secret: None,
+            jwt_jwks: None,
+            jwt_issuer: "dvk".into(),
+            jwt_audience: "dvk-api".into(),
+            jwt_leeway_secs: 30,
+            body_limit: 1024 * 1024,
+            import_limit: 32 * 1024 * 1024,
+            rate_limit_per_second: 200,
+            rate_limit_burst: 1000,
+            workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            dev: false,
+        }
+    }
+
+    pub fn from_env() -> Result<Config, String> {
+        let d = Config::defaults();
+        let config = Config {
+            bind: var("DVK_BIND").unwrap_or(d.bind),
+            database_url: var("DVK_DATABASE_URL").unwrap_or(d.database_url),
+            db_pool_size: parsed("DVK_DB_POOL_SIZE", d.db_pool_size)?,
+            jwt_secret: var("DVK_JWT_SECRET"),
+            jwt_jwks: var("DVK_JWT_JWKS").map(PathBuf::from),
+            jwt_issuer: var("DVK_JWT_ISSUER").unwrap_or(d.jwt_issuer),
+            jwt_audience: var("DVK_JWT_AUDIENCE").unwrap_or(d.jwt_audience),
+            jwt_leeway_secs: parsed("DVK_JWT_LEEWAY_SECS", d.jwt_leeway_secs)?,
+            body_limit: parsed("DVK_BODY_LIMIT", d.body_limit)?,
+            import_limit: parsed("DVK_IMPORT_LIMIT", d.import_limit)?,
+            rate_limit_per_second: parsed("DVK_RATE_LIMIT_PER_SECOND", d.rate_limit_per_second)?,
+            rate_limit_burst: parsed("DVK_RATE_LIMIT_BURST", d.rate_limit_burst)?,
+            workers: parsed("DVK_WORKERS", d.workers)?,
+            dev: false,
+        };
+        config.check()?;
+        Ok(config)
+    }
+
+    pub fn check(&self) -> Result<(), String> {
+        if self.db_pool_size == 0 {
+            return Err("DVK_DB_POOL_SIZE must be at least 1".into());
+        }
+        if self.workers == 0 {
+            return Err("DVK_WORKERS must be at least 1".into());
+        }
+        if let Some(secret) = &self.jwt_secret {
+            if secret.len() < 32 {
+                return Err("DVK_JWT_SECRET must be at least 32 bytes (RFC 7518 §3.2)".into());
+            }
+        }
+        Ok(())
+    }
+}

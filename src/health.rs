@@ -1,0 +1,40 @@
+//! Liveness and readiness, and the answer for paths that name nothing.
+
+use actix_web::{get, web, HttpResponse};
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, Problem};
+use crate::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    #[schema(example = "ok")]
+    pub status: String,
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(tag = "health", responses((status = 200, description = "The process is up", body = Health)))]
+#[get("/healthz")]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(Health { status: "ok".into() })
+}
+
+/// Readiness: the database answers.
+#[utoipa::path(tag = "health", responses(
+    (status = 200, description = "Ready to serve", body = Health),
+    (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json",
+     headers(("Retry-After" = u32, description = "Seconds to wait"))),
+))]
+#[get("/readyz")]
+pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    crate::db::run(&state.pool, |conn| diesel::sql_query("SELECT 1").execute(conn).map_err(|_| ApiError::Unavailable))
+        .await
+        .map_err(|_| ApiError::Unavailable)?;
+    Ok(HttpResponse::Ok().json(Health { status: "ready".into() }))
+}
+
+pub async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound)
+}

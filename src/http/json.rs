@@ -1,0 +1,183 @@
+//! JSON bodies and query strings, parsed at the edge into typed values or a clear problem.
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+use validator::{Validate, ValidationErrors, ValidationErrorsKind};
+
+use crate::error::{ApiError, FieldError};
+use crate::AppState;
+
+/// A JSON request body: `application/json`, at most `DVK_BODY_LIMIT` bytes, no unknown fields
+/// (the types say `deny_unknown_fields`), then checked by its `Validate` rules.
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned + Validate + 'static> FromRequest for Json<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            require_content_type(&req, &["application/json"], true)?;
+            let limit = req.app_data::<web::Data<AppState>>().map(|s| s.config.body_limit).unwrap_or(1024 * 1024);
+            let body = read_body(&req, &mut payload, limit).await?;
+            let value = parse_json::<T>(&body)?;
+            value.validate().map_err(|e| ApiError::validation(field_errors(&e)))?;
+            Ok(Json(value))
+        })
+    }
+}
+
+/// 415 unless the request's media type is one of `accepted` (or, with `plus_json`, any `+json`).
+pub fn require_content_type(req: &HttpRequest, accepted: &[&str], plus_json: bool) -> Result<(), ApiError> {
+    let media = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    if accepted.contains(&media.as_str()) || (plus_json && media.ends_with("+json")) {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType { detail: format!("the body must be sent as {}", accepted.join(" or ")) })
+    }
+}
+
+/// Reads a whole body, refusing (413) as soon as it passes `limit`.
+pub async fn read_body<S, E>(req: &HttpRequest, payload: &mut S, limit: usize) -> Result<bytes::Bytes, ApiError>
+where
+    S: futures_util::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
+{
+    if let Some(len) =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok())
+    {
+        if len > limit {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| ApiError::bad_request("invalid_body", "the request body could not be read"))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    // Syntax first, on its own: serde reports some type errors (a number where an enum belongs)
+    // as syntax errors, and a client should learn which of the two it made.
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+        return Err(ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}")));
+    }
+    let mut de = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize::<_, T>(&mut de).map_err(|err| {
+        let path = err.path().to_string();
+        let message = err.into_inner().to_string();
+        let message = message.split(" at line ").next().unwrap_or(&message).to_string();
+        let (code, field) = if let Some(rest) = message.strip_prefix("unknown field `") {
+            let name = rest.split('`').next().unwrap_or("");
+            ("unknown_field", if path.ends_with(name) { path.clone() } else { join_path(&path, name) })
+        } else if let Some(rest) = message.strip_prefix("missing field `") {
+            ("required", join_path(&path, rest.split('`').next().unwrap_or("")))
+        } else if message.starts_with("unknown variant") {
+            ("invalid_enum", path.clone())
+        } else if message.starts_with("invalid type") || message.starts_with("expected value") {
+            ("invalid_type", path.clone())
+        } else {
+            ("invalid_value", path.clone())
+        };
+        let field = if field == "." || field.is_empty() { "body".to_string() } else { field };
+        ApiError::validation(vec![FieldError::new(field, code, message)])
+    })
+}
+
+fn join_path(path: &str, field: &str) -> String {
+    if path.is_empty() || path == "." {
+        field.to_string()
+    } else if field.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}.{field}")
+    }
+}
+
+/// Flattens validator's nested errors into one list with dotted paths.
+pub fn field_errors(errors: &ValidationErrors) -> Vec<FieldError> {
+    let mut out = Vec::new();
+    collect(errors, "", &mut out);
+    out
+}
+
+fn collect(errors: &ValidationErrors, prefix: &str, out: &mut Vec<FieldError>) {
+    for (field, kind) in errors.errors() {
+        let path = if prefix.is_empty() { field.to_string() } else { format!("{prefix}.{field}") };
+        match kind {
+            ValidationErrorsKind::Field(list) => {
+                for e in list {
+                    let message = e.message.as_ref().map(|m| m.to_string()).unwrap_or_else(|| describe(e));
+                    out.push(FieldError::new(path.clone(), &e.code, message));
+                }
+            }
+            ValidationErrorsKind::Struct(inner) => collect(inner, &path, out),
+            ValidationErrorsKind::List(items) => {
+                for (i, inner) in items {
+                    collect(inner, &format!("{path}[{i}]"), out);
+                }
+            }
+        }
+    }
+}
+
+fn describe(e: &validator::ValidationError) -> String {
+    let param = |name: &str| e.params.get(name).map(|v| v.to_string());
+    match e.code.as_ref() {
+        "length" => match (param("min"), param("max")) {
+            (Some(min), Some(max)) => format!("length must be between {min} and {max}"),
+            (None, Some(max)) => format!("length must be at most {max}"),
+            (Some(min), None) => format!("length must be at least {min}"),
+            _ => "invalid length".into(),
+        },
+        "range" => match (param("min"), param("max")) {
+            (Some(min), Some(max)) => format!("must be between {min} and {max}"),
+            (None, Some(max)) => format!("must be at most {max}"),
+            (Some(min), None) => format!("must be at least {min}"),
+            _ => "out of range".into(),
+        },
+        other => format!("invalid ({other})"),
+    }
+}
+
+/// Query-string and path errors as problems: 400 for a bad query, 404 for a path that names nothing.
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, _| {
+        let message = err.to_string();
+        let message = message.trim_start_matches("Query deserialize error: ").to_string();
+        ApiError::BadRequest {
+            code: "invalid_query",
+            detail: format!("the query string is not valid: {message}"),
+            errors: vec![FieldError::new("query", "invalid_query", message)],
+        }
+        .into()
+    })
+}
+
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|_, _| ApiError::NotFound.into())
+}
+
+/// For PATCH fields where `null` means "clear it": absent → `None`, null → `Some(None)`.
+pub fn nullable<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(de).map(Some)
+}

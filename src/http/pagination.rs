@@ -1,0 +1,153 @@
+//! Keyset pagination with opaque cursors, and `sort` parameters.
+//!
+//! A cursor is the sort key and id of the last item of a page, in URL-safe base64 JSON. It is
+//! opaque to clients; a cursor that does not decode, or that was made for another sort, is a 400,
+//! never a 500. Pages are stable under inserts: a row inserted while a client pages is either
+//! before the cursor (seen by a later sync) or after it (seen on a later page), never twice.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ApiError, FieldError};
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 200;
+
+/// The page size: 1 to 200, default 50.
+pub fn limit(requested: Option<i64>) -> Result<i64, ApiError> {
+    match requested {
+        None => Ok(DEFAULT_LIMIT),
+        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::BadRequest {
+            code: "invalid_limit",
+            detail: format!("limit must be between 1 and {MAX_LIMIT}"),
+            errors: vec![FieldError::new("limit", "out_of_range", format!("must be between 1 and {MAX_LIMIT}"))],
+        }),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cursor {
+    /// The sort this cursor belongs to.
+    #[serde(rename = "s")]
+    pub sort: String,
+    /// The sort key of the last item (absent when sorting by id alone).
+    #[serde(rename = "k", default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// The id of the last item: the tie-breaker.
+    #[serde(rename = "i")]
+    pub id: String,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).expect("a cursor serialises"))
+    }
+
+    /// Decodes a cursor made for `sort`.
+    pub fn decode(raw: &str, sort: &str) -> Result<Cursor, ApiError> {
+        let invalid = || ApiError::BadRequest {
+            code: "invalid_cursor",
+            detail: "the cursor is not one this API issued for this sort; start again without it".into(),
+            errors: vec![FieldError::new("cursor", "invalid_cursor", "not a valid cursor")],
+        };
+        if raw.len() > 1024 {
+            return Err(invalid());
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid())?;
+        let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+        if cursor.sort != sort || cursor.id.len() > 64 || cursor.key.as_ref().is_some_and(|k| k.len() > 512) {
+            return Err(invalid());
+        }
+        Ok(cursor)
+    }
+}
+
+/// A `sort` parameter: a field name, `-` in front for descending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort<F> {
+    pub field: F,
+    pub descending: bool,
+}
+
+impl<F: Copy + PartialEq> Sort<F> {
+    /// Parses `raw` against the allowed `(name, field)` pairs.
+    pub fn parse(raw: Option<&str>, allowed: &[(&str, F)], default: Sort<F>) -> Result<Sort<F>, ApiError> {
+        let Some(raw) = raw else { return Ok(default) };
+        let (descending, name) = match raw.strip_prefix('-') {
+            Some(name) => (true, name),
+            None => (false, raw),
+        };
+        match allowed.iter().find(|(n, _)| *n == name) {
+            Some((_, field)) => Ok(Sort { field: *field, descending }),
+            None => {
+                let names: Vec<&str> = allowed.iter().map(|(n, _)| *n).collect();
+                Err(ApiError::BadRequest {
+                    code: "invalid_sort",
+                    detail: format!("sort must be one of {} (prefix - for descending)", names.join(", ")),
+                    errors: vec![FieldError::new("sort", "invalid_sort", format!("unknown sort {raw:?}"))],
+                })
+            }
+        }
+    }
+}
+
+/// Timestamps in cursors: fixed width with microseconds, so they round-trip exactly.
+pub fn timestamp_key(t: &chrono::NaiveDateTime) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
+}
+
+pub fn parse_timestamp_key(raw: &str) -> Result<chrono::NaiveDateTime, ApiError> {
+    chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S%.6f").map_err(|_| ApiError::BadRequest {
+        code: "invalid_cursor",
+        detail: "the cursor is not one this API issued for this sort; start again without it".into(),
+        errors: vec![FieldError::new("cursor", "invalid_cursor", "not a valid cursor")],
+    })
+}
+
+/// Parses `updated_since` (RFC 3339). A time in the future is refused: nothing has changed there
+/// yet, and accepting it would let a client skip changes made before its clock catches up.
+pub fn updated_since(raw: Option<&str>) -> Result<Option<chrono::NaiveDateTime>, ApiError> {
+    let Some(raw) = raw else { return Ok(None) };
+    let invalid = |message: &str| ApiError::BadRequest {
+        code: "invalid_updated_since",
+        detail: format!("updated_since {message}"),
+        errors: vec![FieldError::new("updated_since", "invalid_updated_since", message)],
+    };
+    let t = chrono::DateTime::parse_from_rfc3339(raw)
+        .map_err(|_| invalid("must be an RFC 3339 timestamp, e.g. 2025-07-01T00:00:00Z"))?
+        .with_timezone(&chrono::Utc);
+    if t > chrono::Utc::now() + chrono::Duration::seconds(5) {
+        return Err(invalid("must not be in the future"));
+    }
+    Ok(Some(t.naive_utc()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trips() {
+        let c = Cursor { sort: "code".into(), key: Some("01".into()), id: "abc".into() };
+        assert_eq!(Cursor::decode(&c.encode(), "code").unwrap(), c);
+    }
+
+    #[test]
+    fn tampered_cursors_are_rejected() {
+        let c = Cursor { sort: "code".into(), key: None, id: "abc".into() }.encode();
+        assert!(Cursor::decode(&c, "name").is_err());
+        assert!(Cursor::decode("not base64!", "code").is_err());
+        assert!(Cursor::decode(&URL_SAFE_NO_PAD.encode(b"{\"s\":1}"), "code").is_err());
+        assert!(Cursor::decode(&"A".repeat(5000), "code").is_err());
+    }
+
+    #[test]
+    fn limits() {
+        assert_eq!(limit(None).unwrap(), 50);
+        assert!(limit(Some(0)).is_err());
+        assert!(limit(Some(201)).is_err());
+        assert_eq!(limit(Some(200)).unwrap(), 200);
+    }
+}

@@ -1,0 +1,52 @@
+//! Search folding: case and Vietnamese diacritics are ignored, so "dan van kheo" finds
+//! "Dân vận khéo" and "đ" matches "d".
+
+use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::UnicodeNormalization;
+
+pub fn fold(s: &str) -> String {
+    s.nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .map(|c| match c {
+            'đ' | 'Đ' => 'd',
+            other => other,
+        })
+        .flat_map(char::to_lowercase)
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A LIKE pattern matching `needle` anywhere, with LIKE's wildcards escaped (escape char `\`).
+pub fn contains_pattern(needle: &str) -> String {
+    let mut out = String::with_capacity(needle.len() + 2);
+    out.push('%');
+    for c in fold(needle).chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_vietnamese() {
+        assert_eq!(fold("Thành phố Hà Nội"), "thanh pho ha noi");
+        assert_eq!(fold("HÀ NỘI"), "ha noi");
+        assert_eq!(fold("Đắk Lắk"), "dak lak");
+        assert_eq!(fold("Dân vận  khéo"), "dan van kheo");
+        assert_eq!(fold("Quảng Trị"), fold("quang tri"));
+    }
+
+    #[test]
+    fn escapes_like_wildcards() {
+        assert_eq!(contains_pattern("50%_x"), "%50\\%\\_x%");
+    }
+}

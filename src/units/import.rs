@@ -1,0 +1,702 @@
+//! Bulk changes from the official unit lists: import (idempotent on code, all rows or none) and
+//! reorganisation (close predecessors, name successors, carry on what continues).
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDate;
+
+use crate::audit::{self, Change};
+use crate::auth::{Actor, Role};
+use crate::db::DbConnection;
+use crate::error::{ApiError, FieldError};
+
+use super::rules::{self, UnitCode};
+use super::store::{self, NewUnit, UnitRow};
+use super::types::{ImportReport, Level, ReorganizeReport, UnitKind};
+
+/// At most this many errors are listed; a file with more gets the first ones.
+const MAX_ERRORS: usize = 100;
+
+/// One row of a unit list: `code,name,level,division_type,parent_code` (+ optional
+/// `short_name`, `kind`, default `locality`).
+#[derive(Debug, Clone)]
+pub struct UnitLine {
+    pub line: u64,
+    pub code: String,
+    pub name: String,
+    pub short_name: Option<String>,
+    pub kind: UnitKind,
+    pub level: Level,
+    pub division_type: Option<String>,
+    pub parent_code: Option<String>,
+}
+
+/// One row of a succession list: `legacy_code,successor_code,is_primary`.
+#[derive(Debug, Clone)]
+pub struct SuccessionLine {
+    pub line: u64,
+    pub legacy_code: String,
+    pub successor_code: String,
+    pub is_primary: bool,
+}
+
+struct Errors(Vec<FieldError>);
+
+impl Errors {
+    fn push(&mut self, line: u64, column: &str, code: &str, message: impl Into<String>) {
+        if self.0.len() < MAX_ERRORS {
+            self.0.push(FieldError::new(column, code, message).at_row(line));
+        }
+    }
+
+    fn into_result(self, what: &str) -> Result<(), ApiError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Unprocessable {
+                code: "invalid_file",
+                detail: format!(
+                    "the {what} has errors (row is the file's line, the header being line 1); nothing was changed"
+                ),
+                errors: self.0,
+            })
+        }
+    }
+}
+
+/// A file's rows: the line number and the values by column name.
+type CsvRows = Vec<(u64, HashMap<String, String>)>;
+
+/// Reads a CSV text into rows of named columns, checking the header.
+fn read_csv(text: &str, what: &str, required: &[&str], optional: &[&str]) -> Result<CsvRows, ApiError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut reader = csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::All).from_reader(text.as_bytes());
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| ApiError::unprocessable("invalid_file", format!("the {what} is not CSV: {e}")))?
+        .iter()
+        .map(|h| h.to_ascii_lowercase())
+        .collect();
+    let mut errors = Errors(Vec::new());
+    for column in required {
+        if !headers.iter().any(|h| h == column) {
+            errors.push(1, column, "missing_column", format!("the header needs a {column} column"));
+        }
+    }
+    for h in &headers {
+        if !required.contains(&h.as_str()) && !optional.contains(&h.as_str()) {
+            errors.push(1, h, "unknown_column", format!("unknown column {h:?}"));
+        }
+    }
+    errors.into_result(what)?;
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| {
+            let line = e.position().map(|p| p.line()).unwrap_or(0);
+            ApiError::Unprocessable {
+                code: "invalid_file",
+                detail: format!("the {what} is not valid CSV; nothing was changed"),
+                errors: vec![FieldError::new("csv", "malformed_row", e.to_string()).at_row(line)],
+            }
+        })?;
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        if record.iter().all(str::is_empty) {
+            continue;
+        }
+        let map = headers.iter().cloned().zip(record.iter().map(str::to_string)).collect();
+        rows.push((line, map));
+    }
+    if rows.is_empty() {
+        return Err(ApiError::unprocessable("empty_file", format!("the {what} has no rows")));
+    }
+    Ok(rows)
+}
+
+fn optional(value: Option<&String>) -> Option<String> {
+    value.map(|v| v.trim()).filter(|v| !v.is_empty()).map(str::to_string)
+}
+
+pub fn parse_units_csv(text: &str) -> Result<Vec<UnitLine>, ApiError> {
+    let what = "unit list";
+    let rows =
+        read_csv(text, what, &["code", "name", "level", "parent_code"], &["division_type", "short_name", "kind"])?;
+    let mut errors = Errors(Vec::new());
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut lines = Vec::with_capacity(rows.len());
+    for (line, row) in rows {
+        let get = |c: &str| row.get(c).cloned().unwrap_or_default();
+        let code = match UnitCode::parse(&get("code")) {
+            Ok(c) => c.into_string(),
+            Err(m) => {
+                errors.push(line, "code", "invalid_code", m);
+                continue;
+            }
+        };
+        if let Some(first) = seen.insert(code.clone(), line) {
+            errors.push(line, "code", "duplicate_code", format!("code {code} is also on line {first}"));
+        }
+        let name = rules::clean_text("name", &get("name"), 255);
+        let level = Level::parse(get("level").as_str());
+        let kind = match optional(row.get("kind")) {
+            None => Some(UnitKind::Locality),
+            Some(k) => UnitKind::parse(&k),
+        };
+        let short_name = optional(row.get("short_name")).map(|s| rules::clean_text("short_name", &s, 64)).transpose();
+        let division_type =
+            optional(row.get("division_type")).map(|s| rules::clean_text("division_type", &s, 64)).transpose();
+        let parent_code = optional(row.get("parent_code"));
+        if let Some(p) = &parent_code {
+            if let Err(m) = UnitCode::parse(p) {
+                errors.push(line, "parent_code", "invalid_code", m);
+            }
+            if *p == code {
+                errors.push(line, "parent_code", "cycle", "a unit cannot be its own parent");
+            }
+        }
+        match (name, level, kind, short_name, division_type) {
+            (Ok(name), Some(level), Some(kind), Ok(short_name), Ok(division_type)) if level != Level::Central => {
+                lines.push(UnitLine { line, code, name, short_name, kind, level, division_type, parent_code })
+            }
+            (name, level, kind, short_name, division_type) => {
+                for e in [name.err(), short_name.err(), division_type.err()].into_iter().flatten() {
+                    errors.push(line, &e.field, &e.code, e.message);
+                }
+                if !matches!(level, Some(l) if l != Level::Central) {
+                    errors.push(line, "level", "invalid_level", "must be one of province, district, commune, village");
+                }
+                if kind.is_none() {
+                    errors.push(line, "kind", "invalid_kind", format!("must be one of {}", UnitKind::names()));
+                }
+            }
+        }
+    }
+    errors.into_result(what)?;
+    Ok(lines)
+}
+
+pub fn parse_successions_csv(text: &str) -> Result<Vec<SuccessionLine>, ApiError> {
+    let what = "succession list";
+    let rows = read_csv(text, what, &["legacy_code", "successor_code", "is_primary"], &[])?;
+    let mut errors = Errors(Vec::new());
+    let mut seen: HashMap<(String, String), u64> = HashMap::new();
+    let mut lines = Vec::with_capacity(rows.len());
+    for (line, row) in rows {
+        let get = |c: &str| row.get(c).cloned().unwrap_or_default();
+        let legacy = UnitCode::parse(&get("legacy_code"));
+        let successor = UnitCode::parse(&get("successor_code"));
+        let primary = match get("is_primary").to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" => Some(true),
+            "0" | "false" | "no" | "" => Some(false),
+            _ => None,
+        };
+        match (legacy, successor, primary) {
+            (Ok(l), Ok(s), Some(p)) => {
+                if let Some(first) = seen.insert((l.as_str().into(), s.as_str().into()), line) {
+                    errors.push(line, "successor_code", "duplicate_pair", format!("the same pair is on line {first}"));
+                }
+                lines.push(SuccessionLine {
+                    line,
+                    legacy_code: l.into_string(),
+                    successor_code: s.into_string(),
+                    is_primary: p,
+                })
+            }
+            (l, s, p) => {
+                if let Err(m) = l {
+                    errors.push(line, "legacy_code", "invalid_code", m);
+                }
+                if let Err(m) = s {
+                    errors.push(line, "successor_code", "invalid_code", m);
+                }
+                if p.is_none() {
+                    errors.push(line, "is_primary", "invalid_boolean", "must be 1 or 0");
+                }
+            }
+        }
+    }
+    errors.into_result(what)?;
+    Ok(lines)
+}
+
+/// What a line of a unit list resolves to.
+#[derive(Clone)]
+enum Target {
+    /// An active unit already holds the code (its row as it is now).
+    Existing(Box<UnitRow>),
+    New,
+}
+
+/// The parent of a line: another line of the file, or a unit already in the database.
+#[derive(Clone)]
+enum ParentRef {
+    Line(usize),
+    Unit(Box<UnitRow>),
+}
+
+/// The ids and rows a unit list becomes: shared by import and reorganisation.
+struct Plan {
+    /// Per line: the final row.
+    rows: Vec<UnitRow>,
+    /// Per line: whether it is inserted (else updated or unchanged).
+    new: Vec<bool>,
+    /// Order in which lines can be inserted (parents first).
+    order: Vec<usize>,
+}
+
+/// Resolves every line's target and parent, checks scope and placement, and computes the rows.
+/// `targets[i]` says whether line i is an existing unit or a new one.
+fn plan(
+    lines: &[UnitLine],
+    targets: &[Target],
+    active: &HashMap<String, UnitRow>,
+    closing: &HashSet<String>,
+    scope: &HashSet<String>,
+    actor_unit: &UnitRow,
+    errors: &mut Errors,
+) -> Result<Plan, ApiError> {
+    let index: HashMap<&str, usize> = lines.iter().enumerate().map(|(i, l)| (l.code.as_str(), i)).collect();
+    let now = crate::db::now();
+    let mut parents: Vec<Option<ParentRef>> = Vec::with_capacity(lines.len());
+    for line in lines {
+        let parent = match &line.parent_code {
+            None => Some(ParentRef::Unit(Box::new(actor_unit.clone()))),
+            Some(pc) => match index.get(pc.as_str()) {
+                Some(&i) => Some(ParentRef::Line(i)),
+                None => match active.get(pc) {
+                    Some(u) if !closing.contains(&u.id) && scope.contains(&u.id) => {
+                        Some(ParentRef::Unit(Box::new(u.clone())))
+                    }
+                    _ => {
+                        errors.push(
+                            line.line,
+                            "parent_code",
+                            "unknown_parent",
+                            format!("no active unit {pc} in the file or within your scope"),
+                        );
+                        None
+                    }
+                },
+            },
+        };
+        if let Some(p) = &parent {
+            let (pkind, plevel) = match p {
+                ParentRef::Line(i) => (lines[*i].kind, lines[*i].level),
+                ParentRef::Unit(u) => (u.kind()?, u.level()?),
+            };
+            if let Err(e) = rules::check_placement(line.kind, line.level, pkind, plevel) {
+                errors.push(
+                    line.line,
+                    if e.field == "parent_id" { "parent_code" } else { &e.field },
+                    &e.code,
+                    e.message,
+                );
+            }
+        }
+        parents.push(parent);
+    }
+    // Depth within the file, to insert parents before children; a cycle is an error.
+    let mut depth: Vec<Option<usize>> = vec![None; lines.len()];
+    for (start, start_line) in lines.iter().enumerate() {
+        let mut chain = vec![];
+        let mut at = start;
+        let mut cyclic = false;
+        loop {
+            if depth[at].is_some() {
+                break;
+            }
+            if chain.contains(&at) {
+                cyclic = true;
+                break;
+            }
+            chain.push(at);
+            match &parents[at] {
+                Some(ParentRef::Line(p)) => at = *p,
+                _ => break,
+            }
+        }
+        if cyclic {
+            errors.push(start_line.line, "parent_code", "cycle", "the parent codes of the file form a cycle");
+            for i in chain {
+                depth[i] = Some(0);
+            }
+            continue;
+        }
+        // `at` ends the chain when its parent is outside the file; else it is a line whose depth
+        // is known and the chain hangs below it.
+        let mut d = if chain.last() == Some(&at) { 0 } else { depth[at].map_or(0, |x| x + 1) };
+        for &i in chain.iter().rev() {
+            if depth[i].is_none() {
+                depth[i] = Some(d);
+            }
+            d = depth[i].unwrap_or(0) + 1;
+        }
+    }
+    if !errors.0.is_empty() {
+        return Err(ApiError::Unprocessable {
+            code: "invalid_file",
+            detail: "the unit list has errors; nothing was changed".into(),
+            errors: std::mem::take(&mut errors.0),
+        });
+    }
+    let mut rows: Vec<UnitRow> = Vec::with_capacity(lines.len());
+    let mut new = Vec::with_capacity(lines.len());
+    for (line, target) in lines.iter().zip(targets) {
+        match target {
+            Target::Existing(row) => {
+                let mut row = (**row).clone();
+                row.name = line.name.clone();
+                if line.short_name.is_some() {
+                    row.short_name = line.short_name.clone();
+                }
+                row.division_type = line.division_type.clone();
+                row.kind = line.kind.as_str().into();
+                row.refresh_search_text();
+                rows.push(row);
+                new.push(false);
+            }
+            Target::New => {
+                let unit = NewUnit {
+                    code: line.code.clone(),
+                    name: line.name.clone(),
+                    short_name: line.short_name.clone(),
+                    kind: line.kind,
+                    level: line.level,
+                    division_type: line.division_type.clone(),
+                    parent_id: String::new(),
+                };
+                rows.push(UnitRow::new(unit, now));
+                new.push(true);
+            }
+        }
+    }
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    for (row, parent) in rows.iter_mut().zip(&parents) {
+        row.parent_id = match parent {
+            Some(ParentRef::Line(i)) => Some(ids[*i].clone()),
+            Some(ParentRef::Unit(u)) => Some(u.id.clone()),
+            None => None,
+        };
+    }
+    let mut order: Vec<usize> = (0..lines.len()).collect();
+    order.sort_by_key(|&i| depth[i].unwrap_or(0));
+    Ok(Plan { rows, new, order })
+}
+
+/// Writes a plan: inserts (parents first), then updates of what changed. Returns (created,
+/// updated, moved, unchanged) and the updated rows' before-images.
+fn apply(
+    conn: &mut DbConnection,
+    plan: &Plan,
+    before: &HashMap<String, UnitRow>,
+) -> Result<(usize, usize, usize, usize), ApiError> {
+    let now = crate::db::now();
+    let inserts: Vec<UnitRow> = plan.order.iter().filter(|&&i| plan.new[i]).map(|&i| plan.rows[i].clone()).collect();
+    store::insert(conn, &inserts)?;
+    let (mut updated, mut moved, mut unchanged) = (0, 0, 0);
+    for (i, row) in plan.rows.iter().enumerate() {
+        if plan.new[i] {
+            continue;
+        }
+        let old = &before[&row.id];
+        if row == old {
+            unchanged += 1;
+            continue;
+        }
+        if row.parent_id != old.parent_id {
+            moved += 1;
+        }
+        if (&row.name, &row.short_name, &row.division_type, &row.kind)
+            != (&old.name, &old.short_name, &old.division_type, &old.kind)
+        {
+            updated += 1;
+        }
+        let mut row = row.clone();
+        row.updated_at = now;
+        row.version = old.version + 1;
+        if !store::update(conn, &row, old.version)? {
+            return Err(ApiError::conflict("concurrent_update", "a unit changed while the file was applied; retry"));
+        }
+    }
+    Ok((inserts.len(), updated, moved, unchanged))
+}
+
+fn actor_context(conn: &mut DbConnection, actor: &Actor) -> Result<(UnitRow, HashSet<String>), ApiError> {
+    actor.require(Role::Admin)?;
+    let unit = store::find(conn, &actor.unit_id)?.ok_or(ApiError::NotFound)?;
+    let scope: HashSet<String> = store::subtree_ids(conn, &actor.unit_id)?.into_iter().collect();
+    Ok((unit, scope))
+}
+
+/// Loads a unit list: rows whose code an active unit holds update it (name, type, parent; never
+/// its level), the others are created. Idempotent: the same file again changes nothing.
+pub fn import_units(conn: &mut DbConnection, actor: &Actor, lines: &[UnitLine]) -> Result<ImportReport, ApiError> {
+    let (actor_unit, scope) = actor_context(conn, actor)?;
+    let active = store::active_by_code(conn)?;
+    let mut errors = Errors(Vec::new());
+    let mut targets = Vec::with_capacity(lines.len());
+    for line in lines {
+        match active.get(&line.code) {
+            Some(u) if u.id == actor_unit.id || !scope.contains(&u.id) => {
+                errors.push(line.line, "code", "outside_scope", format!("unit {} is not below your unit", line.code));
+                targets.push(Target::New);
+            }
+            Some(u) if u.level != line.level.as_str() => {
+                errors.push(
+                    line.line,
+                    "level",
+                    "level_changed",
+                    format!("unit {} is at {} level; a unit's level does not change", line.code, u.level),
+                );
+                targets.push(Target::New);
+            }
+            Some(u) => targets.push(Target::Existing(Box::new(u.clone()))),
+            None => targets.push(Target::New),
+        }
+    }
+    let plan = plan(lines, &targets, &active, &HashSet::new(), &scope, &actor_unit, &mut errors)?;
+    let before: HashMap<String, UnitRow> = active.into_values().map(|r| (r.id.clone(), r)).collect();
+    let (created, updated, moved, unchanged) = apply(conn, &plan, &before)?;
+    if created > 0 || moved > 0 {
+        store::rebuild_closures(conn)?;
+    }
+    let report = ImportReport { dry_run: false, rows: lines.len(), created, updated: updated.max(moved), unchanged };
+    if created + updated + moved > 0 {
+        let created_codes: Vec<&str> =
+            plan.rows.iter().zip(&plan.new).filter(|(_, n)| **n).map(|(r, _)| r.code.as_str()).collect();
+        audit::record(
+            conn,
+            actor,
+            Change {
+                action: "unit.import",
+                resource_type: "unit_import",
+                resource_id: &uuid::Uuid::now_v7().to_string(),
+                unit_id: Some(&actor.unit_id),
+            },
+            None::<&()>,
+            Some(&serde_json::json!({"report": report, "created_codes": created_codes})),
+        )?;
+    }
+    Ok(report)
+}
+
+/// What a legacy code of the succession list resolves to.
+enum Legacy {
+    /// The same unit carries on (same code, level and name in the new list).
+    Continues,
+    /// Closed, with its successors' codes (primary first).
+    Closes(Box<UnitRow>, Vec<(String, bool)>),
+    /// Closed by an earlier run of the same reorganisation.
+    AlreadyApplied,
+}
+
+/// Applies a new structure: predecessors that carry on stay the same unit (moved under their new
+/// parent), the others close on `effective_on` naming their successors, new units are created,
+/// and every descendant of a closed unit that the new structure does not carry on closes with it.
+/// Running the same reorganisation again changes nothing.
+pub fn reorganize(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    effective_on: NaiveDate,
+    lines: &[UnitLine],
+    pairs: &[SuccessionLine],
+) -> Result<ReorganizeReport, ApiError> {
+    let (actor_unit, scope) = actor_context(conn, actor)?;
+    let active = store::active_by_code(conn)?;
+    let applied = store::closed_successions(conn, effective_on)?;
+    let new_list: HashMap<&str, &UnitLine> = lines.iter().map(|l| (l.code.as_str(), l)).collect();
+    let mut errors = Errors(Vec::new());
+
+    let mut by_legacy: Vec<(&str, Vec<&SuccessionLine>)> = Vec::new();
+    let mut legacy_index: HashMap<&str, usize> = HashMap::new();
+    for p in pairs {
+        let i = *legacy_index.entry(p.legacy_code.as_str()).or_insert_with(|| {
+            by_legacy.push((p.legacy_code.as_str(), Vec::new()));
+            by_legacy.len() - 1
+        });
+        by_legacy[i].1.push(p);
+    }
+
+    let mut legacy: HashMap<&str, Legacy> = HashMap::new();
+    for (code, succ) in &by_legacy {
+        let first_line = succ[0].line;
+        for s in succ {
+            if !new_list.contains_key(s.successor_code.as_str()) && !active.contains_key(&s.successor_code) {
+                errors.push(
+                    s.line,
+                    "successor_code",
+                    "unknown_successor",
+                    format!("{} is neither in the new list nor an active unit", s.successor_code),
+                );
+            }
+        }
+        let primaries = succ.iter().filter(|s| s.is_primary).count();
+        if succ.len() > 1 && primaries != 1 {
+            errors.push(
+                first_line,
+                "is_primary",
+                "one_primary",
+                format!("{code} has {} successors and must mark exactly one primary", succ.len()),
+            );
+        }
+        let resolved = if applied.contains_key(*code) {
+            Legacy::AlreadyApplied
+        } else if let Some(unit) = active.get(*code) {
+            if unit.id == actor_unit.id || !scope.contains(&unit.id) {
+                errors.push(first_line, "legacy_code", "outside_scope", format!("unit {code} is not below your unit"));
+            }
+            let same = new_list.get(code).is_some_and(|l| l.level.as_str() == unit.level && l.name == unit.name)
+                && succ.iter().any(|s| s.successor_code == *code);
+            if same {
+                Legacy::Continues
+            } else {
+                let successors =
+                    succ.iter().map(|s| (s.successor_code.clone(), s.is_primary || succ.len() == 1)).collect();
+                Legacy::Closes(Box::new(unit.clone()), successors)
+            }
+        } else {
+            errors.push(first_line, "legacy_code", "unknown_unit", format!("no active unit has the code {code}"));
+            continue;
+        };
+        legacy.insert(code, resolved);
+    }
+
+    let closing: HashSet<String> = legacy
+        .values()
+        .filter_map(|l| match l {
+            Legacy::Closes(u, _) => Some(u.id.clone()),
+            _ => None,
+        })
+        .collect();
+    // A code of the new list held by an active unit that the succession list does not close is
+    // the same unit when it carries the same level and name, or when nothing above it closes
+    // (a rename). Under a closing unit, with another name, it is a different unit: the old one
+    // is displaced (closed with its parent) and the code goes to a new unit.
+    let by_id: HashMap<&str, &UnitRow> = active.values().map(|u| (u.id.as_str(), u)).collect();
+    let under_closing = |u: &UnitRow| {
+        let mut at = u.parent_id.as_deref();
+        while let Some(id) = at {
+            if closing.contains(id) {
+                return true;
+            }
+            at = by_id.get(id).and_then(|p| p.parent_id.as_deref());
+        }
+        false
+    };
+    let mut displaced: Vec<UnitRow> = Vec::new();
+    let mut targets = Vec::with_capacity(lines.len());
+    for line in lines {
+        match active.get(&line.code) {
+            Some(u) if !closing.contains(&u.id) => {
+                let continues = matches!(legacy.get(line.code.as_str()), Some(Legacy::Continues));
+                let same = u.level == line.level.as_str() && u.name == line.name;
+                if !continues && !same && under_closing(u) {
+                    displaced.push(u.clone());
+                    targets.push(Target::New);
+                    continue;
+                }
+                if u.level != line.level.as_str() {
+                    errors.push(
+                        line.line,
+                        "level",
+                        "level_changed",
+                        format!("active unit {} is at {} level", line.code, u.level),
+                    );
+                }
+                if u.id == actor_unit.id || !scope.contains(&u.id) {
+                    errors.push(
+                        line.line,
+                        "code",
+                        "outside_scope",
+                        format!("unit {} is not below your unit", line.code),
+                    );
+                }
+                targets.push(Target::Existing(Box::new(u.clone())));
+            }
+            _ => targets.push(Target::New),
+        }
+    }
+    let mut closing = closing;
+    closing.extend(displaced.iter().map(|u| u.id.clone()));
+    let plan = plan(lines, &targets, &active, &closing, &scope, &actor_unit, &mut errors)?;
+    errors.into_result("reorganisation")?;
+
+    let now = crate::db::now();
+    // Close the predecessors first: that frees their codes for the units that reuse them.
+    let mut closed = 0;
+    let closes = legacy.values().filter_map(|l| match l {
+        Legacy::Closes(unit, _) => Some(&**unit),
+        _ => None,
+    });
+    for unit in closes.chain(displaced.iter()) {
+        {
+            let mut row = unit.clone();
+            row.status = "closed".into();
+            row.closed_on = Some(effective_on);
+            row.updated_at = now;
+            row.version += 1;
+            if !store::update(conn, &row, unit.version)? {
+                return Err(ApiError::conflict(
+                    "concurrent_update",
+                    "a unit changed while the reorganisation ran; retry",
+                ));
+            }
+            closed += 1;
+        }
+    }
+    // Displaced units count with the descendants closed along with their parents.
+    let closed = closed - displaced.len();
+    let before: HashMap<String, UnitRow> = active.values().map(|r| (r.id.clone(), r.clone())).collect();
+    let (created, updated, moved, _) = apply(conn, &plan, &before)?;
+    let id_of: HashMap<&str, &str> = plan.rows.iter().map(|r| (r.code.as_str(), r.id.as_str())).collect();
+    for l in legacy.values() {
+        if let Legacy::Closes(unit, successors) = l {
+            let resolved: Vec<(String, bool)> = successors
+                .iter()
+                .map(|(code, primary)| {
+                    let id = id_of
+                        .get(code.as_str())
+                        .map(|s| s.to_string())
+                        .or_else(|| active.get(code).map(|u| u.id.clone()));
+                    (id.unwrap_or_default(), *primary)
+                })
+                .collect();
+            store::add_successors(conn, &unit.id, &resolved)?;
+        }
+    }
+    let orphans = store::close_orphans(conn, effective_on, now)?;
+    store::rebuild_closures(conn)?;
+    let report = ReorganizeReport {
+        dry_run: false,
+        effective_on: Some(effective_on),
+        continued: legacy.values().filter(|l| matches!(l, Legacy::Continues)).count(),
+        moved,
+        created,
+        updated,
+        closed,
+        closed_descendants: orphans.len() + displaced.len(),
+        already_applied: legacy.values().filter(|l| matches!(l, Legacy::AlreadyApplied)).count(),
+    };
+    if created + updated + moved + closed + orphans.len() + displaced.len() > 0 {
+        let closed_codes: Vec<&str> = legacy
+            .values()
+            .filter_map(|l| match l {
+                Legacy::Closes(u, _) => Some(u.code.as_str()),
+                _ => None,
+            })
+            .chain(displaced.iter().chain(&orphans).map(|o| o.code.as_str()))
+            .collect();
+        audit::record(
+            conn,
+            actor,
+            Change {
+                action: "unit.reorganize",
+                resource_type: "reorganization",
+                resource_id: &uuid::Uuid::now_v7().to_string(),
+                unit_id: Some(&actor.unit_id),
+            },
+            None::<&()>,
+            Some(&serde_json::json!({"report": report, "closed_codes": closed_codes})),
+        )?;
+    }
+    Ok(report)
+}

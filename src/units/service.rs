@@ -1,0 +1,261 @@
+//! The unit operations: each runs inside one transaction, checks scope and rules, writes, and
+//! records the change in the audit log.
+
+use chrono::NaiveDate;
+
+use crate::audit::{self, Change};
+use crate::auth::{Actor, Role};
+use crate::db::DbConnection;
+use crate::error::{ApiError, FieldError};
+use crate::http::etag::IfMatch;
+
+use super::rules::{self, UnitCode};
+use super::store::{self, NewUnit, UnitRow};
+use super::types::{CloseUnit, CreateUnit, Unit, UpdateUnit};
+
+/// The unit if the actor may see it; 404 otherwise (existence is not revealed).
+pub fn visible(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<UnitRow, ApiError> {
+    let row = store::find(conn, id)?.ok_or(ApiError::NotFound)?;
+    if store::can_see(conn, &actor.unit_id, &row.id)? {
+        Ok(row)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+/// Admin writes reach strictly below the actor's own unit.
+fn require_admin_below(conn: &mut DbConnection, actor: &Actor, unit: &UnitRow) -> Result<(), ApiError> {
+    actor.require(Role::Admin)?;
+    if unit.id == actor.unit_id || !store::is_within(conn, &actor.unit_id, &unit.id)? {
+        return Err(ApiError::forbidden("outside_scope", "admins change units strictly below their own unit"));
+    }
+    Ok(())
+}
+
+/// A parent for a new or moved unit: active, and the actor's own unit or below it.
+fn usable_parent(conn: &mut DbConnection, actor: &Actor, parent_id: &str) -> Result<UnitRow, ApiError> {
+    let parent = visible(conn, actor, parent_id)
+        .map_err(|_| ApiError::field("parent_id", "unknown_parent", "no such unit, or it is outside your scope"))?;
+    if !store::is_within(conn, &actor.unit_id, &parent.id)? {
+        return Err(ApiError::forbidden("outside_scope", "the parent is outside your subtree"));
+    }
+    if !parent.is_active() {
+        return Err(ApiError::unprocessable("parent_closed", "a unit cannot be placed under a closed unit"));
+    }
+    Ok(parent)
+}
+
+fn parse_code(conn: &mut DbConnection, raw: &str, except: Option<&str>) -> Result<UnitCode, ApiError> {
+    let code = UnitCode::parse(raw).map_err(|m| ApiError::field("code", "invalid_code", m))?;
+    if store::code_taken(conn, code.as_str(), except)? {
+        return Err(ApiError::conflict("code_taken", format!("an active unit already has the code {}", code.as_str())));
+    }
+    Ok(code)
+}
+
+fn optional_text(field: &str, value: Option<String>, max: usize) -> Result<Option<String>, FieldError> {
+    value.map(|v| rules::clean_text(field, &v, max)).transpose()
+}
+
+pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateUnit) -> Result<Unit, ApiError> {
+    actor.require(Role::Admin)?;
+    let parent = usable_parent(conn, actor, &input.parent_id)?;
+    rules::check_placement(input.kind, input.level, parent.kind()?, parent.level()?)
+        .map_err(|e| ApiError::validation(vec![e]))?;
+    let name = rules::clean_text("name", &input.name, 255).map_err(|e| ApiError::validation(vec![e]))?;
+    let short_name = optional_text("short_name", input.short_name, 64).map_err(|e| ApiError::validation(vec![e]))?;
+    let division_type =
+        optional_text("division_type", input.division_type, 64).map_err(|e| ApiError::validation(vec![e]))?;
+    let code = parse_code(conn, &input.code, None)?;
+    let new = NewUnit {
+        code: code.into_string(),
+        name,
+        short_name,
+        kind: input.kind,
+        level: input.level,
+        division_type,
+        parent_id: parent.id.clone(),
+    };
+    let row = UnitRow::new(new, crate::db::now());
+    store::insert(conn, std::slice::from_ref(&row))?;
+    store::add_to_closures(conn, &row.id, &parent.id)?;
+    let unit = store::to_unit(row, &[])?;
+    audit::record(conn, actor, change("unit.create", &unit.id), None::<&Unit>, Some(&unit))?;
+    Ok(unit)
+}
+
+fn change<'a>(action: &'a str, id: &'a str) -> Change<'a> {
+    Change { action, resource_type: "unit", resource_id: id, unit_id: Some(id) }
+}
+
+pub fn update(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: &str,
+    if_match: &IfMatch,
+    input: UpdateUnit,
+) -> Result<Unit, ApiError> {
+    let before_row = visible(conn, actor, id)?;
+    require_admin_below(conn, actor, &before_row)?;
+    let before = store::load_unit(conn, before_row.clone())?;
+    if_match.check(before.version, &before)?;
+    if !before_row.is_active() {
+        return Err(ApiError::conflict("unit_closed", "a closed unit cannot be changed"));
+    }
+    let mut row = before_row.clone();
+    let mut errors = Vec::new();
+    if let Some(name) = input.name {
+        match rules::clean_text("name", &name, 255) {
+            Ok(n) => row.name = n,
+            Err(e) => errors.push(e),
+        }
+    }
+    if let Some(short_name) = input.short_name {
+        match optional_text("short_name", short_name, 64) {
+            Ok(s) => row.short_name = s,
+            Err(e) => errors.push(e),
+        }
+    }
+    if let Some(division_type) = input.division_type {
+        match optional_text("division_type", division_type, 64) {
+            Ok(d) => row.division_type = d,
+            Err(e) => errors.push(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    if let Some(kind) = input.kind {
+        row.kind = kind.as_str().to_string();
+    }
+    if let Some(code) = input.code {
+        if code.trim() != row.code {
+            row.code = parse_code(conn, &code, Some(&row.id))?.into_string();
+        }
+    }
+    let mut moved = false;
+    let parent = match input.parent_id {
+        Some(parent_id) if Some(&parent_id) != row.parent_id.as_ref() => {
+            let parent = usable_parent(conn, actor, &parent_id)?;
+            if store::is_within(conn, &row.id, &parent.id)? {
+                return Err(ApiError::field(
+                    "parent_id",
+                    "cycle",
+                    "a unit cannot move under itself or its own subtree",
+                ));
+            }
+            row.parent_id = Some(parent.id.clone());
+            moved = true;
+            Some(parent)
+        }
+        _ => match &row.parent_id {
+            Some(p) => store::find(conn, p)?,
+            None => None,
+        },
+    };
+    if let Some(parent) = &parent {
+        rules::check_placement(row.kind()?, row.level()?, parent.kind()?, parent.level()?)
+            .map_err(|e| ApiError::validation(vec![e]))?;
+    }
+    if row == before_row {
+        return Ok(before);
+    }
+    row.refresh_search_text();
+    row.updated_at = crate::db::now();
+    row.version += 1;
+    if !store::update(conn, &row, before_row.version)? {
+        return Err(ApiError::PreconditionFailed { current: None });
+    }
+    if moved {
+        store::rebuild_closures(conn)?;
+    }
+    let after = store::load_unit(conn, row)?;
+    audit::record(conn, actor, change("unit.update", id), Some(&before), Some(&after))?;
+    Ok(after)
+}
+
+pub fn close(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: &str,
+    if_match: &IfMatch,
+    input: CloseUnit,
+    today: NaiveDate,
+) -> Result<Unit, ApiError> {
+    let before_row = visible(conn, actor, id)?;
+    require_admin_below(conn, actor, &before_row)?;
+    let before = store::load_unit(conn, before_row.clone())?;
+    if_match.check(before.version, &before)?;
+    if !before_row.is_active() {
+        return Err(ApiError::conflict("unit_closed", "the unit is already closed"));
+    }
+    let closed_on = input.closed_on.unwrap_or(today);
+    if closed_on > today {
+        return Err(ApiError::field("closed_on", "in_future", "a unit closes on a day that has come"));
+    }
+    let mut successors: Vec<(String, bool)> = Vec::new();
+    for (i, s) in input.successors.iter().enumerate() {
+        let field = format!("successors[{i}].unit_id");
+        let unit = visible(conn, actor, &s.unit_id)
+            .map_err(|_| ApiError::field(&field, "unknown_unit", "no such unit, or it is outside your scope"))?;
+        if !unit.is_active() {
+            return Err(ApiError::field(&field, "successor_closed", "a successor must be active"));
+        }
+        if store::is_within(conn, &before_row.id, &unit.id)? {
+            return Err(ApiError::field(
+                &field,
+                "successor_in_subtree",
+                "a successor cannot be the unit or one it closes with it",
+            ));
+        }
+        if successors.iter().any(|(id, _)| *id == unit.id) {
+            return Err(ApiError::field(&field, "duplicate", "each successor once"));
+        }
+        successors.push((unit.id, s.is_primary));
+    }
+    let primaries = successors.iter().filter(|(_, p)| *p).count();
+    if successors.len() == 1 {
+        successors[0].1 = true;
+    } else if !successors.is_empty() && primaries != 1 {
+        return Err(ApiError::field("successors", "one_primary", "with several successors, exactly one is primary"));
+    }
+    let now = crate::db::now();
+    let mut row = before_row.clone();
+    row.status = "closed".into();
+    row.closed_on = Some(closed_on);
+    row.updated_at = now;
+    row.version += 1;
+    if !store::update(conn, &row, before_row.version)? {
+        return Err(ApiError::PreconditionFailed { current: None });
+    }
+    store::add_successors(conn, &row.id, &successors)?;
+    let cascaded = store::close_orphans(conn, closed_on, now)?;
+    if !successors.is_empty() {
+        store::rebuild_closures(conn)?;
+    }
+    let after = store::load_unit(conn, row)?;
+    #[derive(serde::Serialize)]
+    struct Closed<'a> {
+        unit: &'a Unit,
+        reason: Option<&'a str>,
+        closed_with_it: Vec<&'a str>,
+    }
+    let record = Closed {
+        unit: &after,
+        reason: input.reason.as_deref(),
+        closed_with_it: cascaded.iter().map(|r| r.code.as_str()).collect(),
+    };
+    audit::record(conn, actor, change("unit.close", id), Some(&before), Some(&record))?;
+    for orphan in &cascaded {
+        audit::record(
+            conn,
+            actor,
+            change("unit.close", &orphan.id),
+            Some(&serde_json::json!({"code": orphan.code, "status": "active"})),
+            Some(
+                &serde_json::json!({"code": orphan.code, "status": "closed", "closed_on": closed_on, "closed_with": after.id}),
+            ),
+        )?;
+    }
+    Ok(after)
+}

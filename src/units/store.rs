@@ -1,0 +1,557 @@
+//! All the SQL of units: rows, the two closure tables, lists and bulk changes.
+
+use std::collections::HashMap;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+
+use crate::auth::UnitRef;
+use crate::db::schema::{unit_lineage, unit_successors, unit_tree, units};
+use crate::db::{self, DbConnection};
+use crate::error::ApiError;
+use crate::http::pagination::{self, Cursor, Sort};
+
+use super::types::{Level, Unit, UnitKind, UnitStatus};
+
+pub const ROOT_CODE: &str = "VN";
+
+#[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
+#[diesel(table_name = units)]
+pub struct UnitRow {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+    pub short_name: Option<String>,
+    pub search_text: String,
+    pub kind: String,
+    pub level: String,
+    pub division_type: Option<String>,
+    pub parent_id: Option<String>,
+    pub status: String,
+    pub closed_on: Option<NaiveDate>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i64,
+}
+
+/// What a new unit is made of, every value already checked.
+pub struct NewUnit {
+    pub code: String,
+    pub name: String,
+    pub short_name: Option<String>,
+    pub kind: UnitKind,
+    pub level: Level,
+    pub division_type: Option<String>,
+    pub parent_id: String,
+}
+
+impl UnitRow {
+    pub fn new(new: NewUnit, now: NaiveDateTime) -> UnitRow {
+        UnitRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            search_text: search_text(&new.code, &new.name, new.short_name.as_deref()),
+            code: new.code,
+            name: new.name,
+            short_name: new.short_name,
+            kind: new.kind.as_str().into(),
+            level: new.level.as_str().into(),
+            division_type: new.division_type,
+            parent_id: Some(new.parent_id),
+            status: UnitStatus::Active.as_str().into(),
+            closed_on: None,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+
+    pub fn level(&self) -> Result<Level, ApiError> {
+        Level::from_db(&self.level)
+    }
+
+    pub fn kind(&self) -> Result<UnitKind, ApiError> {
+        UnitKind::from_db(&self.kind)
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.status == UnitStatus::Active.as_str()
+    }
+
+    /// Recomputes the folded search text after a change of code or names.
+    pub fn refresh_search_text(&mut self) {
+        self.search_text = search_text(&self.code, &self.name, self.short_name.as_deref());
+    }
+}
+
+pub fn search_text(code: &str, name: &str, short_name: Option<&str>) -> String {
+    crate::http::text::fold(&format!("{code} {name} {}", short_name.unwrap_or("")))
+}
+
+/// The API form of a row, with its successors.
+pub fn to_unit(row: UnitRow, successors: &[(String, bool)]) -> Result<Unit, ApiError> {
+    Ok(Unit {
+        kind: row.kind()?,
+        level: row.level()?,
+        status: UnitStatus::from_db(&row.status)?,
+        successor_ids: successors.iter().map(|(id, _)| id.clone()).collect(),
+        primary_successor_id: successors.iter().find(|(_, p)| *p).map(|(id, _)| id.clone()),
+        id: row.id,
+        code: row.code,
+        name: row.name,
+        short_name: row.short_name,
+        division_type: row.division_type,
+        parent_id: row.parent_id,
+        closed_on: row.closed_on,
+        created_at: row.created_at.and_utc(),
+        updated_at: row.updated_at.and_utc(),
+        version: row.version,
+    })
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<UnitRow>, ApiError> {
+    Ok(units::table.find(id).select(UnitRow::as_select()).first(conn).optional()?)
+}
+
+pub fn root_id(conn: &mut DbConnection) -> Result<String, ApiError> {
+    Ok(units::table
+        .filter(units::code.eq(ROOT_CODE))
+        .filter(units::parent_id.is_null())
+        .select(units::id)
+        .first(conn)?)
+}
+
+/// The unit a token's code names: the active one, else the most recently closed one.
+pub fn unit_ref_by_code(conn: &mut DbConnection, code: &str) -> Result<Option<UnitRef>, ApiError> {
+    let row = units::table
+        .filter(units::code.eq(code))
+        // 'active' sorts before 'closed'.
+        .order((units::status.asc(), units::updated_at.desc()))
+        .select((units::id, units::level, units::status))
+        .first::<(String, String, String)>(conn)
+        .optional()?;
+    row.map(|(id, level, status)| {
+        Ok(UnitRef { id, level: Level::from_db(&level)?, active: status == UnitStatus::Active.as_str() })
+    })
+    .transpose()
+}
+
+/// Successors of each of `ids`, the primary one first.
+pub fn successors_of(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> Result<HashMap<String, Vec<(String, bool)>>, ApiError> {
+    let mut out: HashMap<String, Vec<(String, bool)>> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(String, String, bool)> = unit_successors::table
+            .filter(unit_successors::predecessor_id.eq_any(chunk))
+            .order((unit_successors::predecessor_id, unit_successors::is_primary.desc(), unit_successors::successor_id))
+            .select((unit_successors::predecessor_id, unit_successors::successor_id, unit_successors::is_primary))
+            .load(conn)?;
+        for (pred, succ, primary) in rows {
+            out.entry(pred).or_default().push((succ, primary));
+        }
+    }
+    Ok(out)
+}
+
+pub fn load_unit(conn: &mut DbConnection, row: UnitRow) -> Result<Unit, ApiError> {
+    let successors = successors_of(conn, std::slice::from_ref(&row.id))?;
+    let of_row = successors.get(&row.id).cloned().unwrap_or_default();
+    to_unit(row, &of_row)
+}
+
+pub fn to_units(conn: &mut DbConnection, rows: Vec<UnitRow>) -> Result<Vec<Unit>, ApiError> {
+    let closed: Vec<String> = rows.iter().filter(|r| !r.is_active()).map(|r| r.id.clone()).collect();
+    let successors = if closed.is_empty() { HashMap::new() } else { successors_of(conn, &closed)? };
+    rows.into_iter()
+        .map(|row| {
+            let of_row = successors.get(&row.id).map(Vec::as_slice).unwrap_or(&[]);
+            to_unit(row, of_row)
+        })
+        .collect()
+}
+
+/// Whether `viewer` sees `unit`: in its subtree, or in the subtree of a predecessor whose records
+/// passed to its subtree.
+pub fn can_see(conn: &mut DbConnection, viewer: &str, unit: &str) -> Result<bool, ApiError> {
+    Ok(diesel::select(diesel::dsl::exists(
+        unit_lineage::table.filter(unit_lineage::ancestor_id.eq(viewer)).filter(unit_lineage::descendant_id.eq(unit)),
+    ))
+    .get_result(conn)?)
+}
+
+/// Whether `unit` is `ancestor` or below it in the tree.
+pub fn is_within(conn: &mut DbConnection, ancestor: &str, unit: &str) -> Result<bool, ApiError> {
+    Ok(diesel::select(diesel::dsl::exists(
+        unit_tree::table.filter(unit_tree::ancestor_id.eq(ancestor)).filter(unit_tree::descendant_id.eq(unit)),
+    ))
+    .get_result(conn)?)
+}
+
+/// The ids of `ancestor`'s subtree (itself included).
+pub fn subtree_ids(conn: &mut DbConnection, ancestor: &str) -> Result<Vec<String>, ApiError> {
+    Ok(unit_tree::table.filter(unit_tree::ancestor_id.eq(ancestor)).select(unit_tree::descendant_id).load(conn)?)
+}
+
+/// The ancestors of `unit` that `viewer` may see, from the top down to the parent.
+pub fn ancestors(conn: &mut DbConnection, unit: &str, viewer: &str) -> Result<Vec<UnitRow>, ApiError> {
+    let visible = unit_lineage::table.filter(unit_lineage::ancestor_id.eq(viewer)).select(unit_lineage::descendant_id);
+    Ok(units::table
+        .inner_join(unit_tree::table.on(unit_tree::ancestor_id.eq(units::id)))
+        .filter(unit_tree::descendant_id.eq(unit))
+        .filter(unit_tree::depth.gt(0))
+        .filter(units::id.eq_any(visible))
+        .order(unit_tree::depth.desc())
+        .select(UnitRow::as_select())
+        .load(conn)?)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortField {
+    Code,
+    Name,
+    CreatedAt,
+    UpdatedAt,
+}
+
+pub const SORTS: &[(&str, SortField)] = &[
+    ("code", SortField::Code),
+    ("name", SortField::Name),
+    ("created_at", SortField::CreatedAt),
+    ("updated_at", SortField::UpdatedAt),
+];
+
+/// A list request after parsing: every value already checked.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    pub viewer: String,
+    pub parent_id: Option<String>,
+    pub ancestor_id: Option<String>,
+    pub include_predecessors: bool,
+    pub level: Option<Level>,
+    pub kind: Option<UnitKind>,
+    pub status: Option<UnitStatus>,
+    pub q: Option<String>,
+    pub updated_since: Option<NaiveDateTime>,
+    pub sort: Sort<SortField>,
+    pub sort_name: String,
+    pub limit: i64,
+    pub cursor: Option<Cursor>,
+}
+
+/// One page of units; keyset on (sort key, id), so pages stay stable under inserts.
+pub fn list(conn: &mut DbConnection, f: &Filter) -> Result<(Vec<Unit>, Option<String>), ApiError> {
+    let cursor_key = match (&f.cursor, f.sort.field) {
+        (Some(c), SortField::CreatedAt | SortField::UpdatedAt) => {
+            Some(CursorKey::Time(pagination::parse_timestamp_key(c.key.as_deref().unwrap_or(""))?))
+        }
+        (Some(c), _) => Some(CursorKey::Text(c.key.clone().unwrap_or_default())),
+        (None, _) => None,
+    };
+    let mut rows: Vec<UnitRow> = crate::with_backend!(conn, |c| {
+        let mut q = units::table.into_boxed();
+        q = q.filter(
+            units::id.eq_any(
+                unit_lineage::table
+                    .filter(unit_lineage::ancestor_id.eq(f.viewer.clone()))
+                    .select(unit_lineage::descendant_id),
+            ),
+        );
+        if let Some(parent) = &f.parent_id {
+            q = q.filter(units::parent_id.eq(parent.clone()));
+        }
+        if let Some(ancestor) = &f.ancestor_id {
+            q = if f.include_predecessors {
+                q.filter(
+                    units::id.eq_any(
+                        unit_lineage::table
+                            .filter(unit_lineage::ancestor_id.eq(ancestor.clone()))
+                            .select(unit_lineage::descendant_id),
+                    ),
+                )
+            } else {
+                q.filter(
+                    units::id.eq_any(
+                        unit_tree::table
+                            .filter(unit_tree::ancestor_id.eq(ancestor.clone()))
+                            .select(unit_tree::descendant_id),
+                    ),
+                )
+            };
+        }
+        if let Some(level) = f.level {
+            q = q.filter(units::level.eq(level.as_str()));
+        }
+        if let Some(kind) = f.kind {
+            q = q.filter(units::kind.eq(kind.as_str()));
+        }
+        if let Some(status) = f.status {
+            q = q.filter(units::status.eq(status.as_str()));
+        }
+        if let Some(text) = &f.q {
+            q = q.filter(units::search_text.like(crate::http::text::contains_pattern(text)).escape('\\'));
+        }
+        if let Some(since) = f.updated_since {
+            q = q.filter(units::updated_at.ge(since));
+        }
+        // Order by the sort column then id, starting after the cursor: one arm per column.
+        macro_rules! seek {
+            ($col:expr, $key:expr) => {{
+                if let Some(key) = $key {
+                    let id = f.cursor.as_ref().map(|c| c.id.clone()).unwrap_or_default();
+                    q = if f.sort.descending {
+                        q.filter($col.lt(key.clone()).or($col.eq(key).and(units::id.lt(id))))
+                    } else {
+                        q.filter($col.gt(key.clone()).or($col.eq(key).and(units::id.gt(id))))
+                    };
+                }
+                if f.sort.descending {
+                    q.order(($col.desc(), units::id.desc()))
+                } else {
+                    q.order(($col.asc(), units::id.asc()))
+                }
+            }};
+        }
+        let text_key = cursor_key.as_ref().and_then(CursorKey::text);
+        let time_key = cursor_key.as_ref().and_then(CursorKey::time);
+        let q = match f.sort.field {
+            SortField::Code => seek!(units::code, text_key),
+            SortField::Name => seek!(units::name, text_key),
+            SortField::CreatedAt => seek!(units::created_at, time_key),
+            SortField::UpdatedAt => seek!(units::updated_at, time_key),
+        };
+        q.limit(f.limit + 1).select(UnitRow::as_select()).load(c)
+    })?;
+    let next = if rows.len() as i64 > f.limit {
+        rows.truncate(f.limit as usize);
+        rows.last().map(|last| {
+            Cursor { sort: f.sort_name.clone(), key: Some(sort_key(last, f.sort.field)), id: last.id.clone() }.encode()
+        })
+    } else {
+        None
+    };
+    Ok((to_units(conn, rows)?, next))
+}
+
+enum CursorKey {
+    Text(String),
+    Time(NaiveDateTime),
+}
+
+impl CursorKey {
+    fn text(&self) -> Option<String> {
+        match self {
+            CursorKey::Text(t) => Some(t.clone()),
+            CursorKey::Time(_) => None,
+        }
+    }
+
+    fn time(&self) -> Option<NaiveDateTime> {
+        match self {
+            CursorKey::Time(t) => Some(*t),
+            CursorKey::Text(_) => None,
+        }
+    }
+}
+
+fn sort_key(row: &UnitRow, field: SortField) -> String {
+    match field {
+        SortField::Code => row.code.clone(),
+        SortField::Name => row.name.clone(),
+        SortField::CreatedAt => pagination::timestamp_key(&row.created_at),
+        SortField::UpdatedAt => pagination::timestamp_key(&row.updated_at),
+    }
+}
+
+/// Whether an active unit other than `except` holds `code`.
+pub fn code_taken(conn: &mut DbConnection, code: &str, except: Option<&str>) -> Result<bool, ApiError> {
+    let holders: Vec<String> = units::table
+        .filter(units::code.eq(code))
+        .filter(units::status.eq(UnitStatus::Active.as_str()))
+        .select(units::id)
+        .load(conn)?;
+    Ok(holders.iter().any(|id| Some(id.as_str()) != except))
+}
+
+pub fn insert(conn: &mut DbConnection, rows: &[UnitRow]) -> Result<(), ApiError> {
+    // 14 binds a row: 500 rows stay far below either backend's limit on bind parameters.
+    for chunk in rows.chunks(500) {
+        crate::with_backend!(conn, |c| diesel::insert_into(units::table).values(chunk).execute(c))?;
+    }
+    Ok(())
+}
+
+/// Writes a changed row if it is still at `expected_version`; false when someone else got there
+/// first.
+pub fn update(conn: &mut DbConnection, row: &UnitRow, expected_version: i64) -> Result<bool, ApiError> {
+    let n = diesel::update(units::table.find(&row.id).filter(units::version.eq(expected_version)))
+        .set((
+            units::code.eq(&row.code),
+            units::name.eq(&row.name),
+            units::short_name.eq(&row.short_name),
+            units::search_text.eq(&row.search_text),
+            units::kind.eq(&row.kind),
+            units::division_type.eq(&row.division_type),
+            units::parent_id.eq(&row.parent_id),
+            units::status.eq(&row.status),
+            units::closed_on.eq(&row.closed_on),
+            units::updated_at.eq(&row.updated_at),
+            units::version.eq(row.version),
+        ))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+pub fn add_successors(
+    conn: &mut DbConnection,
+    predecessor: &str,
+    successors: &[(String, bool)],
+) -> Result<(), ApiError> {
+    let rows: Vec<_> = successors
+        .iter()
+        .map(|(s, primary)| {
+            (
+                unit_successors::predecessor_id.eq(predecessor.to_string()),
+                unit_successors::successor_id.eq(s.clone()),
+                unit_successors::is_primary.eq(*primary),
+            )
+        })
+        .collect();
+    for chunk in rows.chunks(500) {
+        crate::with_backend!(conn, |c| diesel::insert_into(unit_successors::table).values(chunk).execute(c))?;
+    }
+    Ok(())
+}
+
+/// Closes every active unit under a closed one, level by level, until none is left: no active
+/// unit stays under a closed one. Returns the rows as they were before closing.
+pub fn close_orphans(
+    conn: &mut DbConnection,
+    closed_on: NaiveDate,
+    now: NaiveDateTime,
+) -> Result<Vec<UnitRow>, ApiError> {
+    let parents = diesel::alias!(units as parents);
+    let mut closed = Vec::new();
+    loop {
+        let orphans: Vec<UnitRow> = units::table
+            .inner_join(parents.on(parents.field(units::id).nullable().eq(units::parent_id)))
+            .filter(units::status.eq(UnitStatus::Active.as_str()))
+            .filter(parents.field(units::status).eq(UnitStatus::Closed.as_str()))
+            .select(UnitRow::as_select())
+            .load(conn)?;
+        if orphans.is_empty() {
+            return Ok(closed);
+        }
+        let ids: Vec<String> = orphans.iter().map(|r| r.id.clone()).collect();
+        for chunk in ids.chunks(500) {
+            diesel::update(units::table.filter(units::id.eq_any(chunk)))
+                .set((
+                    units::status.eq(UnitStatus::Closed.as_str()),
+                    units::closed_on.eq(Some(closed_on)),
+                    units::updated_at.eq(now),
+                    units::version.eq(units::version + 1),
+                ))
+                .execute(conn)?;
+        }
+        closed.extend(orphans);
+    }
+}
+
+/// Adds a new leaf unit to both closures: its parent's ancestors, and itself.
+pub fn add_to_closures(conn: &mut DbConnection, id: &str, parent_id: &str) -> Result<(), ApiError> {
+    let backend = conn.backend();
+    diesel::sql_query(db::placeholders(
+        backend,
+        "INSERT INTO unit_tree (ancestor_id, descendant_id, depth) \
+         SELECT ancestor_id, ?, depth + 1 FROM unit_tree WHERE descendant_id = ? \
+         UNION ALL SELECT ?, ?, 0",
+    ))
+    .bind::<Text, _>(id)
+    .bind::<Text, _>(parent_id)
+    .bind::<Text, _>(id)
+    .bind::<Text, _>(id)
+    .execute(conn)?;
+    diesel::sql_query(db::placeholders(
+        backend,
+        "INSERT INTO unit_lineage (ancestor_id, descendant_id) \
+         SELECT ancestor_id, ? FROM unit_lineage WHERE descendant_id = ? \
+         UNION SELECT ?, ?",
+    ))
+    .bind::<Text, _>(id)
+    .bind::<Text, _>(parent_id)
+    .bind::<Text, _>(id)
+    .bind::<Text, _>(id)
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Recomputes both closure tables from the parent and succession edges: after moves,
+/// reorganisations and bulk imports, where one set-based pass beats row-by-row upkeep.
+pub fn rebuild_closures(conn: &mut DbConnection) -> Result<(), ApiError> {
+    diesel::sql_query("DELETE FROM unit_tree").execute(conn)?;
+    diesel::sql_query(
+        "WITH RECURSIVE t(ancestor_id, descendant_id, depth) AS ( \
+             SELECT id, id, 0 FROM units \
+             UNION ALL \
+             SELECT t.ancestor_id, u.id, t.depth + 1 FROM t JOIN units u ON u.parent_id = t.descendant_id \
+         ) INSERT INTO unit_tree (ancestor_id, descendant_id, depth) SELECT ancestor_id, descendant_id, depth FROM t",
+    )
+    .execute(conn)?;
+    diesel::sql_query("DELETE FROM unit_lineage").execute(conn)?;
+    diesel::sql_query(
+        "WITH RECURSIVE e(parent_id, child_id) AS ( \
+             SELECT parent_id, id FROM units WHERE parent_id IS NOT NULL \
+             UNION ALL \
+             SELECT successor_id, predecessor_id FROM unit_successors WHERE is_primary \
+         ), l(ancestor_id, descendant_id) AS ( \
+             SELECT id, id FROM units \
+             UNION \
+             SELECT l.ancestor_id, e.child_id FROM l JOIN e ON e.parent_id = l.descendant_id \
+         ) INSERT INTO unit_lineage (ancestor_id, descendant_id) SELECT ancestor_id, descendant_id FROM l",
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Every active unit, by code: what imports and reorganisations match their rows against.
+pub fn active_by_code(conn: &mut DbConnection) -> Result<HashMap<String, UnitRow>, ApiError> {
+    let rows: Vec<UnitRow> =
+        units::table.filter(units::status.eq(UnitStatus::Active.as_str())).select(UnitRow::as_select()).load(conn)?;
+    Ok(rows.into_iter().map(|r| (r.code.clone(), r)).collect())
+}
+
+/// Closed units by code with their successors' codes: how a repeated reorganisation recognises
+/// the pairs it has already applied.
+pub fn closed_successions(
+    conn: &mut DbConnection,
+    closed_on: NaiveDate,
+) -> Result<HashMap<String, Vec<String>>, ApiError> {
+    let succ = diesel::alias!(units as succ);
+    let rows: Vec<(String, String)> = units::table
+        .inner_join(unit_successors::table.on(unit_successors::predecessor_id.eq(units::id)))
+        .inner_join(succ.on(succ.field(units::id).eq(unit_successors::successor_id)))
+        .filter(units::status.eq(UnitStatus::Closed.as_str()))
+        .filter(units::closed_on.eq(Some(closed_on)))
+        .select((units::code, succ.field(units::code)))
+        .load(conn)?;
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for (pred, s) in rows {
+        out.entry(pred).or_default().push(s);
+    }
+    Ok(out)
+}
+
+/// Units closed on `closed_on` without successors, by code (closed along with their parent).
+pub fn closed_codes_on(
+    conn: &mut DbConnection,
+    closed_on: NaiveDate,
+) -> Result<std::collections::HashSet<String>, ApiError> {
+    Ok(units::table
+        .filter(units::status.eq(UnitStatus::Closed.as_str()))
+        .filter(units::closed_on.eq(Some(closed_on)))
+        .select(units::code)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect())
+}

@@ -1,0 +1,267 @@
+//! Units as the API speaks of them: request and response bodies, and the vocabulary types.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
+
+str_enum! {
+    /// A tier of the hierarchy, from the top: central, province, district (abolished on
+    /// 1 July 2025), commune (and grassroots-equivalent bases), village.
+    pub enum Level {
+        Central = "central",
+        Province = "province",
+        District = "district",
+        Commune = "commune",
+        Village = "village",
+    }
+}
+
+impl Level {
+    /// 0 for central … 4 for village: a larger rank is a lower level.
+    pub fn rank(self) -> u8 {
+        match self {
+            Level::Central => 0,
+            Level::Province => 1,
+            Level::District => 2,
+            Level::Commune => 3,
+            Level::Village => 4,
+        }
+    }
+
+    /// Whether `self` is at `other`'s level or above it.
+    pub fn at_or_above(self, other: Level) -> bool {
+        self.rank() <= other.rank()
+    }
+}
+
+str_enum! {
+    /// What kind of organisation a unit is. A `locality` stands for the whole political system
+    /// of a province, district or commune; the others are bodies with bases of their own.
+    pub enum UnitKind {
+        Locality = "locality",
+        PartyBody = "party_body",
+        GovernmentAgency = "government_agency",
+        FrontOrAssociation = "front_or_association",
+        ArmedForces = "armed_forces",
+        School = "school",
+        Enterprise = "enterprise",
+        Other = "other",
+    }
+}
+
+str_enum! {
+    pub enum UnitStatus {
+        Active = "active",
+        Closed = "closed",
+    }
+}
+
+/// A unit of the hierarchy.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0193a5b0-7c1e-7d2a-9f00-2b1c3d4e5f60", "code": "01", "name": "Thành phố Hà Nội",
+    "short_name": "Hà Nội", "kind": "locality", "level": "province", "division_type": "thành phố trung ương",
+    "parent_id": "0190c000-0000-7000-8000-000000000001", "status": "active", "closed_on": null,
+    "successor_ids": [], "primary_successor_id": null,
+    "created_at": "2026-11-24T08:00:00Z", "updated_at": "2026-11-24T08:00:00Z", "version": 1
+}))]
+pub struct Unit {
+    pub id: String,
+    /// The official statistical code where one exists, else one an admin assigned. Unique among
+    /// active units; a closed unit's code may be given to a new one.
+    pub code: String,
+    pub name: String,
+    pub short_name: Option<String>,
+    pub kind: UnitKind,
+    pub level: Level,
+    /// The Vietnamese type of an administrative unit as written officially (tỉnh, xã, phường…).
+    pub division_type: Option<String>,
+    /// The parent unit; null only for the root (VN).
+    pub parent_id: Option<String>,
+    pub status: UnitStatus,
+    /// The day a closed unit ceased (its reorganisation's effective date).
+    pub closed_on: Option<NaiveDate>,
+    /// The units that took over a closed unit.
+    pub successor_ids: Vec<String>,
+    /// Of `successor_ids`, the one that takes over the closed unit's records.
+    pub primary_successor_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Increases with every change; the ETag is this number in quotes.
+    pub version: i64,
+}
+
+/// A page of units.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnitPage {
+    pub items: Vec<Unit>,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A unit's ancestors, from the highest the caller may see down to its parent.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnitList {
+    pub items: Vec<Unit>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "code": "01-BDV", "name": "Ban Dân vận Thành ủy Hà Nội", "kind": "party_body", "level": "province",
+    "parent_id": "0193a5b0-7c1e-7d2a-9f00-2b1c3d4e5f60"
+}))]
+pub struct CreateUnit {
+    /// 1–32 characters: letters, digits and `. _ / -`.
+    #[validate(length(min = 1, max = 32))]
+    pub code: String,
+    #[validate(length(min = 1, max = 255))]
+    pub name: String,
+    #[validate(length(min = 1, max = 64))]
+    pub short_name: Option<String>,
+    pub kind: UnitKind,
+    pub level: Level,
+    #[validate(length(min = 1, max = 64))]
+    pub division_type: Option<String>,
+    /// Must be an active unit within the caller's subtree (the caller's own unit included).
+    #[validate(length(min = 1, max = 64))]
+    pub parent_id: String,
+}
+
+/// A partial update: only the fields present change; `null` clears an optional field.
+#[derive(Debug, Default, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Phường Ba Đình", "short_name": null}))]
+pub struct UpdateUnit {
+    #[validate(length(min = 1, max = 32))]
+    pub code: Option<String>,
+    #[validate(length(min = 1, max = 255))]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "crate::http::json::nullable")]
+    #[schema(value_type = Option<String>, max_length = 64)]
+    pub short_name: Option<Option<String>>,
+    pub kind: Option<UnitKind>,
+    #[serde(default, deserialize_with = "crate::http::json::nullable")]
+    #[schema(value_type = Option<String>, max_length = 64)]
+    pub division_type: Option<Option<String>>,
+    /// Moves the unit (with its subtree) under another active unit of the caller's subtree.
+    #[validate(length(min = 1, max = 64))]
+    pub parent_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "closed_on": "2025-07-01",
+    "successors": [{"unit_id": "0193a5b0-7c1e-7d2a-9f00-2b1c3d4e5f61", "is_primary": true}],
+    "reason": "Nghị quyết 202/2025/QH15"
+}))]
+pub struct CloseUnit {
+    /// The day it ceased; default today. Not in the future.
+    pub closed_on: Option<NaiveDate>,
+    /// The units that take it over (merge: one; split: several, exactly one primary).
+    #[serde(default)]
+    #[validate(length(max = 100))]
+    pub successors: Vec<SuccessorRef>,
+    /// Why, for the audit log.
+    #[validate(length(max = 1000))]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SuccessorRef {
+    pub unit_id: String,
+    #[serde(default)]
+    pub is_primary: bool,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListUnits {
+    /// Direct children of this unit.
+    pub parent_id: Option<String>,
+    /// The whole subtree under this unit (the unit itself included).
+    pub ancestor_id: Option<String>,
+    /// With `ancestor_id`: also the units closed in a reorganisation whose records passed to a
+    /// unit of the subtree, and their subtrees.
+    pub include_predecessors: Option<bool>,
+    pub level: Option<Level>,
+    pub kind: Option<UnitKind>,
+    pub status: Option<UnitStatus>,
+    /// Matches code, name and short name, ignoring case and Vietnamese diacritics.
+    #[param(max_length = 200)]
+    pub q: Option<String>,
+    /// Only units changed at or after this instant (RFC 3339); sorts by `updated_at`. Closed
+    /// units come back with `status: closed`: a closed unit is its own tombstone.
+    pub updated_since: Option<String>,
+    /// `code` (default), `name`, `created_at`, `updated_at`; prefix `-` for descending.
+    pub sort: Option<String>,
+    /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ImportParams {
+    /// Check the file and report what would change, changing nothing.
+    pub dry_run: Option<bool>,
+}
+
+/// What an import did (or, with `dry_run`, would do).
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct ImportReport {
+    pub dry_run: bool,
+    /// Rows read from the file.
+    pub rows: usize,
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+}
+
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "effective_on": "2025-07-01",
+    "units_csv": "code,name,level,division_type,parent_code\n01,Thành phố Hà Nội,province,thành phố trung ương,\n",
+    "successors_csv": "legacy_code,successor_code,is_primary\n01,01,1\n",
+    "dry_run": true
+}))]
+pub struct Reorganize {
+    /// The day the new structure took effect: closed units close on it.
+    pub effective_on: NaiveDate,
+    /// The new unit list, in the layout of the official files:
+    /// `code,name,level,division_type,parent_code` (optional `short_name`, `kind`).
+    pub units_csv: String,
+    /// `legacy_code,successor_code,is_primary`: which new unit(s) each old unit became.
+    pub successors_csv: String,
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// What a reorganisation did (or would do).
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct ReorganizeReport {
+    pub dry_run: bool,
+    pub effective_on: Option<NaiveDate>,
+    /// Units that carried on as the same unit (same code, level and name).
+    pub continued: usize,
+    /// Of those, units that moved to a new parent.
+    pub moved: usize,
+    /// Units of the new list that did not exist before.
+    pub created: usize,
+    /// Units of the new list that existed and were renamed or retyped.
+    pub updated: usize,
+    /// Predecessors closed with successors.
+    pub closed: usize,
+    /// Descendants of closed units that the new structure does not carry on, closed with them.
+    pub closed_descendants: usize,
+    /// Succession pairs already applied by an earlier run.
+    pub already_applied: usize,
+}

@@ -1,0 +1,48 @@
+//! The contract: the committed OpenAPI document is the one the code generates, and it is served.
+
+use actix_web::http::Method;
+
+use crate::helpers::*;
+
+#[test]
+fn the_committed_openapi_document_matches_the_code() {
+    let generated = dvk::openapi::document_json();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi/openapi.json");
+    if std::env::var("UPDATE_OPENAPI").is_ok_and(|v| v == "1") {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "openapi/openapi.json differs from what the code generates; run `UPDATE_OPENAPI=1 cargo test contract` and commit it"
+    );
+}
+
+#[test]
+fn every_operation_documents_its_errors_and_security() {
+    let doc: serde_json::Value = serde_json::from_str(&dvk::openapi::document_json()).unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            assert!(op["operationId"].is_string(), "{method} {path}");
+            assert!(op["summary"].is_string() || op["description"].is_string(), "{method} {path} has no description");
+            if path.starts_with("/api/v1/") {
+                assert!(op["security"].is_array(), "{method} {path} has no security requirement");
+                for status in ["401", "429", "503"] {
+                    assert!(responses.contains_key(status), "{method} {path} does not document {status}");
+                }
+            }
+        }
+    }
+}
+
+#[actix_web::test]
+async fn the_document_and_the_docs_page_are_served() {
+    let app = TestApp::spawn().await;
+    let served = app.request(Method::GET, "/openapi.json", None, &[], None).await.expect(200).json();
+    assert_eq!(served, serde_json::from_str::<serde_json::Value>(&dvk::openapi::document_json()).unwrap());
+    let docs = app.request(Method::GET, "/docs/", None, &[], None).await;
+    docs.expect(200);
+    assert!(docs.text().contains("swagger"), "the Swagger UI page");
+}

@@ -1,0 +1,173 @@
+//! The conventions every resource shares: request ids, problem+json, body limits, media types,
+//! idempotency keys, rate limits, health.
+
+use actix_web::http::Method;
+use serde_json::json;
+
+use crate::helpers::*;
+
+fn new_unit(code: &str) -> serde_json::Value {
+    json!({"code": code, "name": format!("Tỉnh {code}"), "kind": "locality", "level": "province", "parent_id": ROOT_ID})
+}
+
+#[actix_web::test]
+async fn every_response_carries_a_request_id() {
+    let app = TestApp::spawn().await;
+    let res = app.request(Method::GET, "/healthz", None, &[("X-Request-Id", "abc-123")], None).await;
+    assert_eq!(res.header("x-request-id").as_deref(), Some("abc-123"));
+    let res = app.request(Method::GET, "/api/v1/units", None, &[], None).await;
+    assert_eq!(res.status, 401);
+    assert_eq!(res.header("x-request-id").map(|v| v.len()), Some(36), "a fresh UUID");
+    // A request id that could forge log lines is replaced.
+    let res = app.request(Method::GET, "/healthz", None, &[("X-Request-Id", "a b\"c")], None).await;
+    assert_ne!(res.header("x-request-id").as_deref(), Some("a b\"c"));
+}
+
+#[actix_web::test]
+async fn unknown_paths_and_health() {
+    let app = TestApp::spawn().await;
+    app.request(Method::GET, "/nope", None, &[], None).await.problem(404, "not_found");
+    app.get("/api/v1/nope", &app.root_admin()).await.problem(404, "not_found");
+    assert_eq!(app.request(Method::GET, "/healthz", None, &[], None).await.expect(200).json()["status"], "ok");
+    assert_eq!(app.request(Method::GET, "/readyz", None, &[], None).await.expect(200).json()["status"], "ready");
+}
+
+#[actix_web::test]
+async fn bodies_must_be_json_of_bounded_size_and_depth() {
+    let app = TestApp::spawn().await;
+    let t = app.root_admin();
+    let before = app.snapshot();
+    let post = |ct: &'static str, body: Vec<u8>| {
+        let app = &app;
+        let t = t.clone();
+        async move { app.request(Method::POST, "/api/v1/units", Some(&t), &[], Some((ct, body))).await }
+    };
+    post("text/plain", new_unit("A").to_string().into_bytes()).await.problem(415, "unsupported_media_type");
+    post("application/json", b"{\"code\": ".to_vec()).await.problem(400, "malformed_json");
+    post("application/json", format!("{} {{}}", new_unit("A")).into_bytes()).await.problem(400, "malformed_json");
+    post("application/json", b"[1,2]".to_vec()).await.problem(422, "validation_failed");
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let res = post("application/json", deep.into_bytes()).await;
+    assert!([400, 413, 422].contains(&res.status), "deep JSON is refused cleanly, not a crash: {}", res.status);
+    let mut big = new_unit("BIG");
+    big["name"] = json!("x".repeat(1024 * 1024 + 10));
+    post("application/json", big.to_string().into_bytes()).await.problem(413, "payload_too_large");
+    assert_eq!(app.snapshot(), before);
+}
+
+#[actix_web::test]
+async fn idempotency_keys_replay_the_first_response() {
+    let app = TestApp::spawn().await;
+    let t = app.root_admin();
+    let first = app.post_with("/api/v1/units", &t, &[("Idempotency-Key", "key-1")], &new_unit("P9")).await;
+    let unit = first.expect(201).json();
+    let again = app.post_with("/api/v1/units", &t, &[("Idempotency-Key", "key-1")], &new_unit("P9")).await;
+    assert_eq!(again.status, 201);
+    assert_eq!(again.json(), unit);
+    assert_eq!(again.header("idempotent-replayed").as_deref(), Some("true"));
+    assert_eq!(again.header("location"), first.header("location"));
+    assert_eq!(again.header("etag"), first.header("etag"));
+    let list = app.get("/api/v1/units?q=P9", &t).await.expect(200).json();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "created once");
+    // The same key with another body is a client error; another user's same key is theirs alone.
+    app.post_with("/api/v1/units", &t, &[("Idempotency-Key", "key-1")], &new_unit("P8"))
+        .await
+        .problem(422, "idempotency_key_reused");
+    let other = sign_hs256(&{
+        let mut c = claims("VN", "central", &["admin"]);
+        c["sub"] = json!("someone-else");
+        c
+    });
+    app.post_with("/api/v1/units", &other, &[("Idempotency-Key", "key-1")], &new_unit("P7")).await.expect(201);
+    app.post_with("/api/v1/units", &t, &[("Idempotency-Key", "")], &new_unit("P6"))
+        .await
+        .problem(400, "invalid_idempotency_key");
+    let long = "k".repeat(256);
+    app.post_with("/api/v1/units", &t, &[("Idempotency-Key", &long)], &new_unit("P6"))
+        .await
+        .problem(400, "invalid_idempotency_key");
+    // Refusals are replayed too: the retry of a bad request is the same bad request.
+    app.post_with("/api/v1/units", &t, &[("Idempotency-Key", "key-2")], &json!({"code": "P5"}))
+        .await
+        .problem(422, "validation_failed");
+    app.post_with("/api/v1/units", &t, &[("Idempotency-Key", "key-2")], &json!({"code": "P5"}))
+        .await
+        .problem(422, "validation_failed");
+}
+
+#[actix_web::test]
+async fn a_retry_while_the_first_request_runs_is_a_conflict() {
+    use diesel::prelude::*;
+    use dvk::db::schema::idempotency_keys as ik;
+    let app = TestApp::spawn().await;
+    let t = app.root_admin();
+    {
+        // The first request is "still running": its key is pending.
+        let mut conn = app.state.pool.get().unwrap();
+        diesel::insert_into(ik::table)
+            .values((
+                ik::subject.eq("dvk|user-of-VN"),
+                ik::idem_key.eq("busy"),
+                ik::request_hash.eq("whatever"),
+                ik::state.eq("pending"),
+                ik::created_at.eq(dvk::db::now()),
+            ))
+            .execute(&mut conn)
+            .unwrap();
+    }
+    let res = app.post_with("/api/v1/units", &t, &[("Idempotency-Key", "busy")], &new_unit("P4")).await;
+    // Another body under the same key is 422 first; the same body while pending is 409.
+    res.problem(422, "idempotency_key_reused");
+    // Learn the real hash of this request by sending it under a fresh key.
+    app.post_with("/api/v1/units", &t, &[("Idempotency-Key", "probe")], &new_unit("P4")).await.expect(201);
+    {
+        let mut conn = app.state.pool.get().unwrap();
+        let hash: String =
+            ik::table.filter(ik::idem_key.eq("probe")).select(ik::request_hash).first(&mut conn).unwrap();
+        diesel::update(ik::table.filter(ik::idem_key.eq("busy")))
+            .set(ik::request_hash.eq(hash))
+            .execute(&mut conn)
+            .unwrap();
+    }
+    app.post_with("/api/v1/units", &t, &[("Idempotency-Key", "busy")], &new_unit("P4"))
+        .await
+        .problem(409, "idempotency_key_in_use");
+}
+
+#[actix_web::test]
+async fn the_rate_limit_answers_429_with_retry_after() {
+    let app = TestApp::spawn_with(|c| {
+        c.rate_limit_per_second = 1;
+        c.rate_limit_burst = 3;
+    })
+    .await;
+    let t = app.root_admin();
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(app.get("/api/v1/units", &t).await);
+    }
+    assert!(statuses[..3].iter().all(|r| r.status == 200));
+    let limited = statuses.last().unwrap();
+    limited.problem(429, "rate_limited");
+    let retry: u64 = limited.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=2).contains(&retry));
+    // Another subject has its own budget; health checks are never limited.
+    let other = sign_hs256(&{
+        let mut c = claims("VN", "central", &["viewer"]);
+        c["sub"] = json!("another-script");
+        c
+    });
+    app.get("/api/v1/units", &other).await.expect(200);
+    for _ in 0..5 {
+        app.request(Method::GET, "/healthz", None, &[], None).await.expect(200);
+    }
+}
+
+#[actix_web::test]
+async fn responses_compress_when_asked() {
+    let app = TestApp::spawn().await;
+    let res = app.request(Method::GET, "/openapi.json", None, &[("Accept-Encoding", "gzip")], None).await;
+    res.expect(200);
+    // awc decompresses; the header tells what was sent.
+    assert_eq!(res.header("content-encoding").as_deref(), Some("gzip"));
+}

@@ -1,0 +1,11 @@
+//! The integration suite: every test talks HTTP to a real server on a fresh database (SQLite by
+//! default; PostgreSQL when DVK_TEST_DATABASE_URL names a server).
+
+mod helpers;
+
+mod audit;
+mod auth;
+mod contract;
+mod conventions;
+mod reorganize;
+mod units;

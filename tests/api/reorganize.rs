@@ -1,0 +1,238 @@
+//! Imports and the 2025 reorganisation with the official files, and their refusals.
+
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+fn read(name: &str) -> String {
+    std::fs::read_to_string(data_path(name)).unwrap()
+}
+
+async fn count(app: &TestApp, token: &str, query: &str) -> usize {
+    let mut total = 0;
+    let mut cursor: Option<String> = None;
+    loop {
+        let url = match &cursor {
+            Some(c) => format!("/api/v1/units?limit=200&{query}&cursor={c}"),
+            None => format!("/api/v1/units?limit=200&{query}"),
+        };
+        let page = app.get(&url, token).await.expect(200).json();
+        total += page["items"].as_array().unwrap().len();
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return total,
+        }
+    }
+}
+
+fn unit_id_by_code(page: &Value, code: &str) -> String {
+    page["items"].as_array().unwrap().iter().find(|u| u["code"] == code).unwrap()["id"].as_str().unwrap().to_string()
+}
+
+#[actix_web::test]
+async fn the_2024_lists_and_the_2025_reorganisation_give_the_counts_the_files_imply() {
+    let app = TestApp::spawn().await;
+    let t = app.root_admin();
+    let import = app.post_csv("/api/v1/units/import", &t, &read("vn-units-2024.csv")).await.expect(200).json();
+    assert_eq!(import, json!({"dry_run": false, "rows": 10810, "created": 10810, "updated": 0, "unchanged": 0}));
+    let again = app.post_csv("/api/v1/units/import", &t, &read("vn-units-2024.csv")).await.expect(200).json();
+    assert_eq!(again, json!({"dry_run": false, "rows": 10810, "created": 0, "updated": 0, "unchanged": 10810}));
+    assert_eq!(count(&app, &t, "level=province").await, 63);
+    assert_eq!(count(&app, &t, "level=district").await, 696);
+
+    let body = json!({
+        "effective_on": "2025-07-01",
+        "units_csv": read("vn-units-2025.csv"),
+        "successors_csv": read("vn-units-2025-successors.csv"),
+    });
+    let mut dry = body.clone();
+    dry["dry_run"] = json!(true);
+    let before = app.snapshot();
+    let preview = app.post("/api/v1/units/reorganize", &t, &dry).await.expect(200).json();
+    assert_eq!(app.snapshot(), before, "a dry run changes nothing");
+    assert_eq!(preview["dry_run"], true);
+
+    let report = app.post("/api/v1/units/reorganize", &t, &body).await.expect(200).json();
+    // What the files imply: 1,154 predecessors carry on (27 provinces and 1,127 communes with the
+    // same code, level and name), 1,127 of them move under a province; the other 9,593
+    // predecessors close on the day with successors; 2,201 units are new; the 63 communes the
+    // mapping does not name close with their districts.
+    assert_eq!(
+        report,
+        json!({"dry_run": false, "effective_on": "2025-07-01", "continued": 1154, "moved": 1127, "created": 2201,
+               "updated": 0, "closed": 9593, "closed_descendants": 63, "already_applied": 0})
+    );
+    let mut expected_preview = report.clone();
+    expected_preview["dry_run"] = json!(true);
+    assert_eq!(preview, expected_preview, "the dry run foretold it");
+    assert_eq!(count(&app, &t, "status=active&level=province").await, 34);
+    assert_eq!(count(&app, &t, "status=active&level=commune").await, 3321);
+    assert_eq!(count(&app, &t, "status=active&level=district").await, 0);
+    assert_eq!(count(&app, &t, "status=active").await, 3356);
+    assert_eq!(count(&app, &t, "status=closed").await, 63 - 27 + 696 + 10051 - 1127);
+
+    // A second identical run changes nothing.
+    let after = app.snapshot();
+    let second = app.post("/api/v1/units/reorganize", &t, &body).await.expect(200).json();
+    assert_eq!(second["already_applied"], 9593);
+    assert_eq!(
+        (second["created"].as_u64(), second["closed"].as_u64(), second["moved"].as_u64()),
+        (Some(0), Some(0), Some(0))
+    );
+    assert_eq!(app.snapshot(), after);
+
+    // Hà Giang (02) merged into Tuyên Quang (08): closed, pointing at it, and readable.
+    let closed = app.get("/api/v1/units?q=ha%20giang&level=province", &t).await.expect(200).json();
+    let ha_giang = &closed["items"][0];
+    assert_eq!((ha_giang["code"].as_str(), ha_giang["status"].as_str()), (Some("02"), Some("closed")));
+    assert_eq!(ha_giang["closed_on"], "2025-07-01");
+    let provinces = app.get("/api/v1/units?level=province&status=active&limit=200", &t).await.expect(200).json();
+    let tuyen_quang = unit_id_by_code(&provinces, "08");
+    assert_eq!(ha_giang["primary_successor_id"], tuyen_quang.as_str());
+    // The new province's people see what its predecessors were, when they ask for it.
+    let tq = app.token("08", "province", &["viewer"]);
+    let own = count(&app, &tq, &format!("ancestor_id={tuyen_quang}")).await;
+    let with_predecessors = count(&app, &tq, &format!("ancestor_id={tuyen_quang}&include_predecessors=true")).await;
+    assert!(with_predecessors > own, "{with_predecessors} > {own}");
+    app.get(&format!("/api/v1/units/{}", ha_giang["id"].as_str().unwrap()), &tq).await.expect(200);
+    // A token of a closed province no longer works.
+    app.get("/api/v1/units", &app.token("02", "province", &["viewer"])).await.problem(401, "unit_closed");
+}
+
+#[actix_web::test]
+async fn a_file_with_one_bad_row_changes_nothing_and_names_the_row() {
+    let app = TestApp::spawn().await;
+    let t = app.root_admin();
+    let before = app.snapshot();
+    let csv = "code,name,level,division_type,parent_code\n01,Thành phố Hà Nội,province,thành phố trung ương,\n001,Quận Ba Đình,district,quận,01\n00001,Phường Phúc Xá,hamlet,phường,001\n00004,,commune,phường,001\n00007,Phường X,commune,phường,999\n";
+    let problem = app.post_csv("/api/v1/units/import", &t, csv).await.problem(422, "invalid_file");
+    let errors = problem["errors"].as_array().unwrap();
+    let at = |row: u64, field: &str| errors.iter().any(|e| e["row"] == row && e["field"] == field);
+    assert!(at(4, "level"), "{problem}");
+    assert!(at(5, "name"), "{problem}");
+    assert_eq!(app.snapshot(), before);
+    // Once the rows are good, a parent that is nowhere is named too.
+    let csv = "code,name,level,division_type,parent_code\n01,Thành phố Hà Nội,province,thành phố trung ương,\n00007,Phường X,commune,phường,999\n";
+    let problem = app.post_csv("/api/v1/units/import", &t, csv).await.problem(422, "invalid_file");
+    assert_eq!(problem["errors"][0]["row"], 3);
+    assert_eq!(problem["errors"][0]["field"], "parent_code");
+    assert_eq!(problem["errors"][0]["code"], "unknown_parent");
+    // Other refusals.
+    app.post_csv("/api/v1/units/import", &t, "name,level\nx,province\n").await.problem(422, "invalid_file");
+    app.post_csv("/api/v1/units/import", &t, "code,name,level,division_type,parent_code\n")
+        .await
+        .problem(422, "empty_file");
+    app.post_csv(
+        "/api/v1/units/import",
+        &t,
+        "code,name,level,division_type,parent_code\nA,B,province,,\nA,C,province,,\n",
+    )
+    .await
+    .problem(422, "invalid_file");
+    app.post_csv(
+        "/api/v1/units/import",
+        &t,
+        "code,name,level,division_type,parent_code\nA,B,province,,B\nB,C,district,,A\n",
+    )
+    .await
+    .problem(422, "invalid_file");
+    let not_utf8 = app
+        .request(
+            actix_web::http::Method::POST,
+            "/api/v1/units/import",
+            Some(&t),
+            &[],
+            Some(("text/csv", vec![0xff, 0xfe, 0x00, 0x41])),
+        )
+        .await;
+    not_utf8.problem(422, "invalid_encoding");
+    let json_body = app.post("/api/v1/units/import", &t, &json!({"code": "A"})).await;
+    json_body.problem(415, "unsupported_media_type");
+    assert_eq!(app.snapshot(), before);
+}
+
+#[actix_web::test]
+async fn imports_and_reorganisations_stay_within_the_admins_subtree() {
+    let app = TestApp::spawn().await;
+    let fx = Fixture::load(&app).await;
+    let before = app.snapshot();
+    let p1_admin = fx.token(&app, "P1", &["admin"]);
+    // Rows with no parent go under the importer's own unit; others' units are out of reach.
+    let ok = app
+        .post_csv(
+            "/api/v1/units/import",
+            &p1_admin,
+            "code,name,level,division_type,parent_code\nD9,Huyện Mới,district,huyện,\n",
+        )
+        .await;
+    assert_eq!(ok.expect(200).json()["created"], 1);
+    let d9 = app.get("/api/v1/units?q=D9", &p1_admin).await.expect(200).json();
+    assert_eq!(d9["items"][0]["parent_id"], fx.id("P1"));
+    let theirs = app
+        .post_csv(
+            "/api/v1/units/import",
+            &p1_admin,
+            "code,name,level,division_type,parent_code\nP2C1,Phường Khác,commune,phường,P2\n",
+        )
+        .await;
+    let problem = theirs.problem(422, "invalid_file");
+    assert_eq!(problem["errors"][0]["code"], "outside_scope");
+    let rename_own = app
+        .post_csv(
+            "/api/v1/units/import",
+            &p1_admin,
+            "code,name,level,division_type,parent_code\nP1,Tỉnh Khác,province,tỉnh,\n",
+        )
+        .await;
+    assert_eq!(rename_own.problem(422, "invalid_file")["errors"][0]["code"], "outside_scope");
+    app.post_csv(
+        "/api/v1/units/import",
+        &fx.token(&app, "P1", &["editor"]),
+        "code,name,level,division_type,parent_code\nD8,X,district,,\n",
+    )
+    .await
+    .problem(403, "missing_role");
+    let reorg = json!({"effective_on": "2025-07-01", "units_csv": "code,name,level,division_type,parent_code\nP2C9,Phường Mới,commune,phường,P2\n",
+                       "successors_csv": "legacy_code,successor_code,is_primary\nP2C1,P2C9,1\n"});
+    let problem = app.post("/api/v1/units/reorganize", &p1_admin, &reorg).await.problem(422, "invalid_file");
+    assert!(
+        problem["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["code"] == "outside_scope" || e["code"] == "unknown_parent"),
+        "{problem}"
+    );
+    app.post("/api/v1/units/reorganize", &fx.token(&app, "P1", &["viewer"]), &reorg).await.problem(403, "missing_role");
+    let mut bad = reorg.clone();
+    bad["effective_on"] = json!("01/07/2025");
+    app.post("/api/v1/units/reorganize", &app.root_admin(), &bad).await.problem(422, "validation_failed");
+    let _ = before;
+}
+
+#[actix_web::test]
+async fn a_split_names_one_primary_successor() {
+    let app = TestApp::spawn().await;
+    let fx = Fixture::load(&app).await;
+    let t = app.root_admin();
+    let units = "code,name,level,division_type,parent_code\nP2C3,Phường Bắc,commune,phường,P2\nP2C4,Phường Nam,commune,phường,P2\n";
+    let none_primary = json!({"effective_on": "2025-07-01", "units_csv": units,
+        "successors_csv": "legacy_code,successor_code,is_primary\nP2C1,P2C3,0\nP2C1,P2C4,0\n"});
+    let before = app.snapshot();
+    let problem = app.post("/api/v1/units/reorganize", &t, &none_primary).await.problem(422, "invalid_file");
+    assert_eq!(problem["errors"][0]["code"], "one_primary");
+    assert_eq!(app.snapshot(), before);
+    let split = json!({"effective_on": "2025-07-01", "units_csv": units,
+        "successors_csv": "legacy_code,successor_code,is_primary\nP2C1,P2C3,1\nP2C1,P2C4,0\n"});
+    let report = app.post("/api/v1/units/reorganize", &t, &split).await.expect(200).json();
+    assert_eq!((report["closed"].as_u64(), report["created"].as_u64()), (Some(1), Some(2)));
+    let old = app.get(&format!("/api/v1/units/{}", fx.id("P2C1")), &t).await.expect(200).json();
+    assert_eq!(old["status"], "closed");
+    assert_eq!(old["successor_ids"].as_array().unwrap().len(), 2);
+    let primary = app
+        .get(&format!("/api/v1/units/{}", old["primary_successor_id"].as_str().unwrap()), &t)
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(primary["code"], "P2C3");
+}
