@@ -41,12 +41,16 @@ macro_rules! str_enum {
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod campaigns;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod health;
 pub mod http;
+pub mod lifecycle;
+pub mod models;
 pub mod openapi;
 pub mod units;
+pub mod vocabulary;
 
 pub use app::{AppState, Application};

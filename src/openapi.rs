@@ -11,9 +11,13 @@ use crate::error::Problem;
 
 /// Every route of the service, for the server and for the document alike.
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(crate::health::healthz)
-        .service(crate::health::readyz)
-        .service(scope::scope("/api/v1").configure(crate::units::configure).service(crate::audit::list_audit_events));
+    cfg.service(crate::health::healthz).service(crate::health::readyz).service(
+        scope::scope("/api/v1")
+            .configure(crate::units::configure)
+            .configure(crate::campaigns::configure)
+            .configure(crate::models::configure)
+            .service(crate::audit::list_audit_events),
+    );
 }
 
 pub fn document() -> utoipa::openapi::OpenApi {
@@ -45,6 +49,8 @@ pub fn document_json() -> String {
     ),
     tags(
         (name = "units", description = "The hierarchy of units, imports and reorganisations"),
+        (name = "campaigns", description = "Emulation campaigns and implementation plans"),
+        (name = "models", description = "Models and exemplars: registration, follow-up, replication"),
         (name = "audit", description = "Who changed what"),
         (name = "health", description = "Liveness and readiness"),
     )

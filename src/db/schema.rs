@@ -71,5 +71,88 @@ diesel::table! {
         created_at -> Timestamp,
     }
 }
+diesel::table! {
+    campaigns (id) {
+        id -> Text,
+        code -> Text,
+        title -> Text,
+        description -> Nullable<Text>,
+        search_text -> Text,
+        unit_id -> Text,
+        parent_campaign_id -> Nullable<Text>,
+        starts_on -> Date,
+        ends_on -> Date,
+        fields -> Text,
+        directives -> Text,
+        targets -> Text,
+        review_points -> Text,
+        criteria_sets -> Text,
+        status -> Text,
+        launched_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
 
-diesel::allow_tables_to_appear_in_same_query!(units, unit_successors, unit_tree, unit_lineage, audit_events);
+diesel::table! {
+    models (id) {
+        id -> Text,
+        campaign_id -> Text,
+        unit_id -> Text,
+        title -> Text,
+        description -> Nullable<Text>,
+        search_text -> Text,
+        subject -> Text,
+        person_name -> Nullable<Text>,
+        person_position -> Nullable<Text>,
+        kind -> Text,
+        field -> Nullable<Text>,
+        special_areas -> Text,
+        registered_level -> Text,
+        year -> Integer,
+        objectives -> Nullable<Text>,
+        indicators -> Text,
+        replicated_from_id -> Nullable<Text>,
+        status -> Text,
+        status_history -> Text,
+        latest_progress_on -> Nullable<Date>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    model_special_areas (model_id, special_area) {
+        model_id -> Text,
+        special_area -> Text,
+    }
+}
+
+diesel::table! {
+    model_progress (id) {
+        id -> Text,
+        model_id -> Text,
+        reported_on -> Date,
+        text -> Text,
+        indicator_values -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    units,
+    unit_successors,
+    unit_tree,
+    unit_lineage,
+    audit_events,
+    campaigns,
+    models,
+    model_special_areas,
+    model_progress
+);

@@ -181,3 +181,27 @@ where
 {
     <Option<T> as serde::Deserialize>::deserialize(de).map(Some)
 }
+
+/// An optional JSON body: none at all is `None`; a body that is there must be valid.
+pub struct MaybeJson<T>(pub Option<T>);
+
+impl<T: DeserializeOwned + Validate + 'static> FromRequest for MaybeJson<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let limit = req.app_data::<web::Data<AppState>>().map(|s| s.config.body_limit).unwrap_or(1024 * 1024);
+            let body = read_body(&req, &mut payload, limit).await?;
+            if body.iter().all(u8::is_ascii_whitespace) {
+                return Ok(MaybeJson(None));
+            }
+            require_content_type(&req, &["application/json"], true)?;
+            let value = parse_json::<T>(&body)?;
+            value.validate().map_err(|e| ApiError::validation(field_errors(&e)))?;
+            Ok(MaybeJson(Some(value)))
+        })
+    }
+}

@@ -124,6 +124,64 @@ pub fn updated_since(raw: Option<&str>) -> Result<Option<chrono::NaiveDateTime>,
     Ok(Some(t.naive_utc()))
 }
 
+/// Orders a boxed query by `$col` then `$id`, starting after `$after` (`Option<(key, id)>`), in
+/// either direction: the keyset every list shares.
+#[macro_export]
+macro_rules! keyset {
+    ($q:expr, $col:expr, $id:expr, $after:expr, $descending:expr) => {{
+        let mut q = $q;
+        if let Some((key, id)) = $after {
+            q = if $descending {
+                q.filter($col.lt(key.clone()).or($col.eq(key).and($id.lt(id))))
+            } else {
+                q.filter($col.gt(key.clone()).or($col.eq(key).and($id.gt(id))))
+            };
+        }
+        if $descending {
+            q.order(($col.desc(), $id.desc()))
+        } else {
+            q.order(($col.asc(), $id.asc()))
+        }
+    }};
+}
+
+/// Cuts a page fetched with `limit + 1` rows to `limit`, and makes the cursor of its last row.
+pub fn finish_page<T>(mut rows: Vec<T>, limit: i64, cursor_of: impl Fn(&T) -> Cursor) -> (Vec<T>, Option<String>) {
+    if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        let next = rows.last().map(|r| cursor_of(r).encode());
+        (rows, next)
+    } else {
+        (rows, None)
+    }
+}
+
+/// The key and id after which a page starts, for a text sort key.
+pub fn text_after(cursor: &Option<Cursor>) -> Option<(String, String)> {
+    cursor.as_ref().map(|c| (c.key.clone().unwrap_or_default(), c.id.clone()))
+}
+
+/// The key and id after which a page starts, for a timestamp sort key.
+pub fn time_after(cursor: &Option<Cursor>) -> Result<Option<(chrono::NaiveDateTime, String)>, ApiError> {
+    cursor.as_ref().map(|c| Ok((parse_timestamp_key(c.key.as_deref().unwrap_or(""))?, c.id.clone()))).transpose()
+}
+
+/// The key and id after which a page starts, for a date sort key.
+pub fn date_after(cursor: &Option<Cursor>) -> Result<Option<(chrono::NaiveDate, String)>, ApiError> {
+    cursor
+        .as_ref()
+        .map(|c| {
+            let key = c.key.as_deref().unwrap_or("");
+            let date = chrono::NaiveDate::parse_from_str(key, "%Y-%m-%d").map_err(|_| ApiError::BadRequest {
+                code: "invalid_cursor",
+                detail: "the cursor is not one this API issued for this sort; start again without it".into(),
+                errors: vec![FieldError::new("cursor", "invalid_cursor", "not a valid cursor")],
+            })?;
+            Ok((date, c.id.clone()))
+        })
+        .transpose()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -189,6 +189,19 @@ pub fn is_within(conn: &mut DbConnection, ancestor: &str, unit: &str) -> Result<
     .get_result(conn)?)
 }
 
+/// Whether the unit `upper` (at `upper_level`) stands above `lower`: a proper ancestor in the
+/// tree, or, through a reorganisation, one whose lineage holds `lower` at a lower level (the new
+/// province above the communes of a province merged into it).
+pub fn is_above(conn: &mut DbConnection, upper: &str, upper_level: Level, lower: &UnitRow) -> Result<bool, ApiError> {
+    if upper == lower.id {
+        return Ok(false);
+    }
+    if is_within(conn, upper, &lower.id)? {
+        return Ok(true);
+    }
+    Ok(upper_level.rank() < lower.level()?.rank() && can_see(conn, upper, &lower.id)?)
+}
+
 /// The ids of `ancestor`'s subtree (itself included).
 pub fn subtree_ids(conn: &mut DbConnection, ancestor: &str) -> Result<Vec<String>, ApiError> {
     Ok(unit_tree::table.filter(unit_tree::ancestor_id.eq(ancestor)).select(unit_tree::descendant_id).load(conn)?)
@@ -242,14 +255,12 @@ pub struct Filter {
 
 /// One page of units; keyset on (sort key, id), so pages stay stable under inserts.
 pub fn list(conn: &mut DbConnection, f: &Filter) -> Result<(Vec<Unit>, Option<String>), ApiError> {
-    let cursor_key = match (&f.cursor, f.sort.field) {
-        (Some(c), SortField::CreatedAt | SortField::UpdatedAt) => {
-            Some(CursorKey::Time(pagination::parse_timestamp_key(c.key.as_deref().unwrap_or(""))?))
-        }
-        (Some(c), _) => Some(CursorKey::Text(c.key.clone().unwrap_or_default())),
-        (None, _) => None,
+    let text_after = pagination::text_after(&f.cursor);
+    let time_after = match f.sort.field {
+        SortField::CreatedAt | SortField::UpdatedAt => pagination::time_after(&f.cursor)?,
+        _ => None,
     };
-    let mut rows: Vec<UnitRow> = crate::with_backend!(conn, |c| {
+    let rows: Vec<UnitRow> = crate::with_backend!(conn, |c| {
         let mut q = units::table.into_boxed();
         q = q.filter(
             units::id.eq_any(
@@ -295,64 +306,21 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> Result<(Vec<Unit>, Option<St
         if let Some(since) = f.updated_since {
             q = q.filter(units::updated_at.ge(since));
         }
-        // Order by the sort column then id, starting after the cursor: one arm per column.
-        macro_rules! seek {
-            ($col:expr, $key:expr) => {{
-                if let Some(key) = $key {
-                    let id = f.cursor.as_ref().map(|c| c.id.clone()).unwrap_or_default();
-                    q = if f.sort.descending {
-                        q.filter($col.lt(key.clone()).or($col.eq(key).and(units::id.lt(id))))
-                    } else {
-                        q.filter($col.gt(key.clone()).or($col.eq(key).and(units::id.gt(id))))
-                    };
-                }
-                if f.sort.descending {
-                    q.order(($col.desc(), units::id.desc()))
-                } else {
-                    q.order(($col.asc(), units::id.asc()))
-                }
-            }};
-        }
-        let text_key = cursor_key.as_ref().and_then(CursorKey::text);
-        let time_key = cursor_key.as_ref().and_then(CursorKey::time);
+        let desc = f.sort.descending;
         let q = match f.sort.field {
-            SortField::Code => seek!(units::code, text_key),
-            SortField::Name => seek!(units::name, text_key),
-            SortField::CreatedAt => seek!(units::created_at, time_key),
-            SortField::UpdatedAt => seek!(units::updated_at, time_key),
+            SortField::Code => crate::keyset!(q, units::code, units::id, text_after.clone(), desc),
+            SortField::Name => crate::keyset!(q, units::name, units::id, text_after.clone(), desc),
+            SortField::CreatedAt => crate::keyset!(q, units::created_at, units::id, time_after, desc),
+            SortField::UpdatedAt => crate::keyset!(q, units::updated_at, units::id, time_after, desc),
         };
         q.limit(f.limit + 1).select(UnitRow::as_select()).load(c)
     })?;
-    let next = if rows.len() as i64 > f.limit {
-        rows.truncate(f.limit as usize);
-        rows.last().map(|last| {
-            Cursor { sort: f.sort_name.clone(), key: Some(sort_key(last, f.sort.field)), id: last.id.clone() }.encode()
-        })
-    } else {
-        None
-    };
+    let (rows, next) = pagination::finish_page(rows, f.limit, |last| Cursor {
+        sort: f.sort_name.clone(),
+        key: Some(sort_key(last, f.sort.field)),
+        id: last.id.clone(),
+    });
     Ok((to_units(conn, rows)?, next))
-}
-
-enum CursorKey {
-    Text(String),
-    Time(NaiveDateTime),
-}
-
-impl CursorKey {
-    fn text(&self) -> Option<String> {
-        match self {
-            CursorKey::Text(t) => Some(t.clone()),
-            CursorKey::Time(_) => None,
-        }
-    }
-
-    fn time(&self) -> Option<NaiveDateTime> {
-        match self {
-            CursorKey::Time(t) => Some(*t),
-            CursorKey::Text(_) => None,
-        }
-    }
 }
 
 fn sort_key(row: &UnitRow, field: SortField) -> String {

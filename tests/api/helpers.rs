@@ -182,6 +182,20 @@ impl TestApp {
         let successors: i64 = unit_successors::table.count().get_result(&mut conn).unwrap();
         let audit: i64 = audit_events::table.count().get_result(&mut conn).unwrap();
         out.push_str(&format!("lineage={lineage} successors={successors} audit={audit}\n"));
+        let campaigns: Vec<(String, String, i64)> = campaigns::table
+            .select((campaigns::id, campaigns::status, campaigns::version))
+            .order(campaigns::id)
+            .load(&mut conn)
+            .unwrap();
+        out.push_str(&format!("{campaigns:?}\n"));
+        let models: Vec<(String, String, i64)> = models::table
+            .select((models::id, models::status, models::version))
+            .order(models::id)
+            .load(&mut conn)
+            .unwrap();
+        let progress: i64 = model_progress::table.count().get_result(&mut conn).unwrap();
+        let areas: i64 = model_special_areas::table.count().get_result(&mut conn).unwrap();
+        out.push_str(&format!("{models:?} progress={progress} areas={areas}\n"));
         out
     }
 }

@@ -5,7 +5,9 @@ mod helpers;
 
 mod audit;
 mod auth;
+mod campaigns;
 mod contract;
 mod conventions;
+mod models;
 mod reorganize;
 mod units;

@@ -1,0 +1,3 @@
+DROP TABLE model_progress;
+DROP TABLE model_special_areas;
+DROP TABLE models;

@@ -1,0 +1,215 @@
+//! HTTP handlers for campaigns.
+
+use actix_web::http::StatusCode;
+use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
+
+use crate::auth::Actor;
+use crate::db;
+use crate::error::ApiError;
+use crate::http::etag::{self, IfMatch};
+use crate::http::json::{Json, MaybeJson};
+use crate::http::pagination::{self, Cursor, Sort};
+use crate::AppState;
+
+use super::service;
+use super::store::{self, SortField};
+use super::types::*;
+
+/// Launch a campaign (as a draft) for your own unit (editor).
+#[utoipa::path(
+    tag = "campaigns",
+    request_body = CreateCampaign,
+    params(crate::openapi::IdempotencyKeyHeader),
+    responses(
+        (status = 201, description = "Created as a draft", body = Campaign,
+         headers(("ETag" = String, description = "The version"), ("Location" = String, description = "The campaign's URL"))),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::openapi::Unprocessable),
+        (status = 429, response = crate::openapi::TooManyRequests),
+        (status = 503, response = crate::openapi::Unavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/campaigns")]
+pub async fn create_campaign(
+    state: web::Data<AppState>,
+    actor: Actor,
+    body: Json<CreateCampaign>,
+) -> Result<HttpResponse, ApiError> {
+    let input = body.0;
+    let c =
+        db::run(&state.pool, move |conn| db::transaction(conn, |conn| service::create(conn, &actor, input))).await?;
+    Ok(etag::created(format!("/api/v1/campaigns/{}", c.id), c.version, &c))
+}
+
+/// Read a campaign: visible to the launching unit and those above it, and, once launched, to the
+/// launcher's whole subtree.
+#[utoipa::path(
+    tag = "campaigns",
+    params(("id" = String, Path, description = "Campaign id"), crate::openapi::IfNoneMatchHeader),
+    responses(
+        (status = 200, description = "The campaign", body = Campaign, headers(("ETag" = String, description = "The version"))),
+        (status = 304, description = "Not modified since the ETag in If-None-Match"),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 429, response = crate::openapi::TooManyRequests),
+        (status = 503, response = crate::openapi::Unavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/campaigns/{id}")]
+pub async fn get_campaign(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let c = db::run(&state.pool, move |conn| service::visible(conn, &actor, &id)?.to_api()).await?;
+    Ok(etag::respond(&req, StatusCode::OK, c.version, &c))
+}
+
+/// List the campaigns you may see.
+#[utoipa::path(
+    tag = "campaigns",
+    params(ListCampaigns),
+    responses(
+        (status = 200, description = "A page of campaigns", body = CampaignPage),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 429, response = crate::openapi::TooManyRequests),
+        (status = 503, response = crate::openapi::Unavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/campaigns")]
+pub async fn list_campaigns(
+    state: web::Data<AppState>,
+    actor: Actor,
+    query: web::Query<ListCampaigns>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let updated_since = pagination::updated_since(q.updated_since.as_deref())?;
+    let sort_name =
+        q.sort.clone().unwrap_or_else(|| if updated_since.is_some() { "updated_at" } else { "created_at" }.into());
+    let sort = Sort::parse(Some(&sort_name), store::SORTS, Sort { field: SortField::CreatedAt, descending: false })?;
+    if q.year.is_some_and(|y| !(2000..=2100).contains(&y)) {
+        return Err(ApiError::bad_request("invalid_query", "year must be between 2000 and 2100"));
+    }
+    if q.q.as_ref().is_some_and(|t| t.chars().count() > 200) {
+        return Err(ApiError::bad_request("invalid_query", "q must be at most 200 characters"));
+    }
+    let filter = store::Filter {
+        viewer: actor.unit_id.clone(),
+        unit_id: q.unit_id,
+        ancestor_id: q.ancestor_id,
+        status: q.status,
+        year: q.year,
+        parent_campaign_id: q.parent_campaign_id,
+        q: q.q.filter(|t| !t.trim().is_empty()),
+        updated_since,
+        cursor: q.cursor.as_deref().map(|c| Cursor::decode(c, &sort_name)).transpose()?,
+        sort,
+        sort_name,
+        limit: pagination::limit(q.limit)?,
+    };
+    let page = db::run(&state.pool, move |conn| {
+        let (rows, next_cursor) = store::list(conn, &filter)?;
+        Ok(CampaignPage { items: rows.iter().map(|r| r.to_api()).collect::<Result<_, _>>()?, next_cursor })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Change a draft or active campaign of your unit (editor). Once launched, its period and parent
+/// are fixed.
+#[utoipa::path(
+    tag = "campaigns",
+    request_body = UpdateCampaign,
+    params(("id" = String, Path, description = "Campaign id"), crate::openapi::IfMatchHeader),
+    responses(
+        (status = 200, description = "The changed campaign", body = Campaign, headers(("ETag" = String, description = "The new version"))),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 412, response = crate::openapi::PreconditionFailed),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::openapi::Unprocessable),
+        (status = 428, response = crate::openapi::PreconditionRequired),
+        (status = 429, response = crate::openapi::TooManyRequests),
+        (status = 503, response = crate::openapi::Unavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/campaigns/{id}")]
+pub async fn update_campaign(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<String>,
+    body: Json<UpdateCampaign>,
+) -> Result<HttpResponse, ApiError> {
+    let if_match = IfMatch::required(&req)?;
+    let (id, input) = (id.into_inner(), body.0);
+    let c = db::run(&state.pool, move |conn| {
+        db::transaction(conn, |conn| service::update(conn, &actor, &id, &if_match, input))
+    })
+    .await?;
+    Ok(etag::respond(&req, StatusCode::OK, c.version, &c))
+}
+
+async fn act(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: String,
+    body: MaybeJson<ActionComment>,
+    action: CampaignAction,
+) -> Result<HttpResponse, ApiError> {
+    let if_match = IfMatch::required(&req)?;
+    let comment = body.0.and_then(|b| b.comment);
+    let c = db::run(&state.pool, move |conn| {
+        db::transaction(conn, |conn| service::act(conn, &actor, &id, &if_match, action, comment))
+    })
+    .await?;
+    Ok(etag::respond(&req, StatusCode::OK, c.version, &c))
+}
+
+crate::action_endpoint!(
+    launch_campaign,
+    "/campaigns/{id}/launch",
+    "campaigns",
+    ActionComment,
+    Campaign,
+    act,
+    CampaignAction::Launch,
+    "Launch a draft campaign (editor of its unit): draft → active. Only an active campaign takes models."
+);
+crate::action_endpoint!(
+    close_campaign,
+    "/campaigns/{id}/close",
+    "campaigns",
+    ActionComment,
+    Campaign,
+    act,
+    CampaignAction::Close,
+    "Close an active campaign (editor of its unit): active → closed."
+);
+crate::action_endpoint!(
+    cancel_campaign,
+    "/campaigns/{id}/cancel",
+    "campaigns",
+    ActionComment,
+    Campaign,
+    act,
+    CampaignAction::Cancel,
+    "Cancel a draft or active campaign (editor of its unit)."
+);

@@ -1,0 +1,19 @@
+//! Campaigns: emulation campaigns and implementation plans launched by units.
+
+pub mod handlers;
+pub mod rules;
+pub mod service;
+pub mod store;
+pub mod types;
+
+use utoipa_actix_web::service_config::ServiceConfig;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(handlers::create_campaign)
+        .service(handlers::list_campaigns)
+        .service(handlers::get_campaign)
+        .service(handlers::update_campaign)
+        .service(handlers::launch_campaign)
+        .service(handlers::close_campaign)
+        .service(handlers::cancel_campaign);
+}

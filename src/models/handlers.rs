@@ -1,0 +1,314 @@
+//! HTTP handlers for models and their progress reports.
+
+use actix_web::http::StatusCode;
+use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
+
+use crate::auth::Actor;
+use crate::db;
+use crate::error::ApiError;
+use crate::http::etag::{self, IfMatch};
+use crate::http::json::{Json, MaybeJson};
+use crate::http::pagination::{self, Cursor, Sort};
+use crate::AppState;
+
+use super::service;
+use super::store::{self, SortField};
+use super::types::*;
+
+/// Register a model (as a draft) for a unit of your subtree under an active campaign (editor).
+#[utoipa::path(
+    tag = "models",
+    request_body = CreateModel,
+    params(crate::openapi::IdempotencyKeyHeader),
+    responses(
+        (status = 201, description = "Created as a draft", body = Model,
+         headers(("ETag" = String, description = "The version"), ("Location" = String, description = "The model's URL"))),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::openapi::Unprocessable),
+        (status = 429, response = crate::openapi::TooManyRequests),
+        (status = 503, response = crate::openapi::Unavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/models")]
+pub async fn create_model(
+    state: web::Data<AppState>,
+    actor: Actor,
+    body: Json<CreateModel>,
+) -> Result<HttpResponse, ApiError> {
+    let input = body.0;
+    let m =
+        db::run(&state.pool, move |conn| db::transaction(conn, |conn| service::create(conn, &actor, input))).await?;
+    Ok(etag::created(format!("/api/v1/models/{}", m.id), m.version, &m))
+}
+
+/// Read a model of your subtree.
+#[utoipa::path(
+    tag = "models",
+    params(("id" = String, Path, description = "Model id"), crate::openapi::IfNoneMatchHeader),
+    responses(
+        (status = 200, description = "The model", body = Model, headers(("ETag" = String, description = "The version"))),
+        (status = 304, description = "Not modified since the ETag in If-None-Match"),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 429, response = crate::openapi::TooManyRequests),
+        (status = 503, response = crate::openapi::Unavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/models/{id}")]
+pub async fn get_model(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let m = db::run(&state.pool, move |conn| {
+        let row = service::visible(conn, &actor, &id)?;
+        store::to_api(conn, &row)
+    })
+    .await?;
+    Ok(etag::respond(&req, StatusCode::OK, m.version, &m))
+}
+
+/// List the models of your subtree, filtered, sorted, a page at a time.
+#[utoipa::path(
+    tag = "models",
+    params(ListModels),
+    responses(
+        (status = 200, description = "A page of models", body = ModelPage),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 429, response = crate::openapi::TooManyRequests),
+        (status = 503, response = crate::openapi::Unavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/models")]
+pub async fn list_models(
+    state: web::Data<AppState>,
+    actor: Actor,
+    query: web::Query<ListModels>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let updated_since = pagination::updated_since(q.updated_since.as_deref())?;
+    let sort_name =
+        q.sort.clone().unwrap_or_else(|| if updated_since.is_some() { "updated_at" } else { "created_at" }.into());
+    let sort = Sort::parse(Some(&sort_name), store::SORTS, Sort { field: SortField::CreatedAt, descending: false })?;
+    if q.year.is_some_and(|y| !(2000..=2100).contains(&y)) {
+        return Err(ApiError::bad_request("invalid_query", "year must be between 2000 and 2100"));
+    }
+    if q.q.as_ref().is_some_and(|t| t.chars().count() > 200) {
+        return Err(ApiError::bad_request("invalid_query", "q must be at most 200 characters"));
+    }
+    let filter = store::Filter {
+        campaign_id: q.campaign_id,
+        unit_id: q.unit_id,
+        ancestor_id: q.ancestor_id,
+        include_predecessors: q.include_predecessors.unwrap_or(false),
+        status: q.status,
+        kind: q.kind,
+        field: q.field,
+        subject: q.subject,
+        special_area: q.special_area,
+        registered_level: q.registered_level,
+        year: q.year,
+        q: q.q.filter(|t| !t.trim().is_empty()),
+        updated_since,
+        cursor: q.cursor.as_deref().map(|c| Cursor::decode(c, &sort_name)).transpose()?,
+        sort,
+        sort_name,
+        ..store::Filter::visible_to(&actor.unit_id, pagination::limit(q.limit)?)
+    };
+    let (items, next_cursor) = db::run(&state.pool, move |conn| store::list(conn, &filter)).await?;
+    Ok(HttpResponse::Ok().json(ModelPage { items, next_cursor }))
+}
+
+/// Change a draft or returned model of your subtree (editor).
+#[utoipa::path(
+    tag = "models",
+    request_body = UpdateModel,
+    params(("id" = String, Path, description = "Model id"), crate::openapi::IfMatchHeader),
+    responses(
+        (status = 200, description = "The changed model", body = Model, headers(("ETag" = String, description = "The new version"))),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 412, response = crate::openapi::PreconditionFailed),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::openapi::Unprocessable),
+        (status = 428, response = crate::openapi::PreconditionRequired),
+        (status = 429, response = crate::openapi::TooManyRequests),
+        (status = 503, response = crate::openapi::Unavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/models/{id}")]
+pub async fn update_model(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<String>,
+    body: Json<UpdateModel>,
+) -> Result<HttpResponse, ApiError> {
+    let if_match = IfMatch::required(&req)?;
+    let (id, input) = (id.into_inner(), body.0);
+    let m = db::run(&state.pool, move |conn| {
+        db::transaction(conn, |conn| service::update(conn, &actor, &id, &if_match, input))
+    })
+    .await?;
+    Ok(etag::respond(&req, StatusCode::OK, m.version, &m))
+}
+
+async fn act(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: String,
+    body: MaybeJson<ModelActionBody>,
+    action: ModelAction,
+) -> Result<HttpResponse, ApiError> {
+    let if_match = IfMatch::required(&req)?;
+    let comment = body.0.and_then(|b| b.comment);
+    let m = db::run(&state.pool, move |conn| {
+        db::transaction(conn, |conn| service::act(conn, &actor, &id, &if_match, action, comment))
+    })
+    .await?;
+    Ok(etag::respond(&req, StatusCode::OK, m.version, &m))
+}
+
+crate::action_endpoint!(
+    submit_model,
+    "/models/{id}/submit",
+    "models",
+    ModelActionBody,
+    Model,
+    act,
+    ModelAction::Submit,
+    "Register a draft or returned model with its competent level (editor of its subtree): → registered."
+);
+crate::action_endpoint!(accept_model, "/models/{id}/accept", "models", ModelActionBody, Model, act, ModelAction::Accept,
+    "Accept a registration (reviewer of a unit above the model's, at or above its registered level): registered → in_progress.");
+crate::action_endpoint!(return_model, "/models/{id}/return", "models", ModelActionBody, Model, act, ModelAction::Return,
+    "Return a registration for changes (reviewer of a unit above, at or above its registered level; a comment is required): registered → returned.");
+crate::action_endpoint!(
+    withdraw_model,
+    "/models/{id}/withdraw",
+    "models",
+    ModelActionBody,
+    Model,
+    act,
+    ModelAction::Withdraw,
+    "Withdraw a model before its evaluation is decided (editor of its subtree): → withdrawn."
+);
+
+/// File a progress report on a model in progress (editor of its subtree). Its indicator values
+/// become the model's latest `actual` values unless a later-dated report is on file; the model's
+/// version moves on.
+#[utoipa::path(
+    tag = "models",
+    request_body = CreateProgress,
+    params(("id" = String, Path, description = "Model id"), crate::openapi::IdempotencyKeyHeader),
+    responses(
+        (status = 201, description = "The report as filed", body = Progress),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+        (status = 415, response = crate::openapi::UnsupportedMediaType),
+        (status = 422, response = crate::openapi::Unprocessable),
+        (status = 429, response = crate::openapi::TooManyRequests),
+        (status = 503, response = crate::openapi::Unavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/models/{id}/progress")]
+pub async fn add_progress(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<String>,
+    body: Json<CreateProgress>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, input) = (id.into_inner(), body.0);
+    let today = chrono::Utc::now().date_naive();
+    let p = db::run(&state.pool, move |conn| {
+        db::transaction(conn, |conn| service::add_progress(conn, &actor, &id, input, today))
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(p))
+}
+
+/// A model's progress reports, the latest first.
+#[utoipa::path(
+    tag = "models",
+    params(("id" = String, Path, description = "Model id"), PageParams),
+    responses(
+        (status = 200, description = "A page of progress reports", body = ProgressPage),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 429, response = crate::openapi::TooManyRequests),
+        (status = 503, response = crate::openapi::Unavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/models/{id}/progress")]
+pub async fn list_progress(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<String>,
+    query: web::Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, q) = (id.into_inner(), query.into_inner());
+    let limit = pagination::limit(q.limit)?;
+    let (items, next_cursor) = db::run(&state.pool, move |conn| {
+        let model = service::visible(conn, &actor, &id)?;
+        store::list_progress(conn, &model.id, limit, q.cursor.as_deref())
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(ProgressPage { items, next_cursor }))
+}
+
+/// The models you may see that replicate this one, oldest first.
+#[utoipa::path(
+    tag = "models",
+    params(("id" = String, Path, description = "Model id"), PageParams),
+    responses(
+        (status = 200, description = "A page of replications", body = ModelPage),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 429, response = crate::openapi::TooManyRequests),
+        (status = 503, response = crate::openapi::Unavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/models/{id}/replications")]
+pub async fn list_replications(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<String>,
+    query: web::Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, q) = (id.into_inner(), query.into_inner());
+    let mut filter = store::Filter::visible_to(&actor.unit_id, pagination::limit(q.limit)?);
+    filter.cursor = q.cursor.as_deref().map(|c| Cursor::decode(c, &filter.sort_name)).transpose()?;
+    let (items, next_cursor) = db::run(&state.pool, move |conn| {
+        let source = service::visible(conn, &actor, &id)?;
+        filter.replicated_from_id = Some(source.id);
+        store::list(conn, &filter)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(ModelPage { items, next_cursor }))
+}

@@ -1,0 +1,24 @@
+//! Models (mô hình) and exemplars (điển hình): registration with the competent level, follow-up
+//! with progress reports, and replication of recognised ones.
+
+pub mod handlers;
+pub mod rules;
+pub mod service;
+pub mod store;
+pub mod types;
+
+use utoipa_actix_web::service_config::ServiceConfig;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(handlers::create_model)
+        .service(handlers::list_models)
+        .service(handlers::get_model)
+        .service(handlers::update_model)
+        .service(handlers::submit_model)
+        .service(handlers::accept_model)
+        .service(handlers::return_model)
+        .service(handlers::withdraw_model)
+        .service(handlers::add_progress)
+        .service(handlers::list_progress)
+        .service(handlers::list_replications);
+}

@@ -1,0 +1,456 @@
+//! All the SQL of models and their progress reports.
+
+use std::collections::HashMap;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::db::schema::{model_progress, model_special_areas, models, unit_lineage, unit_tree};
+use crate::db::DbConnection;
+use crate::error::ApiError;
+use crate::http::pagination::{self, Cursor, Sort};
+use crate::units::types::Level;
+use crate::vocabulary::{Field, ModelKind, SpecialArea, Subject};
+
+use super::rules::{self, Content};
+use super::types::{IndicatorValue, Model, ModelStatus, Person, Progress, StatusChange};
+
+#[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
+#[diesel(table_name = models)]
+pub struct ModelRow {
+    pub id: String,
+    pub campaign_id: String,
+    pub unit_id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub search_text: String,
+    pub subject: String,
+    pub person_name: Option<String>,
+    pub person_position: Option<String>,
+    pub kind: String,
+    pub field: Option<String>,
+    pub special_areas: String,
+    pub registered_level: String,
+    pub year: i32,
+    pub objectives: Option<String>,
+    pub indicators: String,
+    pub replicated_from_id: Option<String>,
+    pub status: String,
+    pub status_history: String,
+    pub latest_progress_on: Option<NaiveDate>,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i64,
+}
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("plain data serialises")
+}
+
+fn parse<T: serde::de::DeserializeOwned>(column: &str, raw: &str) -> Result<T, ApiError> {
+    serde_json::from_str(raw).map_err(|e| ApiError::internal(format!("models.{column} holds bad JSON: {e}")))
+}
+
+impl ModelRow {
+    pub fn status(&self) -> Result<ModelStatus, ApiError> {
+        ModelStatus::from_db(&self.status)
+    }
+
+    pub fn registered_level(&self) -> Result<Level, ApiError> {
+        Level::from_db(&self.registered_level)
+    }
+
+    pub fn special_areas(&self) -> Result<Vec<SpecialArea>, ApiError> {
+        parse("special_areas", &self.special_areas)
+    }
+
+    pub fn history(&self) -> Result<Vec<StatusChange>, ApiError> {
+        parse("status_history", &self.status_history)
+    }
+
+    pub fn content(&self) -> Result<Content, ApiError> {
+        Ok(Content {
+            title: self.title.clone(),
+            description: self.description.clone(),
+            subject: Subject::from_db(&self.subject)?,
+            person: match (&self.person_name, &self.person_position) {
+                (Some(full_name), position) => {
+                    Some(Person { full_name: full_name.clone(), position: position.clone().unwrap_or_default() })
+                }
+                _ => None,
+            },
+            kind: ModelKind::from_db(&self.kind)?,
+            field: self.field.as_deref().map(Field::from_db).transpose()?,
+            special_areas: self.special_areas()?,
+            registered_level: self.registered_level()?,
+            year: self.year,
+            objectives: self.objectives.clone(),
+            indicators: parse("indicators", &self.indicators)?,
+        })
+    }
+
+    /// Writes `content` into the row, search text included.
+    pub fn set_content(&mut self, c: Content) {
+        self.search_text = crate::http::text::fold(&format!("{} {}", c.title, c.description.as_deref().unwrap_or("")));
+        self.title = c.title;
+        self.description = c.description;
+        self.subject = c.subject.as_str().into();
+        self.person_name = c.person.as_ref().map(|p| p.full_name.clone());
+        self.person_position = c.person.map(|p| p.position);
+        self.kind = c.kind.as_str().into();
+        self.field = c.field.map(|f| f.as_str().into());
+        self.special_areas = json(&c.special_areas);
+        self.registered_level = c.registered_level.as_str().into();
+        self.year = c.year;
+        self.objectives = c.objectives;
+        self.indicators = json(&c.indicators);
+    }
+
+    /// Moves the row to `to`, recording the step in its history.
+    pub fn push_history(&mut self, change: StatusChange) -> Result<(), ApiError> {
+        let mut history = self.history()?;
+        self.status = change.to.as_str().into();
+        history.push(change);
+        self.status_history = json(&history);
+        Ok(())
+    }
+
+    pub fn to_api(&self, replication_count: i64) -> Result<Model, ApiError> {
+        let c = self.content()?;
+        let status = self.status()?;
+        Ok(Model {
+            id: self.id.clone(),
+            campaign_id: self.campaign_id.clone(),
+            unit_id: self.unit_id.clone(),
+            title: c.title,
+            description: c.description,
+            subject: c.subject,
+            person: c.person,
+            kind: c.kind,
+            field: c.field,
+            special_areas: c.special_areas,
+            registered_level: c.registered_level,
+            year: c.year,
+            objectives: c.objectives,
+            indicators: c.indicators,
+            replicated_from_id: self.replicated_from_id.clone(),
+            replication_count,
+            status,
+            allowed_actions: rules::LIFECYCLE.allowed(status),
+            status_history: self.history()?,
+            latest_progress_on: self.latest_progress_on,
+            created_at: self.created_at.and_utc(),
+            updated_at: self.updated_at.and_utc(),
+            version: self.version,
+        })
+    }
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<ModelRow>, ApiError> {
+    Ok(models::table.find(id).select(ModelRow::as_select()).first(conn).optional()?)
+}
+
+/// How many models, not withdrawn, replicate each of `ids`: one query for a whole page.
+pub fn replication_counts(conn: &mut DbConnection, ids: &[String]) -> Result<HashMap<String, i64>, ApiError> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(Option<String>, i64)> = models::table
+            .filter(models::replicated_from_id.eq_any(chunk))
+            .filter(models::status.ne(ModelStatus::Withdrawn.as_str()))
+            .group_by(models::replicated_from_id)
+            .select((models::replicated_from_id, diesel::dsl::count_star()))
+            .load(conn)?;
+        out.extend(rows.into_iter().filter_map(|(id, n)| id.map(|id| (id, n))));
+    }
+    Ok(out)
+}
+
+pub fn to_api(conn: &mut DbConnection, row: &ModelRow) -> Result<Model, ApiError> {
+    let counts = replication_counts(conn, std::slice::from_ref(&row.id))?;
+    row.to_api(counts.get(&row.id).copied().unwrap_or(0))
+}
+
+pub fn to_api_all(conn: &mut DbConnection, rows: &[ModelRow]) -> Result<Vec<Model>, ApiError> {
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let counts = replication_counts(conn, &ids)?;
+    rows.iter().map(|r| r.to_api(counts.get(&r.id).copied().unwrap_or(0))).collect()
+}
+
+fn write_special_areas(conn: &mut DbConnection, row: &ModelRow) -> Result<(), ApiError> {
+    diesel::delete(model_special_areas::table.filter(model_special_areas::model_id.eq(&row.id))).execute(conn)?;
+    for area in row.special_areas()? {
+        diesel::insert_into(model_special_areas::table)
+            .values((model_special_areas::model_id.eq(&row.id), model_special_areas::special_area.eq(area.as_str())))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn insert(conn: &mut DbConnection, row: &ModelRow) -> Result<(), ApiError> {
+    diesel::insert_into(models::table).values(row).execute(conn)?;
+    write_special_areas(conn, row)
+}
+
+/// Writes the row if it is still at `expected_version`; false when someone else got there first.
+pub fn update(conn: &mut DbConnection, row: &ModelRow, expected_version: i64) -> Result<bool, ApiError> {
+    let n = diesel::update(models::table.find(&row.id).filter(models::version.eq(expected_version)))
+        .set((
+            (
+                models::campaign_id.eq(&row.campaign_id),
+                models::title.eq(&row.title),
+                models::description.eq(&row.description),
+                models::search_text.eq(&row.search_text),
+                models::subject.eq(&row.subject),
+                models::person_name.eq(&row.person_name),
+                models::person_position.eq(&row.person_position),
+                models::kind.eq(&row.kind),
+                models::field.eq(&row.field),
+                models::special_areas.eq(&row.special_areas),
+                models::registered_level.eq(&row.registered_level),
+            ),
+            (
+                models::year.eq(row.year),
+                models::objectives.eq(&row.objectives),
+                models::indicators.eq(&row.indicators),
+                models::replicated_from_id.eq(&row.replicated_from_id),
+                models::status.eq(&row.status),
+                models::status_history.eq(&row.status_history),
+                models::latest_progress_on.eq(row.latest_progress_on),
+                models::updated_at.eq(row.updated_at),
+                models::version.eq(row.version),
+            ),
+        ))
+        .execute(conn)?;
+    if n == 1 {
+        write_special_areas(conn, row)?;
+    }
+    Ok(n == 1)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortField {
+    CreatedAt,
+    UpdatedAt,
+    Title,
+}
+
+pub const SORTS: &[(&str, SortField)] =
+    &[("created_at", SortField::CreatedAt), ("updated_at", SortField::UpdatedAt), ("title", SortField::Title)];
+
+/// A list request after parsing: every value already checked.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    pub viewer: String,
+    pub campaign_id: Option<String>,
+    pub unit_id: Option<String>,
+    pub ancestor_id: Option<String>,
+    pub include_predecessors: bool,
+    pub status: Option<ModelStatus>,
+    pub kind: Option<ModelKind>,
+    pub field: Option<Field>,
+    pub subject: Option<Subject>,
+    pub special_area: Option<SpecialArea>,
+    pub registered_level: Option<Level>,
+    pub year: Option<i32>,
+    pub replicated_from_id: Option<String>,
+    pub q: Option<String>,
+    pub updated_since: Option<NaiveDateTime>,
+    pub sort: Sort<SortField>,
+    pub sort_name: String,
+    pub limit: i64,
+    pub cursor: Option<Cursor>,
+}
+
+impl Filter {
+    /// Everything `viewer` may see, newest first by creation: the base that list requests narrow.
+    pub fn visible_to(viewer: &str, limit: i64) -> Filter {
+        Filter {
+            viewer: viewer.to_string(),
+            campaign_id: None,
+            unit_id: None,
+            ancestor_id: None,
+            include_predecessors: false,
+            status: None,
+            kind: None,
+            field: None,
+            subject: None,
+            special_area: None,
+            registered_level: None,
+            year: None,
+            replicated_from_id: None,
+            q: None,
+            updated_since: None,
+            sort: Sort { field: SortField::CreatedAt, descending: false },
+            sort_name: "created_at".into(),
+            limit,
+            cursor: None,
+        }
+    }
+}
+
+/// One page of models; keyset on (sort key, id), one query for the rows and one for the
+/// replication counts of the page, whatever its size.
+pub fn list(conn: &mut DbConnection, f: &Filter) -> Result<(Vec<Model>, Option<String>), ApiError> {
+    let text_after = pagination::text_after(&f.cursor);
+    let time_after = match f.sort.field {
+        SortField::CreatedAt | SortField::UpdatedAt => pagination::time_after(&f.cursor)?,
+        SortField::Title => None,
+    };
+    let rows: Vec<ModelRow> = crate::with_backend!(conn, |c| {
+        let mut q = models::table
+            .filter(
+                models::unit_id.eq_any(
+                    unit_lineage::table
+                        .filter(unit_lineage::ancestor_id.eq(f.viewer.clone()))
+                        .select(unit_lineage::descendant_id),
+                ),
+            )
+            .into_boxed();
+        if let Some(campaign) = &f.campaign_id {
+            q = q.filter(models::campaign_id.eq(campaign.clone()));
+        }
+        if let Some(unit) = &f.unit_id {
+            q = q.filter(models::unit_id.eq(unit.clone()));
+        }
+        if let Some(ancestor) = &f.ancestor_id {
+            q = if f.include_predecessors {
+                q.filter(
+                    models::unit_id.eq_any(
+                        unit_lineage::table
+                            .filter(unit_lineage::ancestor_id.eq(ancestor.clone()))
+                            .select(unit_lineage::descendant_id),
+                    ),
+                )
+            } else {
+                q.filter(
+                    models::unit_id.eq_any(
+                        unit_tree::table
+                            .filter(unit_tree::ancestor_id.eq(ancestor.clone()))
+                            .select(unit_tree::descendant_id),
+                    ),
+                )
+            };
+        }
+        if let Some(status) = f.status {
+            q = q.filter(models::status.eq(status.as_str()));
+        }
+        if let Some(kind) = f.kind {
+            q = q.filter(models::kind.eq(kind.as_str()));
+        }
+        if let Some(field) = f.field {
+            q = q.filter(models::field.eq(field.as_str()));
+        }
+        if let Some(subject) = f.subject {
+            q = q.filter(models::subject.eq(subject.as_str()));
+        }
+        if let Some(area) = f.special_area {
+            q = q.filter(
+                models::id.eq_any(
+                    model_special_areas::table
+                        .filter(model_special_areas::special_area.eq(area.as_str()))
+                        .select(model_special_areas::model_id),
+                ),
+            );
+        }
+        if let Some(level) = f.registered_level {
+            q = q.filter(models::registered_level.eq(level.as_str()));
+        }
+        if let Some(year) = f.year {
+            q = q.filter(models::year.eq(year));
+        }
+        if let Some(source) = &f.replicated_from_id {
+            q = q.filter(models::replicated_from_id.eq(source.clone()));
+        }
+        if let Some(text) = &f.q {
+            q = q.filter(models::search_text.like(crate::http::text::contains_pattern(text)).escape('\\'));
+        }
+        if let Some(since) = f.updated_since {
+            q = q.filter(models::updated_at.ge(since));
+        }
+        let desc = f.sort.descending;
+        let q = match f.sort.field {
+            SortField::CreatedAt => crate::keyset!(q, models::created_at, models::id, time_after, desc),
+            SortField::UpdatedAt => crate::keyset!(q, models::updated_at, models::id, time_after, desc),
+            SortField::Title => crate::keyset!(q, models::title, models::id, text_after.clone(), desc),
+        };
+        q.limit(f.limit + 1).select(ModelRow::as_select()).load(c)
+    })?;
+    let (rows, next) = pagination::finish_page(rows, f.limit, |last| Cursor {
+        sort: f.sort_name.clone(),
+        key: Some(match f.sort.field {
+            SortField::CreatedAt => pagination::timestamp_key(&last.created_at),
+            SortField::UpdatedAt => pagination::timestamp_key(&last.updated_at),
+            SortField::Title => last.title.clone(),
+        }),
+        id: last.id.clone(),
+    });
+    Ok((to_api_all(conn, &rows)?, next))
+}
+
+#[derive(Queryable, Selectable, Insertable, Debug, Clone)]
+#[diesel(table_name = model_progress)]
+pub struct ProgressRow {
+    pub id: String,
+    pub model_id: String,
+    pub reported_on: NaiveDate,
+    pub text: String,
+    pub indicator_values: String,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+}
+
+impl ProgressRow {
+    pub fn new(model_id: &str, reported_on: NaiveDate, text: String, values: &[IndicatorValue], by: &str) -> Self {
+        ProgressRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            model_id: model_id.to_string(),
+            reported_on,
+            text,
+            indicator_values: json(&values),
+            created_by: by.to_string(),
+            created_at: crate::db::now(),
+        }
+    }
+
+    pub fn to_api(&self) -> Result<Progress, ApiError> {
+        Ok(Progress {
+            id: self.id.clone(),
+            model_id: self.model_id.clone(),
+            reported_on: self.reported_on,
+            text: self.text.clone(),
+            indicator_values: serde_json::from_str(&self.indicator_values)
+                .map_err(|e| ApiError::internal(format!("model_progress.indicator_values holds bad JSON: {e}")))?,
+            created_at: self.created_at.and_utc(),
+        })
+    }
+}
+
+pub fn insert_progress(conn: &mut DbConnection, row: &ProgressRow) -> Result<(), ApiError> {
+    diesel::insert_into(model_progress::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+const PROGRESS_SORT: &str = "-reported_on";
+
+/// A model's progress reports, the latest report date first.
+pub fn list_progress(
+    conn: &mut DbConnection,
+    model_id: &str,
+    limit: i64,
+    cursor: Option<&str>,
+) -> Result<(Vec<Progress>, Option<String>), ApiError> {
+    let cursor = cursor.map(|c| Cursor::decode(c, PROGRESS_SORT)).transpose()?;
+    let after = pagination::date_after(&cursor)?;
+    let rows: Vec<ProgressRow> = crate::with_backend!(conn, |c| {
+        let q = model_progress::table.filter(model_progress::model_id.eq(model_id.to_string())).into_boxed();
+        let q = crate::keyset!(q, model_progress::reported_on, model_progress::id, after, true);
+        q.limit(limit + 1).select(ProgressRow::as_select()).load(c)
+    })?;
+    let (rows, next) = pagination::finish_page(rows, limit, |last| Cursor {
+        sort: PROGRESS_SORT.into(),
+        key: Some(last.reported_on.to_string()),
+        id: last.id.clone(),
+    });
+    Ok((rows.iter().map(ProgressRow::to_api).collect::<Result<_, _>>()?, next))
+}
