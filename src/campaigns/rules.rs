@@ -6,7 +6,7 @@ use chrono::{Datelike, NaiveDate};
 
 use crate::error::FieldError;
 use crate::lifecycle::Lifecycle;
-use crate::units::rules::clean_text;
+use crate::units::rules::{clean_long_text, clean_text};
 
 use super::types::{CampaignAction, CampaignStatus, CriteriaSet, Directive, ReviewPoint, Target, TargetMetric};
 use crate::vocabulary::Field;
@@ -50,12 +50,9 @@ pub fn check(c: &mut Content, parent: Option<(NaiveDate, NaiveDate)>) -> Vec<Fie
     let mut errors = Vec::new();
     text("code", &mut c.code, 64, &mut errors);
     text("title", &mut c.title, 500, &mut errors);
-    if let Some(d) = &mut c.description {
-        if d.trim().is_empty() {
-            c.description = None;
-        } else if d.chars().count() > 10_000 {
-            errors.push(FieldError::new("description", "too_long", "must be at most 10000 characters"));
-        }
+    match clean_long_text("description", c.description.as_deref(), 10_000) {
+        Ok(d) => c.description = d,
+        Err(e) => errors.push(e),
     }
     for (field, date) in [("starts_on", c.starts_on), ("ends_on", c.ends_on)] {
         if !(2000..=2100).contains(&date.year()) {

@@ -206,6 +206,12 @@ pub fn now() -> chrono::NaiveDateTime {
     chrono::DurationRound::duration_trunc(now, chrono::Duration::microseconds(1)).unwrap_or(now)
 }
 
+/// Today's date in Vietnam (UTC+7): what "today" means to an official filing a report there; in
+/// UTC, a report dated today would be "in the future" until 07:00.
+pub fn today() -> chrono::NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::hours(7)).date_naive()
+}
+
 /// Runs `f` in a transaction that is always rolled back: dry runs report what a change would do.
 pub fn rolled_back<T>(
     conn: &mut DbConnection,

@@ -52,12 +52,12 @@ impl Cursor {
             detail: "the cursor is not one this API issued for this sort; start again without it".into(),
             errors: vec![FieldError::new("cursor", "invalid_cursor", "not a valid cursor")],
         };
-        if raw.len() > 1024 {
+        if raw.len() > 4096 {
             return Err(invalid());
         }
         let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid())?;
         let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
-        if cursor.sort != sort || cursor.id.len() > 64 || cursor.key.as_ref().is_some_and(|k| k.len() > 512) {
+        if cursor.sort != sort || cursor.id.len() > 64 || cursor.key.as_ref().is_some_and(|k| k.len() > 2048) {
             return Err(invalid());
         }
         Ok(cursor)

@@ -241,7 +241,7 @@ pub async fn add_progress(
     body: Json<CreateProgress>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, input) = (id.into_inner(), body.0);
-    let today = chrono::Utc::now().date_naive();
+    let today = db::today();
     let p = db::run(&state.pool, move |conn| {
         db::transaction(conn, |conn| service::add_progress(conn, &actor, &id, input, today))
     })
@@ -280,7 +280,7 @@ pub async fn list_progress(
     Ok(HttpResponse::Ok().json(ProgressPage { items, next_cursor }))
 }
 
-/// The models you may see that replicate this one, oldest first.
+/// The models you may see that replicate this one (withdrawn ones aside), oldest first.
 #[utoipa::path(
     tag = "models",
     params(("id" = String, Path, description = "Model id"), PageParams),
@@ -307,6 +307,7 @@ pub async fn list_replications(
     let (items, next_cursor) = db::run(&state.pool, move |conn| {
         let source = service::visible(conn, &actor, &id)?;
         filter.replicated_from_id = Some(source.id);
+        filter.exclude_withdrawn = true;
         store::list(conn, &filter)
     })
     .await?;

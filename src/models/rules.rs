@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use crate::error::FieldError;
 use crate::lifecycle::Lifecycle;
-use crate::units::rules::clean_text;
+use crate::units::rules::{clean_long_text, clean_text};
 use crate::units::types::Level;
 use crate::vocabulary::{Field, ModelKind, SpecialArea, Subject};
 
@@ -71,16 +71,10 @@ fn text(field: &str, value: &mut String, max: usize, errors: &mut Vec<FieldError
     }
 }
 
-/// An optional long text: blank becomes absent.
 fn optional_text(field: &str, value: &mut Option<String>, max: usize, errors: &mut Vec<FieldError>) {
-    if let Some(v) = value {
-        if v.trim().is_empty() {
-            *value = None;
-        } else if v.chars().count() > max {
-            errors.push(FieldError::new(field, "too_long", format!("must be at most {max} characters")));
-        } else {
-            *v = v.trim().to_string();
-        }
+    match clean_long_text(field, value.as_deref(), max) {
+        Ok(v) => *value = v,
+        Err(e) => errors.push(e),
     }
 }
 

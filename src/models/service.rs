@@ -26,6 +26,15 @@ pub fn visible(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<Model
     }
 }
 
+/// A reference to something the caller cannot see is a fault of that field (422); any other
+/// error (the database down) stays what it is.
+fn not_found_as(e: ApiError, field: &str, code: &str, message: &str) -> ApiError {
+    match e {
+        ApiError::NotFound => ApiError::field(field, code, message),
+        other => other,
+    }
+}
+
 fn owner(conn: &mut DbConnection, row: &ModelRow) -> Result<UnitRow, ApiError> {
     crate::units::store::find(conn, &row.unit_id)?.ok_or_else(|| ApiError::internal("a model's unit is missing"))
 }
@@ -58,8 +67,8 @@ fn campaign_for(
     owner: &UnitRow,
     campaign_id: &str,
 ) -> Result<CampaignRow, ApiError> {
-    let campaign = crate::campaigns::service::visible(conn, actor, campaign_id).map_err(|_| {
-        ApiError::field("campaign_id", "unknown_campaign", "no such campaign, or it is outside your scope")
+    let campaign = crate::campaigns::service::visible(conn, actor, campaign_id).map_err(|e| {
+        not_found_as(e, "campaign_id", "unknown_campaign", "no such campaign, or it is outside your scope")
     })?;
     if !crate::units::store::is_within(conn, &campaign.unit_id, &owner.id)? {
         return Err(ApiError::field(
@@ -125,7 +134,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateModel) -> Res
     actor.require(Role::Editor)?;
     let unit_id = input.unit_id.clone().unwrap_or_else(|| actor.unit_id.clone());
     let owner = crate::units::service::visible(conn, actor, &unit_id)
-        .map_err(|_| ApiError::field("unit_id", "unknown_unit", "no such unit, or it is outside your scope"))?;
+        .map_err(|e| not_found_as(e, "unit_id", "unknown_unit", "no such unit, or it is outside your scope"))?;
     if !owner.is_active() {
         return Err(ApiError::field("unit_id", "unit_closed", "a closed unit registers no new models"));
     }
@@ -289,6 +298,9 @@ pub fn act(
         return Err(ApiError::field("comment", "required", "say what the unit should change"));
     }
     if action == ModelAction::Submit {
+        if !owner(conn, &before_row)?.is_active() {
+            return Err(ApiError::conflict("unit_closed", "the model's unit is closed; it registers nothing new"));
+        }
         let campaign = crate::campaigns::store::find(conn, &before_row.campaign_id)?
             .ok_or_else(|| ApiError::internal("a model's campaign is missing"))?;
         if campaign.status != CampaignStatus::Active.as_str() {
@@ -331,7 +343,8 @@ pub fn add_progress(
     } else if input.reported_on.year() < 2000 {
         errors.push(crate::error::FieldError::new("reported_on", "out_of_range", "must be in 2000 or later"));
     }
-    let text = crate::units::rules::clean_text("text", &input.text, 10_000);
+    let text = crate::units::rules::clean_long_text("text", Some(&input.text), 10_000)
+        .and_then(|t| t.ok_or_else(|| crate::error::FieldError::new("text", "required", "must not be empty")));
     let indicators = rules::apply_progress(&before_row.content()?.indicators, &input.indicator_values);
     let (text, indicators) = match (text, indicators) {
         (Ok(t), Ok(i)) if errors.is_empty() => (t, i),

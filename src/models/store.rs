@@ -254,6 +254,7 @@ pub struct Filter {
     pub registered_level: Option<Level>,
     pub year: Option<i32>,
     pub replicated_from_id: Option<String>,
+    pub exclude_withdrawn: bool,
     pub q: Option<String>,
     pub updated_since: Option<NaiveDateTime>,
     pub sort: Sort<SortField>,
@@ -279,6 +280,7 @@ impl Filter {
             registered_level: None,
             year: None,
             replicated_from_id: None,
+            exclude_withdrawn: false,
             q: None,
             updated_since: None,
             sort: Sort { field: SortField::CreatedAt, descending: false },
@@ -297,16 +299,22 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> Result<(Vec<Model>, Option<S
         SortField::CreatedAt | SortField::UpdatedAt => pagination::time_after(&f.cursor)?,
         SortField::Title => None,
     };
+    // A visible ancestor's subtree is all visible: its filter implies the scope filter.
+    let scoped_by_ancestor = match &f.ancestor_id {
+        Some(a) => crate::units::store::can_see(conn, &f.viewer, a)?,
+        None => false,
+    };
     let rows: Vec<ModelRow> = crate::with_backend!(conn, |c| {
-        let mut q = models::table
-            .filter(
-                models::unit_id.eq_any(
-                    unit_lineage::table
-                        .filter(unit_lineage::ancestor_id.eq(f.viewer.clone()))
-                        .select(unit_lineage::descendant_id),
-                ),
-            )
-            .into_boxed();
+        let mut q = models::table.into_boxed();
+        if !scoped_by_ancestor {
+            // A correlated probe of the lineage key, not `IN (the viewer's whole subtree)`: the
+            // database walks the sort index and stops at the limit instead of sorting the scope.
+            q = q.filter(diesel::dsl::exists(
+                unit_lineage::table
+                    .filter(unit_lineage::ancestor_id.eq(f.viewer.clone()))
+                    .filter(unit_lineage::descendant_id.eq(models::unit_id)),
+            ));
+        }
         if let Some(campaign) = &f.campaign_id {
             q = q.filter(models::campaign_id.eq(campaign.clone()));
         }
@@ -361,6 +369,9 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> Result<(Vec<Model>, Option<S
         }
         if let Some(source) = &f.replicated_from_id {
             q = q.filter(models::replicated_from_id.eq(source.clone()));
+        }
+        if f.exclude_withdrawn {
+            q = q.filter(models::status.ne(ModelStatus::Withdrawn.as_str()));
         }
         if let Some(text) = &f.q {
             q = q.filter(models::search_text.like(crate::http::text::contains_pattern(text)).escape('\\'));

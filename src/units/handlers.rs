@@ -233,7 +233,7 @@ pub async fn close_unit(
 ) -> Result<HttpResponse, ApiError> {
     let if_match = IfMatch::required(&req)?;
     let (id, input) = (id.into_inner(), body.0);
-    let today = chrono::Utc::now().date_naive();
+    let today = db::today();
     let unit = db::run(&state.pool, move |conn| {
         db::transaction(conn, |conn| service::close(conn, &actor, &id, &if_match, input, today))
     })

@@ -47,6 +47,19 @@ pub fn clean_text(field: &str, raw: &str, max: usize) -> Result<String, FieldErr
     Ok(text.to_string())
 }
 
+/// An optional long text (a description, a report): trimmed, blank becomes absent; line breaks
+/// and tabs are kept, other control characters (NUL among them) are refused.
+pub fn clean_long_text(field: &str, raw: Option<&str>, max: usize) -> Result<Option<String>, FieldError> {
+    let Some(text) = raw.map(str::trim).filter(|t| !t.is_empty()) else { return Ok(None) };
+    if text.chars().count() > max {
+        return Err(FieldError::new(field, "too_long", format!("must be at most {max} characters")));
+    }
+    if text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err(FieldError::new(field, "invalid_characters", "must not contain control characters"));
+    }
+    Ok(Some(text.to_string()))
+}
+
 /// Where a unit may sit. A child is at its parent's level or below. A locality's parent is a
 /// higher locality (levels may be skipped: communes sit directly under provinces since 2025);
 /// a body (party body, agency, school…) sits under a locality or another body, at its level or

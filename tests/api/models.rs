@@ -180,8 +180,10 @@ async fn forbidden_transitions_and_stale_writes_change_nothing() {
     act(&app, &editor, &id, "submit", 3, json!({})).await.problem(409, "invalid_transition");
     let withdrawn = act(&app, &editor, &id, "withdraw", 3, json!({"comment": "Không triển khai"})).await;
     assert_eq!(withdrawn.expect(200).json()["allowed_actions"], json!([]));
-    for action in ["submit", "accept", "return", "withdraw"] {
-        act(&app, &reviewer, &id, action, 4, json!({"comment": "x"})).await;
+    for (token, action) in [(&editor, "submit"), (&reviewer, "accept"), (&reviewer, "return"), (&editor, "withdraw")] {
+        let problem =
+            act(&app, token, &id, action, 4, json!({"comment": "x"})).await.problem(409, "invalid_transition");
+        assert_eq!(problem["allowed_actions"], json!([]));
     }
     let read = app.get(&path, &editor).await.expect(200).json();
     assert_eq!((read["status"].as_str(), read["version"].as_i64()), (Some("withdrawn"), Some(4)));
@@ -209,6 +211,7 @@ async fn bad_models_are_refused_with_their_own_codes() {
         .json();
     let p2 = launched(&app, &fx, "P2", &campaign("01-KH/BDV", "2025-07-01", "2030-12-31", None)).await;
     let not_recognized = in_progress(&app, &fx, &campaign_id, "C1", "Chưa được công nhận").await;
+    let d2 = launched(&app, &fx, "D2", &campaign("20-KH/HU", "2024-01-01", "2024-12-31", None)).await;
     let editor = fx.token(&app, "C1", &["editor"]);
     let before = app.snapshot();
     let base = model(&campaign_id, "Mô hình X");
@@ -264,6 +267,13 @@ async fn bad_models_are_refused_with_their_own_codes() {
     under_draft["registered_level"] = json!("province");
     let res = app.post("/api/v1/models", &fx.token(&app, "D1", &["editor"]), &under_draft).await;
     assert_eq!(res.problem(422, "validation_failed")["errors"][0]["code"], "campaign_not_active");
+    // A province editor sees D2's campaign, but C1 does not implement it.
+    let mut elsewhere = with(json!({"campaign_id": d2["id"], "unit_id": fx.id("C1")}));
+    elsewhere["registered_level"] = json!("province");
+    let res = app.post("/api/v1/models", &fx.token(&app, "P1", &["editor"]), &elsewhere).await;
+    assert_eq!(res.problem(422, "validation_failed")["errors"][0]["code"], "campaign_not_applicable");
+    let res = app.post("/api/v1/models", &editor, &with(json!({"description": "a\u{0}b"}))).await;
+    assert_eq!(res.problem(422, "validation_failed")["errors"][0]["code"], "invalid_characters");
     app.request(Method::POST, "/api/v1/models", Some(&editor), &[], Some(("text/plain", b"{}".to_vec())))
         .await
         .problem(415, "unsupported_media_type");
@@ -288,7 +298,7 @@ async fn progress_reports_follow_a_model_in_progress() {
     let path = format!("/api/v1/models/{id}/progress");
     let filed = app.post(&path, &editor, &report).await.expect(201).json();
     assert_eq!(filed["indicator_values"], report["indicator_values"]);
-    let later = json!({"reported_on": "2024-12-31", "text": "Hoàn thành 5 km, 104 hộ hiến đất",
+    let later = json!({"reported_on": "2024-12-31", "text": "Hoàn thành 5 km.\n\t104 hộ hiến đất.",
         "indicator_values": [{"name": "đường bê tông", "value": 5.0}, {"name": "Hộ hiến đất", "value": 104}]});
     app.post(&path, &editor, &later).await.expect(201);
     // A report dated earlier than the latest is kept but does not overwrite the latest figures.
@@ -315,6 +325,7 @@ async fn progress_reports_follow_a_model_in_progress() {
             "unknown_indicator",
         ),
         (json!({"reported_on": "2024-01-01", "text": "   "}), "text", "required"),
+        (json!({"reported_on": "1999-12-31", "text": "x"}), "reported_on", "out_of_range"),
         (json!({"reported_on": "2024-01-01", "text": "x", "extra": 1}), "extra", "unknown_field"),
     ];
     for (body, field, code) in bad {
