@@ -621,27 +621,19 @@ pub fn reorganize(
     errors.into_result("reorganisation")?;
 
     let now = crate::db::now();
-    // Close the predecessors first: that frees their codes for the units that reuse them.
-    let mut closed = 0;
-    let closes = legacy.values().filter_map(|l| match l {
-        Legacy::Closes(unit, _) => Some(&**unit),
-        _ => None,
-    });
-    for unit in closes.chain(displaced.iter()) {
-        {
-            let mut row = unit.clone();
-            row.status = "closed".into();
-            row.closed_on = Some(effective_on);
-            row.updated_at = now;
-            row.version += 1;
-            if !store::update(conn, &row, unit.version)? {
-                return Err(ApiError::conflict(
-                    "concurrent_update",
-                    "a unit changed while the reorganisation ran; retry",
-                ));
-            }
-            closed += 1;
-        }
+    // Close the predecessors first: that frees their codes for the units that reuse them. They
+    // were read active in this transaction; a count that falls short means a concurrent change.
+    let closing_ids: Vec<String> = legacy
+        .values()
+        .filter_map(|l| match l {
+            Legacy::Closes(unit, _) => Some(unit.id.clone()),
+            _ => None,
+        })
+        .chain(displaced.iter().map(|u| u.id.clone()))
+        .collect();
+    let closed = store::close_many(conn, &closing_ids, effective_on, now)?;
+    if closed != closing_ids.len() {
+        return Err(ApiError::conflict("concurrent_update", "a unit changed while the reorganisation ran; retry"));
     }
     // Displaced units count with the descendants closed along with their parents.
     let closed = closed - displaced.len();

@@ -171,3 +171,34 @@ async fn responses_compress_when_asked() {
     // awc decompresses; the header tells what was sent.
     assert_eq!(res.header("content-encoding").as_deref(), Some("gzip"));
 }
+
+#[actix_web::test]
+async fn imports_take_files_larger_than_a_json_body_up_to_their_own_limit() {
+    let app = TestApp::spawn_with(|c| {
+        c.body_limit = 512;
+        c.import_limit = 4096;
+    })
+    .await;
+    let admin = app.root_admin();
+    let rows = |n: usize| {
+        let mut csv = String::from("code,name,level,division_type,parent_code\n");
+        for i in 0..n {
+            csv.push_str(&format!("T{i:03},Tỉnh thử nghiệm số {i},province,tỉnh,\n"));
+        }
+        csv
+    };
+    let padded = format!("{{\"code\": \"X1\"{}}}", " ".repeat(600));
+    let raw = app
+        .request(Method::POST, "/api/v1/units", Some(&admin), &[], Some(("application/json", padded.into_bytes())))
+        .await;
+    raw.problem(413, "payload_too_large");
+    let medium = rows(20);
+    assert!(medium.len() > 512 && medium.len() < 4096);
+    let before = app.snapshot();
+    let large = rows(200);
+    assert!(large.len() > 4096);
+    app.post_csv("/api/v1/units/import", &admin, &large).await.problem(413, "payload_too_large");
+    assert_eq!(app.snapshot(), before, "a refused file changes nothing");
+    let report = app.post_csv("/api/v1/units/import", &admin, &medium).await.expect(200).json();
+    assert_eq!(report["created"], 20);
+}

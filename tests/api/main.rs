@@ -6,6 +6,7 @@ mod helpers;
 mod audit;
 mod auth;
 mod campaigns;
+mod cli;
 mod contract;
 mod conventions;
 mod models;
