@@ -291,6 +291,9 @@ impl Filter {
     }
 }
 
+/// Up to this many units in a viewer's scope, lists go through the owner index.
+const SMALL_SCOPE: i64 = 1000;
+
 /// One page of models; keyset on (sort key, id), one query for the rows and one for the
 /// replication counts of the page, whatever its size.
 pub fn list(conn: &mut DbConnection, f: &Filter) -> Result<(Vec<Model>, Option<String>), ApiError> {
@@ -304,9 +307,20 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> Result<(Vec<Model>, Option<S
         Some(a) => crate::units::store::can_see(conn, &f.viewer, a)?,
         None => false,
     };
+    // A small scope (a commune, a district) is best read through the owner index; a large one (a
+    // province, the nation) by walking the sort index and probing the scope row by row.
+    let small_scope = !scoped_by_ancestor && crate::units::store::lineage_size(conn, &f.viewer)? <= SMALL_SCOPE;
     let rows: Vec<ModelRow> = crate::with_backend!(conn, |c| {
         let mut q = models::table.into_boxed();
-        if !scoped_by_ancestor {
+        if small_scope {
+            q = q.filter(
+                models::unit_id.eq_any(
+                    unit_lineage::table
+                        .filter(unit_lineage::ancestor_id.eq(f.viewer.clone()))
+                        .select(unit_lineage::descendant_id),
+                ),
+            );
+        } else if !scoped_by_ancestor {
             // A correlated probe of the lineage key, not `IN (the viewer's whole subtree)`: the
             // database walks the sort index and stops at the limit instead of sorting the scope.
             q = q.filter(diesel::dsl::exists(

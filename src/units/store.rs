@@ -181,6 +181,11 @@ pub fn can_see(conn: &mut DbConnection, viewer: &str, unit: &str) -> Result<bool
     .get_result(conn)?)
 }
 
+/// How many units `viewer` sees (itself, its subtree and predecessors): one index range count.
+pub fn lineage_size(conn: &mut DbConnection, viewer: &str) -> Result<i64, ApiError> {
+    Ok(unit_lineage::table.filter(unit_lineage::ancestor_id.eq(viewer)).count().get_result(conn)?)
+}
+
 /// Whether `unit` is `ancestor` or below it in the tree.
 pub fn is_within(conn: &mut DbConnection, ancestor: &str, unit: &str) -> Result<bool, ApiError> {
     Ok(diesel::select(diesel::dsl::exists(
