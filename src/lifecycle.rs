@@ -43,18 +43,7 @@ macro_rules! action_endpoint {
             responses(
                 (status = 200, description = "The resource in its new status", body = $resource,
                  headers(("ETag" = String, description = "The new version"))),
-                (status = 400, response = $crate::openapi::BadRequest),
-                (status = 401, response = $crate::openapi::Unauthorized),
-                (status = 403, response = $crate::openapi::Forbidden),
-                (status = 404, response = $crate::openapi::NotFound),
-                (status = 409, response = $crate::openapi::Conflict),
-                (status = 412, response = $crate::openapi::PreconditionFailed),
-                (status = 413, response = $crate::openapi::PayloadTooLarge),
-                (status = 415, response = $crate::openapi::UnsupportedMediaType),
-                (status = 422, response = $crate::openapi::Unprocessable),
-                (status = 428, response = $crate::openapi::PreconditionRequired),
-                (status = 429, response = $crate::openapi::TooManyRequests),
-                (status = 503, response = $crate::openapi::Unavailable),
+                $crate::openapi::ChangeErrors,
             ),
             security(("bearer" = []))
         )]

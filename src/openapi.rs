@@ -127,3 +127,52 @@ problem_response!(Unprocessable, "The request is well-formed but not valid; `err
 problem_response!(PreconditionRequired, "The write needs an If-Match header");
 problem_response!(TooManyRequests, "Rate limit exceeded; wait Retry-After seconds");
 problem_response!(Unavailable, "The database is unavailable; retry after Retry-After seconds");
+
+/// A named set of documented error responses, each a `$ref` to the shared response above, so
+/// that operations of the same shape list the same errors without repeating them.
+macro_rules! error_set {
+    ($(#[$meta:meta])* $name:ident { $($status:literal => $response:ident),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(utoipa::IntoResponses)]
+        #[allow(dead_code)]
+        pub enum $name { $(#[response(status = $status)] $response(#[ref_response] $response)),+ }
+    };
+}
+
+error_set!(
+    /// Reading one resource.
+    ReadErrors { 401 => Unauthorized, 404 => NotFound, 429 => TooManyRequests, 503 => Unavailable }
+);
+error_set!(
+    /// Listing a collection.
+    ListErrors { 400 => BadRequest, 401 => Unauthorized, 429 => TooManyRequests, 503 => Unavailable }
+);
+error_set!(
+    /// Listing what hangs under one resource.
+    SubListErrors {
+        400 => BadRequest, 401 => Unauthorized, 404 => NotFound, 429 => TooManyRequests, 503 => Unavailable
+    }
+);
+error_set!(
+    /// Creating a resource with a JSON body.
+    CreateErrors {
+        400 => BadRequest, 401 => Unauthorized, 403 => Forbidden, 409 => Conflict, 413 => PayloadTooLarge,
+        415 => UnsupportedMediaType, 422 => Unprocessable, 429 => TooManyRequests, 503 => Unavailable
+    }
+);
+error_set!(
+    /// Creating something under one resource.
+    SubCreateErrors {
+        400 => BadRequest, 401 => Unauthorized, 403 => Forbidden, 404 => NotFound, 409 => Conflict,
+        413 => PayloadTooLarge, 415 => UnsupportedMediaType, 422 => Unprocessable, 429 => TooManyRequests,
+        503 => Unavailable
+    }
+);
+error_set!(
+    /// Changing a resource (PATCH or a lifecycle action): If-Match required.
+    ChangeErrors {
+        400 => BadRequest, 401 => Unauthorized, 403 => Forbidden, 404 => NotFound, 409 => Conflict,
+        412 => PreconditionFailed, 413 => PayloadTooLarge, 415 => UnsupportedMediaType, 422 => Unprocessable,
+        428 => PreconditionRequired, 429 => TooManyRequests, 503 => Unavailable
+    }
+);

@@ -69,13 +69,11 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> Result<(Vec<AuditRow>, Optio
     if let Some(c) = &f.cursor {
         q = q.filter(audit_events::id.lt(c.id.clone()));
     }
-    let mut rows: Vec<AuditRow> =
+    let rows: Vec<AuditRow> =
         q.order(audit_events::id.desc()).limit(f.limit + 1).select(AuditRow::as_select()).load(conn)?;
-    let next = if rows.len() as i64 > f.limit {
-        rows.truncate(f.limit as usize);
-        rows.last().map(|r| Cursor { sort: "-occurred_at".into(), key: None, id: r.id.clone() }.encode())
-    } else {
-        None
-    };
-    Ok((rows, next))
+    Ok(crate::http::pagination::finish_page(rows, f.limit, |r| Cursor {
+        sort: "-occurred_at".into(),
+        key: None,
+        id: r.id.clone(),
+    }))
 }

@@ -8,11 +8,12 @@ use crate::db;
 use crate::error::ApiError;
 use crate::http::etag::{self, IfMatch};
 use crate::http::json::{Json, MaybeJson};
-use crate::http::pagination::{self, Cursor, Sort};
+use crate::http::pagination::{self, Paging};
+use crate::http::text;
 use crate::AppState;
 
 use super::service;
-use super::store::{self, SortField};
+use super::store;
 use super::types::*;
 
 /// Launch a campaign (as a draft) for your own unit (editor).
@@ -23,15 +24,7 @@ use super::types::*;
     responses(
         (status = 201, description = "Created as a draft", body = Campaign,
          headers(("ETag" = String, description = "The version"), ("Location" = String, description = "The campaign's URL"))),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 409, response = crate::openapi::Conflict),
-        (status = 413, response = crate::openapi::PayloadTooLarge),
-        (status = 415, response = crate::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::openapi::Unprocessable),
-        (status = 429, response = crate::openapi::TooManyRequests),
-        (status = 503, response = crate::openapi::Unavailable),
+        crate::openapi::CreateErrors,
     ),
     security(("bearer" = []))
 )]
@@ -55,10 +48,7 @@ pub async fn create_campaign(
     responses(
         (status = 200, description = "The campaign", body = Campaign, headers(("ETag" = String, description = "The version"))),
         (status = 304, description = "Not modified since the ETag in If-None-Match"),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 404, response = crate::openapi::NotFound),
-        (status = 429, response = crate::openapi::TooManyRequests),
-        (status = 503, response = crate::openapi::Unavailable),
+        crate::openapi::ReadErrors,
     ),
     security(("bearer" = []))
 )]
@@ -80,10 +70,7 @@ pub async fn get_campaign(
     params(ListCampaigns),
     responses(
         (status = 200, description = "A page of campaigns", body = CampaignPage),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 429, response = crate::openapi::TooManyRequests),
-        (status = 503, response = crate::openapi::Unavailable),
+        crate::openapi::ListErrors,
     ),
     security(("bearer" = []))
 )]
@@ -94,29 +81,27 @@ pub async fn list_campaigns(
     query: web::Query<ListCampaigns>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let updated_since = pagination::updated_since(q.updated_since.as_deref())?;
-    let sort_name =
-        q.sort.clone().unwrap_or_else(|| if updated_since.is_some() { "updated_at" } else { "created_at" }.into());
-    let sort = Sort::parse(Some(&sort_name), store::SORTS, Sort { field: SortField::CreatedAt, descending: false })?;
-    if q.year.is_some_and(|y| !(2000..=2100).contains(&y)) {
-        return Err(ApiError::bad_request("invalid_query", "year must be between 2000 and 2100"));
-    }
-    if q.q.as_ref().is_some_and(|t| t.chars().count() > 200) {
-        return Err(ApiError::bad_request("invalid_query", "q must be at most 200 characters"));
-    }
+    let Paging { sort, sort_name, cursor, limit, updated_since } = Paging::parse(
+        q.sort.as_deref(),
+        "created_at",
+        store::SORTS,
+        q.cursor.as_deref(),
+        q.limit,
+        q.updated_since.as_deref(),
+    )?;
     let filter = store::Filter {
         viewer: actor.unit_id.clone(),
         unit_id: q.unit_id,
         ancestor_id: q.ancestor_id,
         status: q.status,
-        year: q.year,
+        year: pagination::year(q.year)?,
         parent_campaign_id: q.parent_campaign_id,
-        q: q.q.filter(|t| !t.trim().is_empty()),
+        q: text::search_query(q.q)?,
         updated_since,
-        cursor: q.cursor.as_deref().map(|c| Cursor::decode(c, &sort_name)).transpose()?,
+        cursor,
         sort,
         sort_name,
-        limit: pagination::limit(q.limit)?,
+        limit,
     };
     let page = db::run(&state.pool, move |conn| {
         let (rows, next_cursor) = store::list(conn, &filter)?;
@@ -134,18 +119,7 @@ pub async fn list_campaigns(
     params(("id" = String, Path, description = "Campaign id"), crate::openapi::IfMatchHeader),
     responses(
         (status = 200, description = "The changed campaign", body = Campaign, headers(("ETag" = String, description = "The new version"))),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 404, response = crate::openapi::NotFound),
-        (status = 409, response = crate::openapi::Conflict),
-        (status = 412, response = crate::openapi::PreconditionFailed),
-        (status = 413, response = crate::openapi::PayloadTooLarge),
-        (status = 415, response = crate::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::openapi::Unprocessable),
-        (status = 428, response = crate::openapi::PreconditionRequired),
-        (status = 429, response = crate::openapi::TooManyRequests),
-        (status = 503, response = crate::openapi::Unavailable),
+        crate::openapi::ChangeErrors,
     ),
     security(("bearer" = []))
 )]

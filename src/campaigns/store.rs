@@ -37,14 +37,6 @@ pub struct CampaignRow {
     pub version: i64,
 }
 
-fn json<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_string(v).expect("plain data serialises")
-}
-
-fn parse<T: serde::de::DeserializeOwned>(column: &str, raw: &str) -> Result<T, ApiError> {
-    serde_json::from_str(raw).map_err(|e| ApiError::internal(format!("campaigns.{column} holds bad JSON: {e}")))
-}
-
 impl CampaignRow {
     pub fn status(&self) -> Result<CampaignStatus, ApiError> {
         CampaignStatus::from_db(&self.status)
@@ -57,11 +49,11 @@ impl CampaignRow {
             description: self.description.clone(),
             starts_on: self.starts_on,
             ends_on: self.ends_on,
-            fields: parse("fields", &self.fields)?,
-            directives: parse("directives", &self.directives)?,
-            targets: parse("targets", &self.targets)?,
-            review_points: parse("review_points", &self.review_points)?,
-            criteria_sets: parse("criteria_sets", &self.criteria_sets)?,
+            fields: crate::db::parse_json_column("campaigns.fields", &self.fields)?,
+            directives: crate::db::parse_json_column("campaigns.directives", &self.directives)?,
+            targets: crate::db::parse_json_column("campaigns.targets", &self.targets)?,
+            review_points: crate::db::parse_json_column("campaigns.review_points", &self.review_points)?,
+            criteria_sets: crate::db::parse_json_column("campaigns.criteria_sets", &self.criteria_sets)?,
         })
     }
 
@@ -74,11 +66,11 @@ impl CampaignRow {
         self.description = c.description;
         self.starts_on = c.starts_on;
         self.ends_on = c.ends_on;
-        self.fields = json(&c.fields);
-        self.directives = json(&c.directives);
-        self.targets = json(&c.targets);
-        self.review_points = json(&c.review_points);
-        self.criteria_sets = json(&c.criteria_sets);
+        self.fields = crate::db::json_column(&c.fields);
+        self.directives = crate::db::json_column(&c.directives);
+        self.targets = crate::db::json_column(&c.targets);
+        self.review_points = crate::db::json_column(&c.review_points);
+        self.criteria_sets = crate::db::json_column(&c.criteria_sets);
     }
 
     pub fn to_api(&self) -> Result<Campaign, ApiError> {

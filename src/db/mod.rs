@@ -206,6 +206,16 @@ pub fn now() -> chrono::NaiveDateTime {
     chrono::DurationRound::duration_trunc(now, chrono::Duration::microseconds(1)).unwrap_or(now)
 }
 
+/// A structured list kept as JSON text in a column (criteria, indicators, history…).
+pub fn json_column<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("plain data serialises")
+}
+
+/// Reads a JSON text column back; `column` (`table.column`) names it in the log if it is corrupt.
+pub fn parse_json_column<T: serde::de::DeserializeOwned>(column: &str, raw: &str) -> Result<T, ApiError> {
+    serde_json::from_str(raw).map_err(|e| ApiError::internal(format!("{column} holds bad JSON: {e}")))
+}
+
 /// Today's date in Vietnam (UTC+7): what "today" means to an official filing a report there; in
 /// UTC, a report dated today would be "in the future" until 07:00.
 pub fn today() -> chrono::NaiveDate {

@@ -93,6 +93,52 @@ impl<F: Copy + PartialEq> Sort<F> {
     }
 }
 
+/// The paging part of a list request, parsed once for every list: the sort (the one asked for,
+/// else `updated_at` when syncing with `updated_since`, else the list's default), a cursor made
+/// for that sort, the page size and the sync point.
+#[derive(Debug, Clone)]
+pub struct Paging<F> {
+    pub sort: Sort<F>,
+    pub sort_name: String,
+    pub cursor: Option<Cursor>,
+    pub limit: i64,
+    pub updated_since: Option<chrono::NaiveDateTime>,
+}
+
+impl<F: Copy + PartialEq> Paging<F> {
+    /// `allowed` names the sortable fields; the first is only a formality of `Sort::parse`.
+    pub fn parse(
+        sort: Option<&str>,
+        default_sort: &str,
+        allowed: &[(&str, F)],
+        cursor: Option<&str>,
+        page_size: Option<i64>,
+        since: Option<&str>,
+    ) -> Result<Paging<F>, ApiError> {
+        let updated_since = updated_since(since)?;
+        let sort_name = match (sort, updated_since) {
+            (Some(s), _) => s.to_string(),
+            (None, Some(_)) => "updated_at".to_string(),
+            (None, None) => default_sort.to_string(),
+        };
+        let sort = Sort::parse(Some(&sort_name), allowed, Sort { field: allowed[0].1, descending: false })?;
+        let cursor = cursor.map(|c| Cursor::decode(c, &sort_name)).transpose()?;
+        Ok(Paging { sort, sort_name, cursor, limit: limit(page_size)?, updated_since })
+    }
+}
+
+/// A `year` filter: 2000 to 2100.
+pub fn year(year: Option<i32>) -> Result<Option<i32>, ApiError> {
+    match year {
+        Some(y) if !(2000..=2100).contains(&y) => Err(ApiError::BadRequest {
+            code: "invalid_query",
+            detail: "year must be between 2000 and 2100".into(),
+            errors: vec![FieldError::new("year", "out_of_range", "must be between 2000 and 2100")],
+        }),
+        other => Ok(other),
+    }
+}
+
 /// Timestamps in cursors: fixed width with microseconds, so they round-trip exactly.
 pub fn timestamp_key(t: &chrono::NaiveDateTime) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()

@@ -18,6 +18,18 @@ pub fn fold(s: &str) -> String {
         .join(" ")
 }
 
+/// A `q` search parameter: at most 200 characters; blank means no search.
+pub fn search_query(q: Option<String>) -> Result<Option<String>, crate::error::ApiError> {
+    match q {
+        Some(q) if q.chars().count() > 200 => Err(crate::error::ApiError::BadRequest {
+            code: "invalid_query",
+            detail: "q must be at most 200 characters".into(),
+            errors: vec![crate::error::FieldError::new("q", "too_long", "must be at most 200 characters")],
+        }),
+        q => Ok(q.filter(|q| !q.trim().is_empty())),
+    }
+}
+
 /// A LIKE pattern matching `needle` anywhere, with LIKE's wildcards escaped (escape char `\`).
 pub fn contains_pattern(needle: &str) -> String {
     let mut out = String::with_capacity(needle.len() + 2);

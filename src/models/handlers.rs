@@ -8,11 +8,12 @@ use crate::db;
 use crate::error::ApiError;
 use crate::http::etag::{self, IfMatch};
 use crate::http::json::{Json, MaybeJson};
-use crate::http::pagination::{self, Cursor, Sort};
+use crate::http::pagination::{self, Cursor, Paging};
+use crate::http::text;
 use crate::AppState;
 
 use super::service;
-use super::store::{self, SortField};
+use super::store;
 use super::types::*;
 
 /// Register a model (as a draft) for a unit of your subtree under an active campaign (editor).
@@ -23,15 +24,7 @@ use super::types::*;
     responses(
         (status = 201, description = "Created as a draft", body = Model,
          headers(("ETag" = String, description = "The version"), ("Location" = String, description = "The model's URL"))),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 409, response = crate::openapi::Conflict),
-        (status = 413, response = crate::openapi::PayloadTooLarge),
-        (status = 415, response = crate::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::openapi::Unprocessable),
-        (status = 429, response = crate::openapi::TooManyRequests),
-        (status = 503, response = crate::openapi::Unavailable),
+        crate::openapi::CreateErrors,
     ),
     security(("bearer" = []))
 )]
@@ -54,10 +47,7 @@ pub async fn create_model(
     responses(
         (status = 200, description = "The model", body = Model, headers(("ETag" = String, description = "The version"))),
         (status = 304, description = "Not modified since the ETag in If-None-Match"),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 404, response = crate::openapi::NotFound),
-        (status = 429, response = crate::openapi::TooManyRequests),
-        (status = 503, response = crate::openapi::Unavailable),
+        crate::openapi::ReadErrors,
     ),
     security(("bearer" = []))
 )]
@@ -83,10 +73,7 @@ pub async fn get_model(
     params(ListModels),
     responses(
         (status = 200, description = "A page of models", body = ModelPage),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 429, response = crate::openapi::TooManyRequests),
-        (status = 503, response = crate::openapi::Unavailable),
+        crate::openapi::ListErrors,
     ),
     security(("bearer" = []))
 )]
@@ -97,16 +84,14 @@ pub async fn list_models(
     query: web::Query<ListModels>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let updated_since = pagination::updated_since(q.updated_since.as_deref())?;
-    let sort_name =
-        q.sort.clone().unwrap_or_else(|| if updated_since.is_some() { "updated_at" } else { "created_at" }.into());
-    let sort = Sort::parse(Some(&sort_name), store::SORTS, Sort { field: SortField::CreatedAt, descending: false })?;
-    if q.year.is_some_and(|y| !(2000..=2100).contains(&y)) {
-        return Err(ApiError::bad_request("invalid_query", "year must be between 2000 and 2100"));
-    }
-    if q.q.as_ref().is_some_and(|t| t.chars().count() > 200) {
-        return Err(ApiError::bad_request("invalid_query", "q must be at most 200 characters"));
-    }
+    let Paging { sort, sort_name, cursor, limit, updated_since } = Paging::parse(
+        q.sort.as_deref(),
+        "created_at",
+        store::SORTS,
+        q.cursor.as_deref(),
+        q.limit,
+        q.updated_since.as_deref(),
+    )?;
     let filter = store::Filter {
         campaign_id: q.campaign_id,
         unit_id: q.unit_id,
@@ -118,13 +103,13 @@ pub async fn list_models(
         subject: q.subject,
         special_area: q.special_area,
         registered_level: q.registered_level,
-        year: q.year,
-        q: q.q.filter(|t| !t.trim().is_empty()),
+        year: pagination::year(q.year)?,
+        q: text::search_query(q.q)?,
         updated_since,
-        cursor: q.cursor.as_deref().map(|c| Cursor::decode(c, &sort_name)).transpose()?,
+        cursor,
         sort,
         sort_name,
-        ..store::Filter::visible_to(&actor.unit_id, pagination::limit(q.limit)?)
+        ..store::Filter::visible_to(&actor.unit_id, limit)
     };
     let (items, next_cursor) = db::run(&state.pool, move |conn| store::list(conn, &filter)).await?;
     Ok(HttpResponse::Ok().json(ModelPage { items, next_cursor }))
@@ -137,18 +122,7 @@ pub async fn list_models(
     params(("id" = String, Path, description = "Model id"), crate::openapi::IfMatchHeader),
     responses(
         (status = 200, description = "The changed model", body = Model, headers(("ETag" = String, description = "The new version"))),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 404, response = crate::openapi::NotFound),
-        (status = 409, response = crate::openapi::Conflict),
-        (status = 412, response = crate::openapi::PreconditionFailed),
-        (status = 413, response = crate::openapi::PayloadTooLarge),
-        (status = 415, response = crate::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::openapi::Unprocessable),
-        (status = 428, response = crate::openapi::PreconditionRequired),
-        (status = 429, response = crate::openapi::TooManyRequests),
-        (status = 503, response = crate::openapi::Unavailable),
+        crate::openapi::ChangeErrors,
     ),
     security(("bearer" = []))
 )]
@@ -220,16 +194,7 @@ crate::action_endpoint!(
     params(("id" = String, Path, description = "Model id"), crate::openapi::IdempotencyKeyHeader),
     responses(
         (status = 201, description = "The report as filed", body = Progress),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 404, response = crate::openapi::NotFound),
-        (status = 409, response = crate::openapi::Conflict),
-        (status = 413, response = crate::openapi::PayloadTooLarge),
-        (status = 415, response = crate::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::openapi::Unprocessable),
-        (status = 429, response = crate::openapi::TooManyRequests),
-        (status = 503, response = crate::openapi::Unavailable),
+        crate::openapi::SubCreateErrors,
     ),
     security(("bearer" = []))
 )]
@@ -255,11 +220,7 @@ pub async fn add_progress(
     params(("id" = String, Path, description = "Model id"), PageParams),
     responses(
         (status = 200, description = "A page of progress reports", body = ProgressPage),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 404, response = crate::openapi::NotFound),
-        (status = 429, response = crate::openapi::TooManyRequests),
-        (status = 503, response = crate::openapi::Unavailable),
+        crate::openapi::SubListErrors,
     ),
     security(("bearer" = []))
 )]
@@ -286,11 +247,7 @@ pub async fn list_progress(
     params(("id" = String, Path, description = "Model id"), PageParams),
     responses(
         (status = 200, description = "A page of replications", body = ModelPage),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 404, response = crate::openapi::NotFound),
-        (status = 429, response = crate::openapi::TooManyRequests),
-        (status = 503, response = crate::openapi::Unavailable),
+        crate::openapi::SubListErrors,
     ),
     security(("bearer" = []))
 )]

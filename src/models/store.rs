@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use crate::db::schema::{model_progress, model_special_areas, models, unit_lineage, unit_tree};
+use crate::db::schema::{model_progress, model_special_areas, models};
 use crate::db::DbConnection;
 use crate::error::ApiError;
 use crate::http::pagination::{self, Cursor, Sort};
@@ -44,14 +44,6 @@ pub struct ModelRow {
     pub version: i64,
 }
 
-fn json<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_string(v).expect("plain data serialises")
-}
-
-fn parse<T: serde::de::DeserializeOwned>(column: &str, raw: &str) -> Result<T, ApiError> {
-    serde_json::from_str(raw).map_err(|e| ApiError::internal(format!("models.{column} holds bad JSON: {e}")))
-}
-
 impl ModelRow {
     pub fn status(&self) -> Result<ModelStatus, ApiError> {
         ModelStatus::from_db(&self.status)
@@ -62,11 +54,11 @@ impl ModelRow {
     }
 
     pub fn special_areas(&self) -> Result<Vec<SpecialArea>, ApiError> {
-        parse("special_areas", &self.special_areas)
+        crate::db::parse_json_column("models.special_areas", &self.special_areas)
     }
 
     pub fn history(&self) -> Result<Vec<StatusChange>, ApiError> {
-        parse("status_history", &self.status_history)
+        crate::db::parse_json_column("models.status_history", &self.status_history)
     }
 
     pub fn content(&self) -> Result<Content, ApiError> {
@@ -86,7 +78,7 @@ impl ModelRow {
             registered_level: self.registered_level()?,
             year: self.year,
             objectives: self.objectives.clone(),
-            indicators: parse("indicators", &self.indicators)?,
+            indicators: crate::db::parse_json_column("models.indicators", &self.indicators)?,
         })
     }
 
@@ -100,11 +92,11 @@ impl ModelRow {
         self.person_position = c.person.map(|p| p.position);
         self.kind = c.kind.as_str().into();
         self.field = c.field.map(|f| f.as_str().into());
-        self.special_areas = json(&c.special_areas);
+        self.special_areas = crate::db::json_column(&c.special_areas);
         self.registered_level = c.registered_level.as_str().into();
         self.year = c.year;
         self.objectives = c.objectives;
-        self.indicators = json(&c.indicators);
+        self.indicators = crate::db::json_column(&c.indicators);
     }
 
     /// Moves the row to `to`, recording the step in its history.
@@ -112,7 +104,7 @@ impl ModelRow {
         let mut history = self.history()?;
         self.status = change.to.as_str().into();
         history.push(change);
-        self.status_history = json(&history);
+        self.status_history = crate::db::json_column(&history);
         Ok(())
     }
 
@@ -291,9 +283,6 @@ impl Filter {
     }
 }
 
-/// Up to this many units in a viewer's scope, lists go through the owner index.
-const SMALL_SCOPE: i64 = 1000;
-
 /// One page of models; keyset on (sort key, id), one query for the rows and one for the
 /// replication counts of the page, whatever its size.
 pub fn list(conn: &mut DbConnection, f: &Filter) -> Result<(Vec<Model>, Option<String>), ApiError> {
@@ -302,57 +291,21 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> Result<(Vec<Model>, Option<S
         SortField::CreatedAt | SortField::UpdatedAt => pagination::time_after(&f.cursor)?,
         SortField::Title => None,
     };
-    // A visible ancestor's subtree is all visible: its filter implies the scope filter.
-    let scoped_by_ancestor = match &f.ancestor_id {
-        Some(a) => crate::units::store::can_see(conn, &f.viewer, a)?,
-        None => false,
-    };
-    // A small scope (a commune, a district) is best read through the owner index; a large one (a
-    // province, the nation) by walking the sort index and probing the scope row by row.
-    let small_scope = !scoped_by_ancestor && crate::units::store::lineage_size(conn, &f.viewer)? <= SMALL_SCOPE;
+    let plan = crate::units::store::scope_plan(conn, &f.viewer, f.ancestor_id.as_deref())?;
     let rows: Vec<ModelRow> = crate::with_backend!(conn, |c| {
-        let mut q = models::table.into_boxed();
-        if small_scope {
-            q = q.filter(
-                models::unit_id.eq_any(
-                    unit_lineage::table
-                        .filter(unit_lineage::ancestor_id.eq(f.viewer.clone()))
-                        .select(unit_lineage::descendant_id),
-                ),
-            );
-        } else if !scoped_by_ancestor {
-            // A correlated probe of the lineage key, not `IN (the viewer's whole subtree)`: the
-            // database walks the sort index and stops at the limit instead of sorting the scope.
-            q = q.filter(diesel::dsl::exists(
-                unit_lineage::table
-                    .filter(unit_lineage::ancestor_id.eq(f.viewer.clone()))
-                    .filter(unit_lineage::descendant_id.eq(models::unit_id)),
-            ));
-        }
+        let mut q = crate::within_scope!(
+            models::table.into_boxed(),
+            models::unit_id,
+            &f.viewer,
+            plan,
+            f.ancestor_id.as_ref(),
+            f.include_predecessors
+        );
         if let Some(campaign) = &f.campaign_id {
             q = q.filter(models::campaign_id.eq(campaign.clone()));
         }
         if let Some(unit) = &f.unit_id {
             q = q.filter(models::unit_id.eq(unit.clone()));
-        }
-        if let Some(ancestor) = &f.ancestor_id {
-            q = if f.include_predecessors {
-                q.filter(
-                    models::unit_id.eq_any(
-                        unit_lineage::table
-                            .filter(unit_lineage::ancestor_id.eq(ancestor.clone()))
-                            .select(unit_lineage::descendant_id),
-                    ),
-                )
-            } else {
-                q.filter(
-                    models::unit_id.eq_any(
-                        unit_tree::table
-                            .filter(unit_tree::ancestor_id.eq(ancestor.clone()))
-                            .select(unit_tree::descendant_id),
-                    ),
-                )
-            };
         }
         if let Some(status) = f.status {
             q = q.filter(models::status.eq(status.as_str()));
@@ -432,7 +385,7 @@ impl ProgressRow {
             model_id: model_id.to_string(),
             reported_on,
             text,
-            indicator_values: json(&values),
+            indicator_values: crate::db::json_column(&values),
             created_by: by.to_string(),
             created_at: crate::db::now(),
         }
@@ -444,8 +397,7 @@ impl ProgressRow {
             model_id: self.model_id.clone(),
             reported_on: self.reported_on,
             text: self.text.clone(),
-            indicator_values: serde_json::from_str(&self.indicator_values)
-                .map_err(|e| ApiError::internal(format!("model_progress.indicator_values holds bad JSON: {e}")))?,
+            indicator_values: crate::db::parse_json_column("model_progress.indicator_values", &self.indicator_values)?,
             created_at: self.created_at.and_utc(),
         })
     }

@@ -8,12 +8,13 @@ use crate::db;
 use crate::error::ApiError;
 use crate::http::etag::{self, IfMatch};
 use crate::http::json::{self, Json};
-use crate::http::pagination::{self, Cursor, Sort};
+use crate::http::pagination::Paging;
+use crate::http::text;
 use crate::AppState;
 
 use super::import;
 use super::service;
-use super::store::{self, SortField};
+use super::store;
 use super::types::*;
 
 fn location(id: &str) -> String {
@@ -28,15 +29,7 @@ fn location(id: &str) -> String {
     responses(
         (status = 201, description = "Created", body = Unit,
          headers(("ETag" = String, description = "The version"), ("Location" = String, description = "The unit's URL"))),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 409, response = crate::openapi::Conflict),
-        (status = 413, response = crate::openapi::PayloadTooLarge),
-        (status = 415, response = crate::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::openapi::Unprocessable),
-        (status = 429, response = crate::openapi::TooManyRequests),
-        (status = 503, response = crate::openapi::Unavailable),
+        crate::openapi::CreateErrors,
     ),
     security(("bearer" = []))
 )]
@@ -59,10 +52,7 @@ pub async fn create_unit(
     responses(
         (status = 200, description = "The unit", body = Unit, headers(("ETag" = String, description = "The version"))),
         (status = 304, description = "Not modified since the ETag in If-None-Match"),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 404, response = crate::openapi::NotFound),
-        (status = 429, response = crate::openapi::TooManyRequests),
-        (status = 503, response = crate::openapi::Unavailable),
+        crate::openapi::ReadErrors,
     ),
     security(("bearer" = []))
 )]
@@ -88,10 +78,7 @@ pub async fn get_unit(
     params(ListUnits),
     responses(
         (status = 200, description = "A page of units", body = UnitPage),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 429, response = crate::openapi::TooManyRequests),
-        (status = 503, response = crate::openapi::Unavailable),
+        crate::openapi::ListErrors,
     ),
     security(("bearer" = []))
 )]
@@ -102,16 +89,14 @@ pub async fn list_units(
     query: web::Query<ListUnits>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    let updated_since = pagination::updated_since(query.updated_since.as_deref())?;
-    let default_sort = if updated_since.is_some() { "updated_at" } else { "code" };
-    let sort_name = query.sort.clone().unwrap_or_else(|| default_sort.to_string());
-    let sort = Sort::parse(Some(&sort_name), store::SORTS, Sort { field: SortField::Code, descending: false })?;
-    let cursor = query.cursor.as_deref().map(|c| Cursor::decode(c, &sort_name)).transpose()?;
-    if let Some(q) = &query.q {
-        if q.chars().count() > 200 {
-            return Err(ApiError::bad_request("invalid_query", "q must be at most 200 characters"));
-        }
-    }
+    let Paging { sort, sort_name, cursor, limit, updated_since } = Paging::parse(
+        query.sort.as_deref(),
+        "code",
+        store::SORTS,
+        query.cursor.as_deref(),
+        query.limit,
+        query.updated_since.as_deref(),
+    )?;
     let filter = store::Filter {
         viewer: actor.unit_id.clone(),
         parent_id: query.parent_id,
@@ -120,11 +105,11 @@ pub async fn list_units(
         level: query.level,
         kind: query.kind,
         status: query.status,
-        q: query.q.filter(|q| !q.trim().is_empty()),
+        q: text::search_query(query.q)?,
         updated_since,
         sort,
         sort_name,
-        limit: pagination::limit(query.limit)?,
+        limit,
         cursor,
     };
     let (items, next_cursor) = db::run(&state.pool, move |conn| store::list(conn, &filter)).await?;
@@ -137,10 +122,7 @@ pub async fn list_units(
     params(("id" = String, Path, description = "Unit id")),
     responses(
         (status = 200, description = "Ancestors, highest first", body = UnitList),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 404, response = crate::openapi::NotFound),
-        (status = 429, response = crate::openapi::TooManyRequests),
-        (status = 503, response = crate::openapi::Unavailable),
+        crate::openapi::ReadErrors,
     ),
     security(("bearer" = []))
 )]
@@ -167,18 +149,7 @@ pub async fn unit_ancestors(
     params(("id" = String, Path, description = "Unit id"), crate::openapi::IfMatchHeader),
     responses(
         (status = 200, description = "The changed unit", body = Unit, headers(("ETag" = String, description = "The new version"))),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 404, response = crate::openapi::NotFound),
-        (status = 409, response = crate::openapi::Conflict),
-        (status = 412, response = crate::openapi::PreconditionFailed),
-        (status = 413, response = crate::openapi::PayloadTooLarge),
-        (status = 415, response = crate::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::openapi::Unprocessable),
-        (status = 428, response = crate::openapi::PreconditionRequired),
-        (status = 429, response = crate::openapi::TooManyRequests),
-        (status = 503, response = crate::openapi::Unavailable),
+        crate::openapi::ChangeErrors,
     ),
     security(("bearer" = []))
 )]
@@ -208,18 +179,7 @@ pub async fn update_unit(
     params(("id" = String, Path, description = "Unit id"), crate::openapi::IfMatchHeader, crate::openapi::IdempotencyKeyHeader),
     responses(
         (status = 200, description = "The closed unit", body = Unit, headers(("ETag" = String, description = "The new version"))),
-        (status = 400, response = crate::openapi::BadRequest),
-        (status = 401, response = crate::openapi::Unauthorized),
-        (status = 403, response = crate::openapi::Forbidden),
-        (status = 404, response = crate::openapi::NotFound),
-        (status = 409, response = crate::openapi::Conflict),
-        (status = 412, response = crate::openapi::PreconditionFailed),
-        (status = 413, response = crate::openapi::PayloadTooLarge),
-        (status = 415, response = crate::openapi::UnsupportedMediaType),
-        (status = 422, response = crate::openapi::Unprocessable),
-        (status = 428, response = crate::openapi::PreconditionRequired),
-        (status = 429, response = crate::openapi::TooManyRequests),
-        (status = 503, response = crate::openapi::Unavailable),
+        crate::openapi::ChangeErrors,
     ),
     security(("bearer" = []))
 )]

@@ -186,6 +186,30 @@ pub fn lineage_size(conn: &mut DbConnection, viewer: &str) -> Result<i64, ApiErr
     Ok(unit_lineage::table.filter(unit_lineage::ancestor_id.eq(viewer)).count().get_result(conn)?)
 }
 
+/// How a list keeps to what its viewer may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopePlan {
+    /// The list asks for the subtree of a unit the viewer sees: that filter implies the scope.
+    ByAncestor,
+    /// A small scope (a commune, a district): `IN (the scope)`, read through the owner index.
+    OwnerIndex,
+    /// A large scope (a province, the nation): walk the sort index and probe the scope row by row,
+    /// stopping at the limit instead of sorting the whole scope.
+    Probe,
+}
+
+/// Up to this many units in a viewer's scope, lists go through the owner index.
+const SMALL_SCOPE: i64 = 1000;
+
+pub fn scope_plan(conn: &mut DbConnection, viewer: &str, ancestor: Option<&str>) -> Result<ScopePlan, ApiError> {
+    if let Some(a) = ancestor {
+        if can_see(conn, viewer, a)? {
+            return Ok(ScopePlan::ByAncestor);
+        }
+    }
+    Ok(if lineage_size(conn, viewer)? <= SMALL_SCOPE { ScopePlan::OwnerIndex } else { ScopePlan::Probe })
+}
+
 /// Whether `unit` is `ancestor` or below it in the tree.
 pub fn is_within(conn: &mut DbConnection, ancestor: &str, unit: &str) -> Result<bool, ApiError> {
     Ok(diesel::select(diesel::dsl::exists(
@@ -265,43 +289,18 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> Result<(Vec<Unit>, Option<St
         SortField::CreatedAt | SortField::UpdatedAt => pagination::time_after(&f.cursor)?,
         _ => None,
     };
-    // The subtree of a unit the viewer sees is all visible: the ancestor filter then implies the
-    // scope filter, and the database is spared a semi-join over the viewer's whole subtree.
-    let scoped_by_ancestor = match &f.ancestor_id {
-        Some(a) => can_see(conn, &f.viewer, a)?,
-        None => false,
-    };
+    let plan = scope_plan(conn, &f.viewer, f.ancestor_id.as_deref())?;
     let rows: Vec<UnitRow> = crate::with_backend!(conn, |c| {
-        let mut q = units::table.into_boxed();
-        if !scoped_by_ancestor {
-            // A correlated probe, so the database walks the sort index and stops at the limit.
-            q = q.filter(diesel::dsl::exists(
-                unit_lineage::table
-                    .filter(unit_lineage::ancestor_id.eq(f.viewer.clone()))
-                    .filter(unit_lineage::descendant_id.eq(units::id)),
-            ));
-        }
+        let mut q = crate::within_scope!(
+            units::table.into_boxed(),
+            units::id,
+            &f.viewer,
+            plan,
+            f.ancestor_id.as_ref(),
+            f.include_predecessors
+        );
         if let Some(parent) = &f.parent_id {
             q = q.filter(units::parent_id.eq(parent.clone()));
-        }
-        if let Some(ancestor) = &f.ancestor_id {
-            q = if f.include_predecessors {
-                q.filter(
-                    units::id.eq_any(
-                        unit_lineage::table
-                            .filter(unit_lineage::ancestor_id.eq(ancestor.clone()))
-                            .select(unit_lineage::descendant_id),
-                    ),
-                )
-            } else {
-                q.filter(
-                    units::id.eq_any(
-                        unit_tree::table
-                            .filter(unit_tree::ancestor_id.eq(ancestor.clone()))
-                            .select(unit_tree::descendant_id),
-                    ),
-                )
-            };
         }
         if let Some(level) = f.level {
             q = q.filter(units::level.eq(level.as_str()));
@@ -549,4 +548,54 @@ pub fn closed_codes_on(
         .load::<String>(conn)?
         .into_iter()
         .collect())
+}
+
+/// Keeps the boxed query `$q`, over rows owned by the unit in column `$unit`, to `$viewer`'s scope
+/// (as `$plan` says) and, when `$ancestor` is given, to that unit's subtree (with the units whose
+/// records passed to it in a reorganisation when `$with_predecessors`). Every list of records
+/// owned by units uses it.
+#[macro_export]
+macro_rules! within_scope {
+    ($q:expr, $unit:expr, $viewer:expr, $plan:expr, $ancestor:expr, $with_predecessors:expr) => {{
+        use $crate::db::schema::{unit_lineage, unit_tree};
+        use $crate::units::store::ScopePlan;
+        let mut q = $q;
+        let viewer: String = $viewer.to_string();
+        match $plan {
+            ScopePlan::ByAncestor => {}
+            ScopePlan::OwnerIndex => {
+                q = q.filter(
+                    $unit.eq_any(
+                        unit_lineage::table
+                            .filter(unit_lineage::ancestor_id.eq(viewer))
+                            .select(unit_lineage::descendant_id),
+                    ),
+                )
+            }
+            ScopePlan::Probe => {
+                q = q.filter(diesel::dsl::exists(
+                    unit_lineage::table
+                        .filter(unit_lineage::ancestor_id.eq(viewer))
+                        .filter(unit_lineage::descendant_id.eq($unit)),
+                ))
+            }
+        }
+        if let Some(ancestor) = $ancestor {
+            let ancestor: String = ancestor.to_string();
+            q = if $with_predecessors {
+                q.filter(
+                    $unit.eq_any(
+                        unit_lineage::table
+                            .filter(unit_lineage::ancestor_id.eq(ancestor))
+                            .select(unit_lineage::descendant_id),
+                    ),
+                )
+            } else {
+                q.filter($unit.eq_any(
+                    unit_tree::table.filter(unit_tree::ancestor_id.eq(ancestor)).select(unit_tree::descendant_id),
+                ))
+            };
+        }
+        q
+    }};
 }

@@ -50,24 +50,20 @@ async fn campaigns_cascade_down_the_hierarchy() {
     // A draft is the launcher's (and those above it): the subtree sees it once launched.
     app.get(&path, &fx.token(&app, "D1", &["viewer"])).await.problem(404, "not_found");
     app.get(&path, &app.root_admin()).await.expect(200);
-    let launched = app
+    let active = app
         .post_with(&format!("{path}/launch"), &p1_editor, &[("If-Match", "\"1\"")], &json!({"comment": "Ban hành"}))
         .await;
-    let launched = launched.expect(200).json();
-    assert_eq!(launched["status"], "active");
-    assert!(launched["launched_at"].is_string());
+    let active = active.expect(200).json();
+    assert_eq!(active["status"], "active");
+    assert!(active["launched_at"].is_string());
     app.get(&path, &fx.token(&app, "C1", &["viewer"])).await.expect(200);
     app.get(&path, &fx.token(&app, "P2", &["viewer"])).await.problem(404, "not_found");
 
     // District implements the province's; commune implements the district's (2024 shape).
-    let d1 = launched_campaign(&app, &fx, "D1", &campaign("12-KH/HU", "2023-03-01", "2025-12-31", Some(&id))).await;
-    let c1 = launched_campaign(
-        &app,
-        &fx,
-        "C1",
-        &campaign("05-KH/ĐU", "2023-06-01", "2025-06-30", Some(d1["id"].as_str().unwrap())),
-    )
-    .await;
+    let d1 = launched(&app, &fx, "D1", &campaign("12-KH/HU", "2023-03-01", "2025-12-31", Some(&id))).await;
+    let c1 =
+        launched(&app, &fx, "C1", &campaign("05-KH/ĐU", "2023-06-01", "2025-06-30", Some(d1["id"].as_str().unwrap())))
+            .await;
     assert_eq!(c1["parent_campaign_id"], d1["id"]);
     // A period outside the parent's is refused; so is a parent launched by the same unit or by no ancestor.
     let outside = app
@@ -90,17 +86,13 @@ async fn campaigns_cascade_down_the_hierarchy() {
     assert_eq!(not_above.problem(422, "validation_failed")["errors"][0]["code"], "unknown_campaign");
 
     // 2025 shape: communes implement the province's campaign directly.
-    let p2 = launched_campaign(&app, &fx, "P2", &campaign("01-KH/BDV", "2025-07-01", "2030-12-31", None)).await;
-    launched_campaign(&app, &fx, "P2C1", &campaign("01-KH/ĐU", "2025-08-01", "2030-12-31", p2["id"].as_str())).await;
+    let p2 = launched(&app, &fx, "P2", &campaign("01-KH/BDV", "2025-07-01", "2030-12-31", None)).await;
+    launched(&app, &fx, "P2C1", &campaign("01-KH/ĐU", "2025-08-01", "2030-12-31", p2["id"].as_str())).await;
 
     // Children are listed by parent.
     let children = app.get(&format!("/api/v1/campaigns?parent_campaign_id={id}"), &p1_editor).await.expect(200).json();
     assert_eq!(children["items"].as_array().unwrap().len(), 1);
     assert_eq!(children["items"][0]["id"], d1["id"]);
-}
-
-async fn launched_campaign(app: &TestApp, fx: &Fixture, unit: &str, body: &Value) -> Value {
-    launched(app, fx, unit, body).await
 }
 
 #[actix_web::test]
