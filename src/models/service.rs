@@ -7,7 +7,7 @@ use crate::auth::{Actor, Role};
 use crate::campaigns::store::CampaignRow;
 use crate::campaigns::types::CampaignStatus;
 use crate::db::DbConnection;
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldError};
 use crate::http::etag::IfMatch;
 use crate::units::store::UnitRow;
 
@@ -110,6 +110,26 @@ fn checked(mut content: Content, owner: &UnitRow, campaign: &CampaignRow) -> Res
 
 fn change<'a>(action: &'a str, row: &'a ModelRow) -> Change<'a> {
     Change { action, resource_type: "model", resource_id: &row.id, unit_id: Some(&row.unit_id) }
+}
+
+/// Writes a change over the row as it was read, moves the version on, and records it in the audit
+/// log with the model before and after.
+fn save(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    action: &str,
+    before: &Model,
+    before_row: &ModelRow,
+    mut row: ModelRow,
+) -> Result<Model, ApiError> {
+    row.updated_at = crate::db::now();
+    row.version = before_row.version + 1;
+    if !store::update(conn, &row, before_row)? {
+        return Err(ApiError::PreconditionFailed { current: None });
+    }
+    let after = row.to_api(before.replication_count)?;
+    audit::record(conn, actor, change(action, &row), Some(before), Some(&after))?;
+    Ok(after)
 }
 
 fn step(
@@ -255,9 +275,6 @@ pub fn update(
     if let Some(source) = input.replicated_from_id {
         row.replicated_from_id = match source {
             Some(s) if Some(&s) == before_row.replicated_from_id.as_ref() => Some(s),
-            Some(s) if s == row.id => {
-                return Err(ApiError::field("replicated_from_id", "self_reference", "a model cannot replicate itself"))
-            }
             Some(s) => Some(replication_source(conn, actor, &s)?),
             None => None,
         };
@@ -266,14 +283,7 @@ pub fn update(
     if row == before_row {
         return Ok(before);
     }
-    row.updated_at = crate::db::now();
-    row.version += 1;
-    if !store::update(conn, &row, before_row.version)? {
-        return Err(ApiError::PreconditionFailed { current: None });
-    }
-    let after = row.to_api(before.replication_count)?;
-    audit::record(conn, actor, change("model.update", &row), Some(&before), Some(&after))?;
-    Ok(after)
+    save(conn, actor, "model.update", &before, &before_row, row)
 }
 
 pub fn act(
@@ -309,14 +319,7 @@ pub fn act(
     }
     let mut row = before_row.clone();
     row.push_history(step(actor, action.as_str(), Some(before.status), to, comment))?;
-    row.updated_at = crate::db::now();
-    row.version += 1;
-    if !store::update(conn, &row, before_row.version)? {
-        return Err(ApiError::PreconditionFailed { current: None });
-    }
-    let after = row.to_api(before.replication_count)?;
-    audit::record(conn, actor, change(&format!("model.{action}"), &row), Some(&before), Some(&after))?;
-    Ok(after)
+    save(conn, actor, &format!("model.{action}"), &before, &before_row, row)
 }
 
 /// Files a progress report on a model in progress; its figures become the model's latest
@@ -339,20 +342,26 @@ pub fn add_progress(
     }
     let mut errors = Vec::new();
     if input.reported_on > today {
-        errors.push(crate::error::FieldError::new("reported_on", "in_future", "a report is dated today or earlier"));
+        errors.push(FieldError::new("reported_on", "in_future", "a report is dated today or earlier"));
     } else if input.reported_on.year() < 2000 {
-        errors.push(crate::error::FieldError::new("reported_on", "out_of_range", "must be in 2000 or later"));
+        errors.push(FieldError::new("reported_on", "out_of_range", "must be in 2000 or later"));
     }
-    let text = crate::units::rules::clean_long_text("text", Some(&input.text), 10_000)
-        .and_then(|t| t.ok_or_else(|| crate::error::FieldError::new("text", "required", "must not be empty")));
-    let indicators = rules::apply_progress(&before_row.content()?.indicators, &input.indicator_values);
-    let (text, indicators) = match (text, indicators) {
-        (Ok(t), Ok(i)) if errors.is_empty() => (t, i),
-        (t, i) => {
-            errors.extend(t.err());
-            errors.extend(i.err().unwrap_or_default());
-            return Err(ApiError::validation(errors));
+    let text = match crate::units::rules::clean_long_text("text", Some(&input.text), 10_000) {
+        Ok(Some(text)) => Some(text),
+        Ok(None) => {
+            errors.push(FieldError::new("text", "required", "must not be empty"));
+            None
         }
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
+    let indicators = rules::apply_progress(&before_row.content()?.indicators, &input.indicator_values)
+        .map_err(|e| errors.extend(e))
+        .ok();
+    let (Some(text), Some(indicators), true) = (text, indicators, errors.is_empty()) else {
+        return Err(ApiError::validation(errors));
     };
     let progress = ProgressRow::new(&before_row.id, input.reported_on, text, &input.indicator_values, &actor.sub);
     store::insert_progress(conn, &progress)?;
@@ -366,7 +375,7 @@ pub fn add_progress(
     }
     row.updated_at = crate::db::now();
     row.version += 1;
-    if !store::update(conn, &row, before_row.version)? {
+    if !store::update(conn, &row, &before_row)? {
         return Err(ApiError::conflict("concurrent_update", "the model changed meanwhile; retry"));
     }
     let progress = progress.to_api()?;

@@ -184,9 +184,10 @@ pub fn insert(conn: &mut DbConnection, row: &ModelRow) -> Result<(), ApiError> {
     write_special_areas(conn, row)
 }
 
-/// Writes the row if it is still at `expected_version`; false when someone else got there first.
-pub fn update(conn: &mut DbConnection, row: &ModelRow, expected_version: i64) -> Result<bool, ApiError> {
-    let n = diesel::update(models::table.find(&row.id).filter(models::version.eq(expected_version)))
+/// Writes `row` over `before` (the row as read) if it is still at that version; false when
+/// someone else got there first. Tags are rewritten only when they changed.
+pub fn update(conn: &mut DbConnection, row: &ModelRow, before: &ModelRow) -> Result<bool, ApiError> {
+    let n = diesel::update(models::table.find(&row.id).filter(models::version.eq(before.version)))
         .set((
             (
                 models::campaign_id.eq(&row.campaign_id),
@@ -214,7 +215,7 @@ pub fn update(conn: &mut DbConnection, row: &ModelRow, expected_version: i64) ->
             ),
         ))
         .execute(conn)?;
-    if n == 1 {
+    if n == 1 && row.special_areas != before.special_areas {
         write_special_areas(conn, row)?;
     }
     Ok(n == 1)
