@@ -116,6 +116,15 @@ impl ApiError {
     pub fn field(field: &str, code: &str, message: impl Into<String>) -> Self {
         Self::validation(vec![FieldError::new(field, code, message)])
     }
+    /// For a reference the caller cannot resolve (a parent, a campaign, a unit it names): "not
+    /// found" becomes a fault of the field that holds it (422); any other error (the database
+    /// down) stays what it is.
+    pub fn unresolved(self, field: &str, code: &str, message: &str) -> Self {
+        match self {
+            ApiError::NotFound => Self::field(field, code, message),
+            other => other,
+        }
+    }
     pub fn internal(detail: impl Into<String>) -> Self {
         ApiError::Internal(detail.into())
     }

@@ -31,8 +31,8 @@ fn require_own(actor: &Actor, row: &CampaignRow) -> Result<(), ApiError> {
 
 /// The parent campaign: visible, active, and launched by a unit above `unit_id`.
 fn parent(conn: &mut DbConnection, actor: &Actor, unit_id: &str, parent_id: &str) -> Result<CampaignRow, ApiError> {
-    let parent = visible(conn, actor, parent_id).map_err(|_| {
-        ApiError::field("parent_campaign_id", "unknown_campaign", "no such campaign, or it is outside your scope")
+    let parent = visible(conn, actor, parent_id).map_err(|e| {
+        e.unresolved("parent_campaign_id", "unknown_campaign", "no such campaign, or it is outside your scope")
     })?;
     if parent.unit_id == unit_id || !crate::units::store::is_within(conn, &parent.unit_id, unit_id)? {
         return Err(ApiError::field(

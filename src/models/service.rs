@@ -26,15 +26,6 @@ pub fn visible(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<Model
     }
 }
 
-/// A reference to something the caller cannot see is a fault of that field (422); any other
-/// error (the database down) stays what it is.
-fn not_found_as(e: ApiError, field: &str, code: &str, message: &str) -> ApiError {
-    match e {
-        ApiError::NotFound => ApiError::field(field, code, message),
-        other => other,
-    }
-}
-
 fn owner(conn: &mut DbConnection, row: &ModelRow) -> Result<UnitRow, ApiError> {
     crate::units::store::find(conn, &row.unit_id)?.ok_or_else(|| ApiError::internal("a model's unit is missing"))
 }
@@ -68,7 +59,7 @@ fn campaign_for(
     campaign_id: &str,
 ) -> Result<CampaignRow, ApiError> {
     let campaign = crate::campaigns::service::visible(conn, actor, campaign_id).map_err(|e| {
-        not_found_as(e, "campaign_id", "unknown_campaign", "no such campaign, or it is outside your scope")
+        e.unresolved("campaign_id", "unknown_campaign", "no such campaign, or it is outside your scope")
     })?;
     if !crate::units::store::is_within(conn, &campaign.unit_id, &owner.id)? {
         return Err(ApiError::field(
@@ -154,7 +145,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateModel) -> Res
     actor.require(Role::Editor)?;
     let unit_id = input.unit_id.clone().unwrap_or_else(|| actor.unit_id.clone());
     let owner = crate::units::service::visible(conn, actor, &unit_id)
-        .map_err(|e| not_found_as(e, "unit_id", "unknown_unit", "no such unit, or it is outside your scope"))?;
+        .map_err(|e| e.unresolved("unit_id", "unknown_unit", "no such unit, or it is outside your scope"))?;
     if !owner.is_active() {
         return Err(ApiError::field("unit_id", "unit_closed", "a closed unit registers no new models"));
     }

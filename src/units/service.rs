@@ -35,7 +35,7 @@ fn require_admin_below(conn: &mut DbConnection, actor: &Actor, unit: &UnitRow) -
 /// A parent for a new or moved unit: active, and the actor's own unit or below it.
 fn usable_parent(conn: &mut DbConnection, actor: &Actor, parent_id: &str) -> Result<UnitRow, ApiError> {
     let parent = visible(conn, actor, parent_id)
-        .map_err(|_| ApiError::field("parent_id", "unknown_parent", "no such unit, or it is outside your scope"))?;
+        .map_err(|e| e.unresolved("parent_id", "unknown_parent", "no such unit, or it is outside your scope"))?;
     if !store::is_within(conn, &actor.unit_id, &parent.id)? {
         return Err(ApiError::forbidden("outside_scope", "the parent is outside your subtree"));
     }
@@ -197,7 +197,7 @@ pub fn close(
     for (i, s) in input.successors.iter().enumerate() {
         let field = format!("successors[{i}].unit_id");
         let unit = visible(conn, actor, &s.unit_id)
-            .map_err(|_| ApiError::field(&field, "unknown_unit", "no such unit, or it is outside your scope"))?;
+            .map_err(|e| e.unresolved(&field, "unknown_unit", "no such unit, or it is outside your scope"))?;
         if !unit.is_active() {
             return Err(ApiError::field(&field, "successor_closed", "a successor must be active"));
         }
