@@ -118,9 +118,24 @@ fn save(
     if !store::update(conn, &row, before_row)? {
         return Err(ApiError::PreconditionFailed { current: None });
     }
+    touch_sources(conn, before_row, &row)?;
     let after = row.to_api(before.replication_count)?;
     audit::record(conn, actor, change(action, &row), Some(before), Some(&after))?;
     Ok(after)
+}
+
+/// The replication counts a change alters: the source it leaves and the one it joins, and its
+/// source when it is withdrawn (withdrawn copies do not count).
+fn touch_sources(conn: &mut DbConnection, before: &ModelRow, after: &ModelRow) -> Result<(), ApiError> {
+    fn counted(r: &ModelRow) -> Option<&str> {
+        r.replicated_from_id.as_deref().filter(|_| r.status != ModelStatus::Withdrawn.as_str())
+    }
+    let (was, is) = (counted(before), counted(after));
+    if was == is {
+        return Ok(());
+    }
+    let ids: Vec<&str> = was.into_iter().chain(is).collect();
+    store::touch(conn, &ids, after.updated_at)
 }
 
 fn step(
@@ -201,6 +216,9 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateModel) -> Res
     row.set_content(content);
     row.push_history(step(actor, "create", None, ModelStatus::Draft, None))?;
     store::insert(conn, &row)?;
+    if let Some(source) = &row.replicated_from_id {
+        store::touch(conn, &[source.as_str()], now)?;
+    }
     let model = row.to_api(0)?;
     audit::record(conn, actor, change("model.create", &row), None::<&()>, Some(&model))?;
     Ok(model)

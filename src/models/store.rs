@@ -158,6 +158,15 @@ pub fn replication_counts(conn: &mut DbConnection, ids: &[String]) -> Result<Has
     Ok(out)
 }
 
+/// Moves on the version of each model whose replication count a change altered: the count is
+/// part of its representation, so its ETag and its place in `updated_since` sync must move too.
+pub fn touch(conn: &mut DbConnection, ids: &[&str], now: NaiveDateTime) -> Result<(), ApiError> {
+    diesel::update(models::table.filter(models::id.eq_any(ids)))
+        .set((models::version.eq(models::version + 1), models::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(())
+}
+
 pub fn to_api(conn: &mut DbConnection, row: &ModelRow) -> Result<Model, ApiError> {
     let counts = replication_counts(conn, std::slice::from_ref(&row.id))?;
     row.to_api(counts.get(&row.id).copied().unwrap_or(0))

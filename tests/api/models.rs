@@ -370,15 +370,33 @@ async fn recognised_models_are_replicated() {
     assert_eq!(res.problem(422, "validation_failed")["errors"][0]["code"], "unknown_model");
 
     let viewer = fx.token(&app, "D1", &["viewer"]);
-    let read = app.get(&format!("/api/v1/models/{source_id}"), &viewer).await.expect(200).json();
+    let res = app.get(&format!("/api/v1/models/{source_id}"), &viewer).await;
+    let read = res.expect(200).json();
     assert_eq!(read["replication_count"], 3, "every replication counts");
+    // The count is part of the source: its ETag moves with it, so a cached copy is not kept.
+    let etag = res.header("etag").unwrap();
+    let cached = app
+        .request(Method::GET, &format!("/api/v1/models/{source_id}"), Some(&viewer), &[("If-None-Match", &etag)], None)
+        .await;
+    cached.expect(304);
     let list = app.get(&format!("/api/v1/models/{source_id}/replications"), &viewer).await.expect(200).json();
     let ids: Vec<&str> = list["items"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
     assert_eq!(ids, [copy["id"].as_str().unwrap(), second["id"].as_str().unwrap()], "those D1 may see are listed");
-    // A withdrawn replication no longer counts.
+    // A withdrawn replication no longer counts, and the source says so to caches and to sync.
+    let mark = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    std::thread::sleep(std::time::Duration::from_millis(5));
     act(&app, &c2, second["id"].as_str().unwrap(), "withdraw", 1, json!({})).await.expect(200);
-    let read = app.get(&format!("/api/v1/models/{source_id}"), &viewer).await.expect(200).json();
-    assert_eq!(read["replication_count"], 2);
+    let stale = app
+        .request(Method::GET, &format!("/api/v1/models/{source_id}"), Some(&viewer), &[("If-None-Match", &etag)], None)
+        .await;
+    assert_eq!(stale.expect(200).json()["replication_count"], 2);
+    let synced = app
+        .get(&format!("/api/v1/models?updated_since={}", mark.replace('+', "%2B")), &viewer)
+        .await
+        .expect(200)
+        .json();
+    let changed: Vec<&str> = synced["items"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
+    assert!(changed.contains(&source_id), "the source is among the changed models: {changed:?}");
     // A replication may be dropped while the copy is a draft.
     let unlinked = app
         .patch(
