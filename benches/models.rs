@@ -3,8 +3,9 @@
 //! The 2025 structure (34 provinces, 3,321 communes) is imported through the API; then
 //! `DVK_BENCH_MODELS` models (default 1,000,000) are written straight into the database by one
 //! set-based INSERT (spread over communes, fields, kinds, subjects, statuses and years), and the
-//! lists a mobile app and a portal use are loaded by `DVK_BENCH_CLIENTS` (default 8) concurrent
-//! clients for `DVK_BENCH_SECONDS` (default 5) each: requests/s, p50, p99.
+//! lists a mobile app and a portal use are loaded by `wrk` (`apt-get install wrk`) from
+//! `DVK_BENCH_CLIENTS` (default 8) connections for `DVK_BENCH_SECONDS` (default 5) each:
+//! requests/s, p50, p99.
 //!
 //! `cargo bench --bench models` on SQLite; with `DVK_BENCH_DATABASE_URL=postgres://…/postgres` on
 //! a fresh PostgreSQL database (with `random_page_cost = 1.1`, as deployments should set it).
@@ -134,34 +135,25 @@ async fn run() {
         ("one model, If-None-Match → 304", admin.clone(), format!("/api/v1/models/{one_id}"), 304),
     ];
     for (name, tok, path, status) in scenarios {
-        let url = format!("{}{}", bench.base, path);
-        let stats = common::load(clients, seconds, move |client, timer| {
-            let (url, tok) = (url.clone(), tok.clone());
-            async move {
-                let req = client.get(url).bearer_auth(&tok).insert_header(("If-None-Match", "\"1\""));
-                timer.send(req, status).await;
-            }
-        })
-        .await;
-        println!("  {name:<44} {}", stats.line());
+        // The single read carries the ETag it has, so it is answered 304.
+        let headers: &[(&str, &str)] = if status == 304 { &[("If-None-Match", "\"1\"")] } else { &[] };
+        let load = common::Load { url: format!("{}{}", bench.base, path), token: &tok, headers, script: None };
+        println!("  {name:<44} {}", common::wrk(&load, clients, seconds).line());
     }
-    // Deep paging: a client follows the cursor 20 pages into the national list.
-    let (base2, admin2) = (bench.base.clone(), admin.clone());
-    let stats = common::load(clients, seconds, move |client, timer| {
-        let (base, admin) = (base2.clone(), admin2.clone());
-        async move {
-            let mut cursor = String::new();
-            for _ in 0..20 {
-                let url = format!("{base}/api/v1/models?limit=50&sort=-created_at{cursor}");
-                let page: Value =
-                    serde_json::from_slice(&timer.send(client.get(url).bearer_auth(&admin), 200).await).unwrap();
-                cursor = format!("&cursor={}", page["next_cursor"].as_str().unwrap());
-            }
-        }
-    })
-    .await;
-    println!("  {:<44} {}", "national list, 20 pages deep by cursor", stats.line());
-    println!("  peak RSS of the process (server and load generator): {} MiB", common::peak_rss_mib());
+    // Deep paging: each wrk thread follows the cursor 20 pages into the national list, then again.
+    let path = "/api/v1/models?limit=50&sort=-created_at";
+    let load = common::Load {
+        url: format!("{}{path}", bench.base),
+        token: &admin,
+        headers: &[],
+        script: Some(common::paging_script(path, 20)),
+    };
+    println!(
+        "  {:<44} {}",
+        "national list, up to 20 pages deep by cursor",
+        common::wrk(&load, clients, seconds).line()
+    );
+    println!("  peak RSS of the service: {} MiB", common::peak_rss_mib());
     bench.finish();
     std::process::exit(0);
 }

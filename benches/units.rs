@@ -1,8 +1,8 @@
 //! Units at national scale, through the HTTP API:
 //!
 //! 1. import `vn-units-2024.csv` (10,810 units), then apply the 2025 reorganisation, timed;
-//! 2. `GET /api/v1/units?ancestor_id=<Hà Nội>&limit=200` paged to the end by 32 concurrent
-//!    clients for 10 s: requests/s, p50, p99.
+//! 2. `GET /api/v1/units?ancestor_id=<Hà Nội>&limit=200` paged to the end by 32 connections of
+//!    `wrk` (installed: `apt-get install wrk`) for 10 s: requests/s, p50, p99.
 //!
 //! `cargo bench --bench units` runs it on SQLite (a fresh temporary file);
 //! `DVK_BENCH_DATABASE_URL=postgres://user:pass@host/postgres cargo bench --bench units` on a fresh
@@ -63,26 +63,15 @@ async fn run() {
     let page: Value = res.json().await.unwrap();
     let hanoi = page["items"][0]["id"].as_str().unwrap().to_string();
 
-    // One session pages the subtree to its end; every page is one timed request.
-    let stats = common::load(clients, seconds, move |client, timer| {
-        let (base, admin, hanoi) = (base.clone(), admin.clone(), hanoi.clone());
-        async move {
-            let mut cursor: Option<String> = None;
-            loop {
-                let url = match &cursor {
-                    Some(c) => format!("{base}/api/v1/units?ancestor_id={hanoi}&limit=200&cursor={c}"),
-                    None => format!("{base}/api/v1/units?ancestor_id={hanoi}&limit=200"),
-                };
-                let body = timer.send(client.get(url).bearer_auth(&admin), 200).await;
-                let page: Value = serde_json::from_slice(&body).unwrap();
-                match page["next_cursor"].as_str() {
-                    Some(c) => cursor = Some(c.to_string()),
-                    None => break,
-                }
-            }
-        }
-    })
-    .await;
+    // Each wrk thread pages the subtree to its end and starts again; every page is one request.
+    let path = format!("/api/v1/units?ancestor_id={hanoi}&limit=200");
+    let load = common::Load {
+        url: format!("{base}{path}"),
+        token: &admin,
+        headers: &[],
+        script: Some(common::paging_script(&path, u32::MAX)),
+    };
+    let stats = common::wrk(&load, clients, seconds);
     println!(
         "dvk units benchmark on {} ({} cores)",
         bench.backend,
@@ -91,7 +80,7 @@ async fn run() {
     println!("  import vn-units-2024.csv (10,810 units) via API: {:.2} s", import_time.as_secs_f64());
     println!("  2025 reorganisation via API:                     {:.2} s", reorg_time.as_secs_f64());
     println!("  GET /units?ancestor_id=<Hà Nội>&limit=200 paged to the end, {clients} clients: {}", stats.line());
-    println!("  peak RSS of the process (server and load generator): {} MiB", common::peak_rss_mib());
+    println!("  peak RSS of the service: {} MiB", common::peak_rss_mib());
     bench.finish();
     std::process::exit(0);
 }

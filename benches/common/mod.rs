@@ -3,9 +3,7 @@
 
 #![allow(dead_code)]
 
-use std::cell::RefCell;
-use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use diesel::{Connection, RunQueryDsl};
 use serde_json::json;
@@ -90,76 +88,107 @@ pub fn token(code: &str, level: &str, roles: &[&str]) -> String {
 }
 
 pub struct Stats {
-    pub requests: usize,
-    pub seconds: f64,
+    pub requests: u64,
+    pub rate: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
     pub max_ms: f64,
 }
 
 impl Stats {
-    pub fn rate(&self) -> f64 {
-        self.requests as f64 / self.seconds
-    }
-
     pub fn line(&self) -> String {
         format!(
-            "{:>6} req in {:.1} s: {:>7.0} req/s, p50 {:>6.1} ms, p99 {:>6.1} ms, max {:>6.1} ms",
-            self.requests,
-            self.seconds,
-            self.rate(),
-            self.p50_ms,
-            self.p99_ms,
-            self.max_ms
+            "{:>7} req: {:>7.0} req/s, p50 {:>7.2} ms, p99 {:>7.2} ms, max {:>7.2} ms",
+            self.requests, self.rate, self.p50_ms, self.p99_ms, self.max_ms
         )
     }
 }
 
-/// `clients` loops, each running `session` (one or more requests, each timed by `Timer`) again and
-/// again until `seconds` have passed.
-pub async fn load<F, Fut>(clients: usize, seconds: f64, session: F) -> Stats
-where
-    F: Fn(awc::Client, Timer) -> Fut + Clone + 'static,
-    Fut: std::future::Future<Output = ()> + 'static,
-{
-    let client = awc::Client::builder().timeout(Duration::from_secs(120)).finish();
-    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
-    let timer = Timer { latencies: Rc::new(RefCell::new(Vec::new())) };
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..clients {
-        let (client, timer, session) = (client.clone(), timer.clone(), session.clone());
-        tasks.push(actix_web::rt::spawn(async move {
-            while Instant::now() < deadline {
-                session(client.clone(), timer.clone()).await;
-            }
-        }));
-    }
-    for t in tasks {
-        t.await.unwrap();
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    let mut lat = timer.latencies.borrow().clone();
-    lat.sort();
-    let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)].as_secs_f64() * 1e3;
-    Stats { requests: lat.len(), seconds: elapsed, p50_ms: pct(0.5), p99_ms: pct(0.99), max_ms: pct(1.0) }
+/// What a load run sends.
+pub struct Load<'a> {
+    pub url: String,
+    pub token: &'a str,
+    pub headers: &'a [(&'a str, &'a str)],
+    /// A wrk Lua script (for sessions that follow cursors), or none for one URL again and again.
+    pub script: Option<String>,
 }
 
-#[derive(Clone)]
-pub struct Timer {
-    latencies: Rc<RefCell<Vec<Duration>>>,
+/// Loads the server with wrk (an external client: an in-process generator on awc showed a ~40 ms
+/// floor on multi-segment responses that curl and wrk do not see) from `clients` connections for
+/// `seconds`, and reads its figures. Any non-2xx/3xx response fails the bench.
+pub fn wrk(load: &Load, clients: usize, seconds: f64) -> Stats {
+    let mut cmd = std::process::Command::new("wrk");
+    cmd.args(["-t", &clients.clamp(1, 2).to_string(), "-c", &clients.to_string()])
+        .args(["-d", &format!("{}s", seconds.ceil() as u64), "--latency", "--timeout", "30s"])
+        .args(["-H", &format!("Authorization: Bearer {}", load.token)]);
+    for (name, value) in load.headers {
+        cmd.args(["-H", &format!("{name}: {value}")]);
+    }
+    let script_path = std::env::temp_dir().join(format!("dvk-bench-{}.lua", uuid::Uuid::new_v4().simple()));
+    if let Some(script) = &load.script {
+        std::fs::write(&script_path, script).unwrap();
+        cmd.arg("-s").arg(&script_path);
+    }
+    cmd.arg(&load.url);
+    let out = cmd.output().expect("wrk runs the load: apt-get install wrk");
+    let _ = std::fs::remove_file(&script_path);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "wrk failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(!text.contains("Non-2xx or 3xx"), "the load got error responses:\n{text}");
+    let after = |label: &str| -> Vec<String> {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(label))
+            .map(|l| l.split_whitespace().map(str::to_string).collect())
+            .unwrap_or_default()
+    };
+    let latency = after("Latency");
+    Stats {
+        requests: text
+            .lines()
+            .find(|l| l.contains("requests in"))
+            .and_then(|l| l.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0),
+        rate: after("Requests/sec:").get(1).and_then(|v| v.parse().ok()).unwrap_or(0.0),
+        p50_ms: after("50%").get(1).map(|v| millis(v)).unwrap_or(0.0),
+        p99_ms: after("99%").get(1).map(|v| millis(v)).unwrap_or(0.0),
+        max_ms: latency.get(3).map(|v| millis(v)).unwrap_or(0.0),
+    }
 }
 
-impl Timer {
-    /// Sends `req`, asserts the status, returns the body.
-    pub async fn send(&self, req: awc::ClientRequest, status: u16) -> bytes::Bytes {
-        let t = Instant::now();
-        let mut res = req.send().await.unwrap();
-        let body = res.body().limit(64 << 20).await.unwrap();
-        self.latencies.borrow_mut().push(t.elapsed());
-        assert_eq!(res.status().as_u16(), status, "{}", String::from_utf8_lossy(&body));
-        body
-    }
+/// wrk's durations: `450.00us`, `8.10ms`, `1.20s`, `2.00m`.
+fn millis(v: &str) -> f64 {
+    let (number, factor) = if let Some(n) = v.strip_suffix("us") {
+        (n, 1e-3)
+    } else if let Some(n) = v.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = v.strip_suffix('s') {
+        (n, 1e3)
+    } else if let Some(n) = v.strip_suffix('m') {
+        (n, 60e3)
+    } else {
+        (v, 1.0)
+    };
+    number.parse::<f64>().unwrap_or(0.0) * factor
+}
+
+/// A wrk script that pages `path` by following `next_cursor`, starting again after `max_pages`
+/// pages or at the end. wrk keeps one script state per thread.
+pub fn paging_script(path: &str, max_pages: u32) -> String {
+    format!(
+        r#"local cursor = nil
+local pages = 0
+request = function()
+  local p = "{path}"
+  if cursor then p = p .. "&cursor=" .. cursor end
+  return wrk.format("GET", p)
+end
+response = function(status, headers, body)
+  pages = pages + 1
+  cursor = body:match('"next_cursor":"([^"]+)"')
+  if pages >= {max_pages} then cursor = nil; pages = 0 end
+end
+"#
+    )
 }
 
 /// The peak resident set of this process (server and load generator together), in MiB.
