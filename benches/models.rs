@@ -154,6 +154,6 @@ async fn run() {
         common::wrk(&load, clients, seconds).line()
     );
     println!("  peak RSS of the service: {} MiB", common::peak_rss_mib());
-    bench.finish();
+    bench.finish().await;
     std::process::exit(0);
 }

@@ -81,6 +81,6 @@ async fn run() {
     println!("  2025 reorganisation via API:                     {:.2} s", reorg_time.as_secs_f64());
     println!("  GET /units?ancestor_id=<Hà Nội>&limit=200 paged to the end, {clients} clients: {}", stats.line());
     println!("  peak RSS of the service: {} MiB", common::peak_rss_mib());
-    bench.finish();
+    bench.finish().await;
     std::process::exit(0);
 }

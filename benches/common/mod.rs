@@ -21,6 +21,7 @@ pub struct Bench {
     pub client: awc::Client,
     pub backend: &'static str,
     pub state: actix_web::web::Data<dvk::AppState>,
+    handle: actix_web::dev::ServerHandle,
     url: String,
     pg: Option<(String, String)>,
 }
@@ -51,13 +52,19 @@ impl Bench {
         let app = dvk::Application::build(config).expect("the application builds");
         let base = format!("http://127.0.0.1:{}", app.port());
         let state = app.state.clone();
+        let handle = app.handle();
         actix_web::rt::spawn(app.run());
         let client = awc::Client::builder().timeout(Duration::from_secs(600)).finish();
         let backend = if pg.is_some() { "PostgreSQL" } else { "SQLite" };
-        Bench { base, client, backend, state, url, pg }
+        Bench { base, client, backend, state, handle, url, pg }
     }
 
-    pub fn finish(self) {
+    /// Stops the server and closes its connections before dropping the database: dropping it
+    /// under live libpq connections and exiting with them open crashed the process.
+    pub async fn finish(self) {
+        self.handle.stop(true).await;
+        drop(self.state);
+        drop(self.client);
         match self.pg {
             Some((admin, name)) => {
                 if let Ok(mut conn) = diesel::PgConnection::establish(&admin) {
