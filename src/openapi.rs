@@ -1,13 +1,17 @@
 //! The OpenAPI document: generated from the handlers' annotations, committed as
 //! `openapi/openapi.json` (a test fails when they differ), served at `/openapi.json`.
 
+use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Ref, RefOr};
 use utoipa::{IntoParams, Modify, OpenApi, ToResponse};
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::AppExt;
 
-use crate::error::Problem;
+use crate::error::{ApiError, Problem};
 
 /// Every route of the service, for the server and for the document alike.
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -104,29 +108,92 @@ pub struct IfNoneMatchHeader {
     pub if_none_match: Option<String>,
 }
 
+/// One shared error response (a component every operation references): its description, the
+/// headers that come with it, and an example made from the `ApiError` the server really returns,
+/// so the document cannot drift from the behaviour.
 macro_rules! problem_response {
-    ($name:ident, $description:literal) => {
-        #[derive(ToResponse)]
-        #[response(description = $description, content_type = "application/problem+json")]
-        pub struct $name(#[allow(dead_code)] Problem);
+    ($name:ident, $description:literal, $error:expr $(, $header:literal => $meaning:literal)* $(,)?) => {
+        pub struct $name;
+
+        impl<'r> ToResponse<'r> for $name {
+            fn response() -> (&'r str, RefOr<Response>) {
+                (stringify!($name), problem_response($description, $error, &[$(($header, $meaning)),*]))
+            }
+        }
     };
 }
 
-problem_response!(BadRequest, "Malformed request: bad JSON, query parameter, limit or cursor");
-problem_response!(Unauthorized, "Missing or invalid bearer token (see WWW-Authenticate)");
-problem_response!(Forbidden, "The caller lacks the role or the scope for this action");
-problem_response!(NotFound, "No such resource, or it is outside the caller's scope");
-problem_response!(Conflict, "The request conflicts with the resource's state or another record");
+fn problem_response(description: &str, error: ApiError, headers: &[(&str, &str)]) -> RefOr<Response> {
+    let content = ContentBuilder::new()
+        .schema(Some(Ref::from_schema_name("Problem")))
+        .example(serde_json::to_value(error.problem()).ok())
+        .build();
+    let mut response = ResponseBuilder::new().description(description).content("application/problem+json", content);
+    for (name, meaning) in
+        [("X-Request-Id", "The request's id, as in the access log; quote it when reporting")].iter().chain(headers)
+    {
+        response = response.header(*name, HeaderBuilder::new().description(Some(*meaning)).build());
+    }
+    response.build().into()
+}
+
+problem_response!(
+    BadRequest,
+    "Malformed request: bad JSON, query parameter, limit or cursor",
+    crate::http::pagination::Cursor::decode("not-a-cursor", "created_at").unwrap_err()
+);
+problem_response!(
+    Unauthorized,
+    "Missing or invalid bearer token",
+    ApiError::unauthorized("token_expired", "the token has expired"),
+    "WWW-Authenticate" => "`Bearer realm=\"dvk\", error=\"invalid_token\", error_description=\"<code>\"`"
+);
+problem_response!(
+    Forbidden,
+    "The caller lacks the role or the scope for this action",
+    ApiError::forbidden("missing_role", "this action needs the editor role")
+);
+problem_response!(NotFound, "No such resource, or it is outside the caller's scope", ApiError::NotFound);
+problem_response!(
+    Conflict,
+    "The request conflicts with the resource's state or another record; for a lifecycle action, `allowed_actions` lists what the present status allows",
+    crate::models::rules::LIFECYCLE
+        .apply(crate::models::types::ModelStatus::Draft, crate::models::types::ModelAction::Accept)
+        .unwrap_err()
+);
 problem_response!(
     PreconditionFailed,
-    "If-Match does not match the current version; `current` holds the resource as it is"
+    "If-Match does not match the current version; `current` holds the resource as it is",
+    ApiError::PreconditionFailed {
+        current: Some(serde_json::json!({"id": "0193a5b0-7c1e-7d2a-9f00-2b1c3d4e5f60", "version": 4, "…": "…"}))
+    }
 );
-problem_response!(PayloadTooLarge, "The body is over the limit");
-problem_response!(UnsupportedMediaType, "The body's media type is not accepted here");
-problem_response!(Unprocessable, "The request is well-formed but not valid; `errors` lists each field");
-problem_response!(PreconditionRequired, "The write needs an If-Match header");
-problem_response!(TooManyRequests, "Rate limit exceeded; wait Retry-After seconds");
-problem_response!(Unavailable, "The database is unavailable; retry after Retry-After seconds");
+problem_response!(PayloadTooLarge, "The body is over the limit", ApiError::PayloadTooLarge { limit: 1024 * 1024 });
+problem_response!(
+    UnsupportedMediaType,
+    "The body's media type is not accepted here",
+    ApiError::UnsupportedMediaType { detail: "the body must be sent as application/json".into() }
+);
+problem_response!(
+    Unprocessable,
+    "The request is well-formed but not valid; `errors` lists each field",
+    crate::http::json::parse_json::<crate::models::types::ModelActionBody>(br#"{"status": "recognized"}"#)
+        .map(|_| ())
+        .unwrap_err()
+);
+problem_response!(PreconditionRequired, "The write needs an If-Match header", ApiError::PreconditionRequired);
+problem_response!(
+    TooManyRequests,
+    "Rate limit exceeded",
+    ApiError::TooManyRequests { retry_after_secs: 1 },
+    "Retry-After" => "Seconds to wait before the next request"
+);
+problem_response!(
+    Unavailable,
+    "The database is unavailable",
+    ApiError::Unavailable,
+    "Retry-After" => "Seconds to wait before retrying"
+);
 
 /// A named set of documented error responses, each a `$ref` to the shared response above, so
 /// that operations of the same shape list the same errors without repeating them.

@@ -46,3 +46,19 @@ async fn the_document_and_the_docs_page_are_served() {
     docs.expect(200);
     assert!(docs.text().contains("swagger"), "the Swagger UI page");
 }
+
+#[test]
+fn every_error_response_carries_an_example_and_its_headers() {
+    let doc: serde_json::Value = serde_json::from_str(&dvk::openapi::document_json()).unwrap();
+    let responses = doc["components"]["responses"].as_object().unwrap();
+    assert_eq!(responses.len(), 12);
+    for (name, r) in responses {
+        let example = &r["content"]["application/problem+json"]["example"];
+        assert!(example["code"].is_string() && example["status"].is_u64(), "{name} has no example problem");
+        assert!(r["headers"]["X-Request-Id"].is_object(), "{name} does not declare X-Request-Id");
+    }
+    assert!(responses["Unauthorized"]["headers"]["WWW-Authenticate"].is_object());
+    for name in ["TooManyRequests", "Unavailable"] {
+        assert!(responses[name]["headers"]["Retry-After"].is_object(), "{name} does not declare Retry-After");
+    }
+}
