@@ -45,6 +45,7 @@ pub mod campaigns;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod evaluations;
 pub mod health;
 pub mod http;
 pub mod lifecycle;

@@ -20,6 +20,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(crate::units::configure)
             .configure(crate::campaigns::configure)
             .configure(crate::models::configure)
+            .configure(crate::evaluations::configure)
             .service(crate::audit::list_audit_events),
     );
 }
@@ -55,6 +56,7 @@ pub fn document_json() -> String {
         (name = "units", description = "The hierarchy of units, imports and reorganisations"),
         (name = "campaigns", description = "Emulation campaigns and implementation plans"),
         (name = "models", description = "Models and exemplars: registration, follow-up, replication"),
+        (name = "evaluations", description = "Evaluation and recognition of models by a unit above them"),
         (name = "audit", description = "Who changed what"),
         (name = "health", description = "Liveness and readiness"),
     )

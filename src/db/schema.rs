@@ -145,6 +145,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    evaluations (id) {
+        id -> Text,
+        model_id -> Text,
+        evaluator_unit_id -> Text,
+        review_kind -> Text,
+        year -> Integer,
+        criteria_set_code -> Text,
+        criteria -> Text,
+        total_score -> Double,
+        verdict -> Nullable<Text>,
+        decision -> Nullable<Text>,
+        comment -> Nullable<Text>,
+        status -> Text,
+        supersedes_id -> Nullable<Text>,
+        superseded_by_id -> Nullable<Text>,
+        finalized_at -> Nullable<Timestamp>,
+        finalized_by -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     units,
     unit_successors,
@@ -154,5 +179,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     campaigns,
     models,
     model_special_areas,
-    model_progress
+    model_progress,
+    evaluations
 );

@@ -403,3 +403,20 @@ pub fn add_progress(
     )?;
     Ok(progress)
 }
+
+/// Records an evaluation's decision on the model: in progress (or, for a correction, the
+/// previous decision) → recognized or not_recognized. Called inside the finalising transaction.
+pub fn decide(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    row: &ModelRow,
+    recognized: bool,
+    evaluation_id: &str,
+) -> Result<Model, ApiError> {
+    let before = store::to_api(conn, row)?;
+    let (action, to) =
+        if recognized { ("recognize", ModelStatus::Recognized) } else { ("not_recognize", ModelStatus::NotRecognized) };
+    let mut after = row.clone();
+    after.push_history(step(actor, action, Some(before.status), to, Some(format!("evaluation {evaluation_id}"))))?;
+    save(conn, actor, &format!("model.{action}"), &before, row, after)
+}

@@ -196,6 +196,12 @@ impl TestApp {
         let progress: i64 = model_progress::table.count().get_result(&mut conn).unwrap();
         let areas: i64 = model_special_areas::table.count().get_result(&mut conn).unwrap();
         out.push_str(&format!("{models:?} progress={progress} areas={areas}\n"));
+        let evaluations: Vec<(String, String, i64, Option<String>)> = evaluations::table
+            .select((evaluations::id, evaluations::status, evaluations::version, evaluations::superseded_by_id))
+            .order(evaluations::id)
+            .load(&mut conn)
+            .unwrap();
+        out.push_str(&format!("{evaluations:?}\n"));
         out
     }
 }

@@ -9,6 +9,7 @@ mod campaigns;
 mod cli;
 mod contract;
 mod conventions;
+mod evaluations;
 mod models;
 mod reorganize;
 mod units;

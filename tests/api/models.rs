@@ -20,13 +20,13 @@ fn model(campaign_id: &str, title: &str) -> Value {
 }
 
 /// Province P1 launches a campaign, district D1 implements it: the campaign communes register under.
-async fn district_campaign(app: &TestApp, fx: &Fixture) -> String {
+pub async fn district_campaign(app: &TestApp, fx: &Fixture) -> String {
     let top = launched(app, fx, "P1", &campaign("07-KH/BDV", "2023-01-01", "2025-12-31", None)).await;
     let d1 = launched(app, fx, "D1", &campaign("12-KH/HU", "2023-03-01", "2025-12-31", top["id"].as_str())).await;
     d1["id"].as_str().unwrap().to_string()
 }
 
-async fn act(app: &TestApp, token: &str, id: &str, action: &str, version: i64, body: Value) -> Resp {
+pub async fn act(app: &TestApp, token: &str, id: &str, action: &str, version: i64, body: Value) -> Resp {
     let etag = format!("\"{version}\"");
     app.post_with(&format!("/api/v1/models/{id}/{action}"), token, &[("If-Match", &etag)], &body).await
 }

@@ -1,0 +1,18 @@
+//! Evaluations (đánh giá, bình xét): a unit above a model's owner scores it against its
+//! campaign's criteria and decides whether it is recognised.
+
+pub mod handlers;
+pub mod rules;
+pub mod service;
+pub mod store;
+pub mod types;
+
+use utoipa_actix_web::service_config::ServiceConfig;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(handlers::create_evaluation)
+        .service(handlers::list_evaluations)
+        .service(handlers::get_evaluation)
+        .service(handlers::update_evaluation)
+        .service(handlers::finalize_evaluation);
+}
