@@ -42,6 +42,7 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod campaigns;
+pub mod commendations;
 pub mod config;
 pub mod db;
 pub mod error;

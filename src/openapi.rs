@@ -21,6 +21,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(crate::campaigns::configure)
             .configure(crate::models::configure)
             .configure(crate::evaluations::configure)
+            .configure(crate::commendations::configure)
             .service(crate::audit::list_audit_events),
     );
 }
@@ -57,6 +58,7 @@ pub fn document_json() -> String {
         (name = "campaigns", description = "Emulation campaigns and implementation plans"),
         (name = "models", description = "Models and exemplars: registration, follow-up, replication"),
         (name = "evaluations", description = "Evaluation and recognition of models by a unit above them"),
+        (name = "commendations", description = "Giấy khen and bằng khen: proposal, decision, revocation"),
         (name = "audit", description = "Who changed what"),
         (name = "health", description = "Liveness and readiness"),
     )

@@ -170,6 +170,36 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    commendations (id) {
+        id -> Text,
+        model_id -> Text,
+        evaluation_id -> Text,
+        recipient_subject -> Text,
+        recipient_unit_id -> Nullable<Text>,
+        recipient_name -> Nullable<Text>,
+        form -> Text,
+        issuer_unit_id -> Text,
+        issuing_authority -> Text,
+        authority_title -> Text,
+        issuer_name -> Nullable<Text>,
+        issuer_level -> Nullable<Text>,
+        decision_number -> Nullable<Text>,
+        decided_on -> Nullable<Date>,
+        decision_year -> Nullable<Integer>,
+        reason -> Text,
+        amount_vnd -> Nullable<BigInt>,
+        status -> Text,
+        revocation_reason -> Nullable<Text>,
+        revocation_decision_number -> Nullable<Text>,
+        revoked_on -> Nullable<Date>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     units,
     unit_successors,
@@ -180,5 +210,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     models,
     model_special_areas,
     model_progress,
-    evaluations
+    evaluations,
+    commendations
 );

@@ -197,3 +197,16 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> Result<(Vec<EvaluationRow>, 
         id: last.id.clone(),
     }))
 }
+
+/// The model's standing evaluation that recognised it (the achievement a commendation rewards).
+pub fn standing_recognition(conn: &mut DbConnection, model_id: &str) -> Result<Option<EvaluationRow>, ApiError> {
+    Ok(evaluations::table
+        .filter(evaluations::model_id.eq(model_id))
+        .filter(evaluations::status.eq(EvaluationStatus::Finalized.as_str()))
+        .filter(evaluations::superseded_by_id.is_null())
+        .filter(evaluations::decision.eq(Decision::Recognize.as_str()))
+        .order(evaluations::finalized_at.desc())
+        .select(EvaluationRow::as_select())
+        .first(conn)
+        .optional()?)
+}

@@ -8,7 +8,7 @@ use crate::helpers::*;
 use crate::models::{act, district_campaign};
 
 /// A collective, comprehensive model of C1, accepted by D1: the campaign's "TT" set fits it.
-async fn model_in_progress(app: &TestApp, fx: &Fixture, campaign_id: &str) -> String {
+pub async fn model_in_progress(app: &TestApp, fx: &Fixture, campaign_id: &str) -> String {
     let editor = fx.token(app, "C1", &["editor"]);
     let body = json!({"campaign_id": campaign_id, "title": "Dân vận khéo xây dựng khu dân cư văn hóa",
                       "subject": "collective", "kind": "comprehensive", "registered_level": "district", "year": 2024});
@@ -19,7 +19,7 @@ async fn model_in_progress(app: &TestApp, fx: &Fixture, campaign_id: &str) -> St
     id
 }
 
-async fn finalize(app: &TestApp, token: &str, id: &str, version: i64) -> Resp {
+pub async fn finalize(app: &TestApp, token: &str, id: &str, version: i64) -> Resp {
     let etag = format!("\"{version}\"");
     app.post_with(&format!("/api/v1/evaluations/{id}/finalize"), token, &[("If-Match", &etag)], &json!({})).await
 }

@@ -202,6 +202,12 @@ impl TestApp {
             .load(&mut conn)
             .unwrap();
         out.push_str(&format!("{evaluations:?}\n"));
+        let commendations: Vec<(String, String, i64)> = commendations::table
+            .select((commendations::id, commendations::status, commendations::version))
+            .order(commendations::id)
+            .load(&mut conn)
+            .unwrap();
+        out.push_str(&format!("{commendations:?}\n"));
         out
     }
 }

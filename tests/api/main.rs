@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod campaigns;
 mod cli;
+mod commendations;
 mod contract;
 mod conventions;
 mod evaluations;

@@ -1,0 +1,267 @@
+//! Commendation operations, each inside one transaction: scope, rules, write, audit.
+
+use chrono::{Datelike, NaiveDate};
+
+use crate::audit::{self, Change};
+use crate::auth::{Actor, Role};
+use crate::db::DbConnection;
+use crate::error::{ApiError, FieldError};
+use crate::evaluations::store::EvaluationRow;
+use crate::evaluations::types::{Decision, EvaluationStatus};
+use crate::http::etag::IfMatch;
+use crate::models::types::ModelStatus;
+use crate::units::rules::{clean_long_text, clean_text};
+use crate::vocabulary::Subject;
+
+use super::rules;
+use super::store::{self, CommendationRow};
+use super::types::{
+    Commendation, CommendationAction, CommendationStatus, IssueCommendation, ProposeCommendation, RevokeCommendation,
+};
+
+/// The commendation if the actor sees its model; 404 otherwise.
+pub fn visible(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<CommendationRow, ApiError> {
+    let row = store::find(conn, id)?.ok_or(ApiError::NotFound)?;
+    crate::models::service::visible(conn, actor, &row.model_id)?;
+    Ok(row)
+}
+
+fn change<'a>(action: &'a str, row: &'a CommendationRow, unit_id: &'a str) -> Change<'a> {
+    Change { action, resource_type: "commendation", resource_id: &row.id, unit_id: Some(unit_id) }
+}
+
+fn invalid(errors: Vec<FieldError>) -> Result<(), ApiError> {
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::validation(errors))
+    }
+}
+
+/// The achievement: a finalised evaluation of the model, still standing, that recognised it.
+fn achievement(conn: &mut DbConnection, model_id: &str, id: Option<&str>) -> Result<EvaluationRow, ApiError> {
+    let not_recognising = || {
+        ApiError::field(
+            "evaluation_id",
+            "not_a_recognition",
+            "name a finalised, standing evaluation of this model that recognised it",
+        )
+    };
+    match id {
+        None => crate::evaluations::store::standing_recognition(conn, model_id)?.ok_or_else(not_recognising),
+        Some(id) => {
+            let e = crate::evaluations::store::find(conn, id)?
+                .filter(|e| e.model_id == model_id)
+                .ok_or_else(not_recognising)?;
+            let standing = e.status()? == EvaluationStatus::Finalized && e.superseded_by_id.is_none();
+            if standing && e.decision()? == Some(Decision::Recognize) {
+                Ok(e)
+            } else {
+                Err(not_recognising())
+            }
+        }
+    }
+}
+
+pub fn propose(conn: &mut DbConnection, actor: &Actor, input: ProposeCommendation) -> Result<Commendation, ApiError> {
+    actor.require(Role::Editor)?;
+    let model = crate::models::service::visible(conn, actor, &input.model_id)
+        .map_err(|e| e.unresolved("model_id", "unknown_model", "no such model, or it is outside your scope"))?;
+    if model.status()? != ModelStatus::Recognized {
+        return Err(ApiError::conflict("model_not_recognized", "only a recognised model is commended"));
+    }
+    let evaluation = achievement(conn, &model.id, input.evaluation_id.as_deref())?;
+    let owner = crate::units::store::find(conn, &model.unit_id)?
+        .ok_or_else(|| ApiError::internal("a model's unit is missing"))?;
+    // The issuer sits above the proposer, outside what it may read: an unknown unit and one not
+    // above the model's get the same answer.
+    let not_above = || {
+        ApiError::field(
+            "issuer_unit_id",
+            "issuer_not_above",
+            "the issuer must be an active unit above the model's unit",
+        )
+    };
+    let issuer = crate::units::store::find(conn, &input.issuer_unit_id)?.ok_or_else(not_above)?;
+    if !issuer.is_active() || !crate::units::store::is_above(conn, &issuer.id, issuer.level()?, &owner)? {
+        return Err(not_above());
+    }
+    let mut errors = Vec::new();
+    if !rules::may_award(input.form, issuer.level()?) {
+        errors.push(FieldError::new(
+            "form",
+            "form_beyond_authority",
+            format!("a {} unit may not award a {}", issuer.level()?, input.form),
+        ));
+    }
+    let content = model.content()?;
+    let recipient_name = match (content.subject, input.recipient_name.as_deref()) {
+        (Subject::Individual, Some(_)) => {
+            errors.push(FieldError::new("recipient_name", "not_allowed", "an individual is commended by name"));
+            None
+        }
+        (Subject::Individual, None) => content.person.map(|p| p.full_name),
+        (Subject::Collective, name) => {
+            name.and_then(|n| clean_text("recipient_name", n, 255).map_err(|e| errors.push(e)).ok())
+        }
+    };
+    let authority_title =
+        clean_text("authority_title", &input.authority_title, 255).map_err(|e| errors.push(e)).ok().unwrap_or_default();
+    let reason = match clean_long_text("reason", Some(&input.reason), 2000) {
+        Ok(Some(r)) => r,
+        Ok(None) => {
+            errors.push(FieldError::new("reason", "required", "say what is commended"));
+            String::new()
+        }
+        Err(e) => {
+            errors.push(e);
+            String::new()
+        }
+    };
+    invalid(errors)?;
+    let now = crate::db::now();
+    let row = CommendationRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        model_id: model.id.clone(),
+        evaluation_id: evaluation.id,
+        recipient_subject: content.subject.as_str().into(),
+        recipient_unit_id: (content.subject == Subject::Collective).then(|| model.unit_id.clone()),
+        recipient_name,
+        form: input.form.as_str().into(),
+        issuer_unit_id: issuer.id,
+        issuing_authority: input.issuing_authority.as_str().into(),
+        authority_title,
+        issuer_name: None,
+        issuer_level: None,
+        decision_number: None,
+        decided_on: None,
+        decision_year: None,
+        reason,
+        amount_vnd: input.amount_vnd,
+        status: CommendationStatus::Proposed.as_str().into(),
+        revocation_reason: None,
+        revocation_decision_number: None,
+        revoked_on: None,
+        created_by: actor.sub.clone(),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    store::insert(conn, &row)?;
+    let commendation = row.to_api()?;
+    audit::record(conn, actor, change("commendation.propose", &row, &model.unit_id), None::<&()>, Some(&commendation))?;
+    Ok(commendation)
+}
+
+/// What an action says: the issuing decision, or the grounds of a revocation.
+pub enum Decided {
+    Issue(IssueCommendation),
+    Revoke(RevokeCommendation),
+}
+
+/// A decision is dated between 2000 and today.
+fn decision_date(field: &str, date: NaiveDate, today: NaiveDate, errors: &mut Vec<FieldError>) {
+    if date > today {
+        errors.push(FieldError::new(field, "in_future", "a decision is dated today or earlier"));
+    } else if date.year() < 2000 {
+        errors.push(FieldError::new(field, "out_of_range", "must be in 2000 or later"));
+    }
+}
+
+/// Issues or revokes, as an approver of the issuing unit.
+pub fn act(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: &str,
+    if_match: &IfMatch,
+    decided: Decided,
+    today: NaiveDate,
+) -> Result<Commendation, ApiError> {
+    let before_row = visible(conn, actor, id)?;
+    actor.require(Role::Approver)?;
+    if before_row.issuer_unit_id != actor.unit_id {
+        return Err(ApiError::forbidden("not_issuer", "only approvers of the issuing unit decide on a commendation"));
+    }
+    let before = before_row.to_api()?;
+    if_match.check(before.version, &before)?;
+    let action = match &decided {
+        Decided::Issue(_) => CommendationAction::Issue,
+        Decided::Revoke(_) => CommendationAction::Revoke,
+    };
+    let to = rules::LIFECYCLE.apply(before.status, action)?;
+    let mut row = before_row.clone();
+    let mut errors = Vec::new();
+    match decided {
+        Decided::Issue(d) => {
+            let issuer = crate::units::store::find(conn, &row.issuer_unit_id)?
+                .ok_or_else(|| ApiError::internal("an issuer unit is missing"))?;
+            if !rules::may_award(before.form, issuer.level()?) {
+                return Err(ApiError::conflict(
+                    "form_beyond_authority",
+                    "the issuer's level may no longer award this form",
+                ));
+            }
+            decision_date("decided_on", d.decided_on, today, &mut errors);
+            row.decision_number =
+                clean_text("decision_number", &d.decision_number, 64).map_err(|e| errors.push(e)).ok();
+            row.decided_on = Some(d.decided_on);
+            row.decision_year = Some(d.decided_on.year());
+            row.amount_vnd = d.amount_vnd.or(row.amount_vnd);
+            // The issuer as it is today, kept with the decision so it reads right after a reorganisation.
+            row.issuer_name = Some(issuer.name);
+            row.issuer_level = Some(issuer.level);
+        }
+        Decided::Revoke(r) => {
+            match clean_long_text("reason", Some(&r.reason), 2000) {
+                Ok(reason) => row.revocation_reason = reason,
+                Err(e) => errors.push(e),
+            }
+            if row.revocation_reason.is_none() && errors.is_empty() {
+                errors.push(FieldError::new("reason", "required", "give the grounds"));
+            }
+            if before.status == CommendationStatus::Issued {
+                // Revoking an issued decision takes a decision of its own.
+                match (&r.decision_number, r.decided_on) {
+                    (Some(n), Some(on)) => {
+                        row.revocation_decision_number =
+                            clean_text("decision_number", n, 64).map_err(|e| errors.push(e)).ok();
+                        decision_date("decided_on", on, today, &mut errors);
+                        if before.decided_on.is_some_and(|issued| on < issued) {
+                            errors.push(FieldError::new(
+                                "decided_on",
+                                "before_issue",
+                                "a revocation follows the decision",
+                            ));
+                        }
+                        row.revoked_on = Some(on);
+                    }
+                    _ => errors.push(FieldError::new(
+                        "decision_number",
+                        "required",
+                        "revoking an issued decision takes the revoking decision's number and date",
+                    )),
+                }
+            } else {
+                row.revocation_decision_number = r.decision_number;
+                row.revoked_on = r.decided_on;
+            }
+        }
+    }
+    invalid(errors)?;
+    row.status = to.as_str().into();
+    row.updated_at = crate::db::now();
+    row.version += 1;
+    if !store::update(conn, &row, before_row.version)? {
+        return Err(ApiError::PreconditionFailed { current: None });
+    }
+    let model = crate::models::store::find(conn, &row.model_id)?.ok_or_else(|| ApiError::internal("model missing"))?;
+    let after = row.to_api()?;
+    audit::record(
+        conn,
+        actor,
+        change(&format!("commendation.{action}"), &row, &model.unit_id),
+        Some(&before),
+        Some(&after),
+    )?;
+    Ok(after)
+}
