@@ -52,6 +52,7 @@ pub mod http;
 pub mod lifecycle;
 pub mod models;
 pub mod openapi;
+pub mod public;
 pub mod units;
 pub mod vocabulary;
 

@@ -22,6 +22,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(crate::models::configure)
             .configure(crate::evaluations::configure)
             .configure(crate::commendations::configure)
+            .configure(crate::public::configure)
             .service(crate::audit::list_audit_events),
     );
 }
@@ -59,6 +60,7 @@ pub fn document_json() -> String {
         (name = "models", description = "Models and exemplars: registration, follow-up, replication"),
         (name = "evaluations", description = "Evaluation and recognition of models by a unit above them"),
         (name = "commendations", description = "Giấy khen and bằng khen: proposal, decision, revocation"),
+        (name = "public", description = "Recognised models and their commendations, with no token, for the portal"),
         (name = "audit", description = "Who changed what"),
         (name = "health", description = "Liveness and readiness"),
     )

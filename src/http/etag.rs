@@ -75,3 +75,30 @@ pub fn created<T: Serialize>(location: String, version: i64, body: &T) -> HttpRe
         .insert_header((header::ETAG, etag(version)))
         .json(body)
 }
+
+/// A public, cacheable representation: its ETag is a digest of the body itself (it may gather
+/// several records, none of whose versions alone says when it changed), shared caches may keep it
+/// for `max_age` seconds, and `If-None-Match` with the same digest gets 304.
+pub fn respond_public<T: Serialize>(req: &HttpRequest, max_age: u32, body: &T) -> HttpResponse {
+    use sha2::{Digest, Sha256};
+    let json = serde_json::to_vec(body).unwrap_or_default();
+    let digest: String = Sha256::digest(&json).iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let tag = format!("\"{digest}\"");
+    let cache = format!("public, max-age={max_age}");
+    let matches = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|raw| raw.split(',').any(|t| t.trim().trim_start_matches("W/") == tag));
+    if matches {
+        return HttpResponse::NotModified()
+            .insert_header((header::ETAG, tag))
+            .insert_header((header::CACHE_CONTROL, cache))
+            .finish();
+    }
+    HttpResponse::Ok()
+        .insert_header((header::ETAG, tag))
+        .insert_header((header::CACHE_CONTROL, cache))
+        .content_type("application/json")
+        .body(json)
+}

@@ -9,7 +9,7 @@ use crate::helpers::*;
 use crate::models::district_campaign;
 
 /// A model of C1 recognised by D1's evaluation; returns (model id, evaluation id).
-async fn recognised(app: &TestApp, fx: &Fixture, campaign_id: &str) -> (String, String) {
+pub async fn recognised(app: &TestApp, fx: &Fixture, campaign_id: &str) -> (String, String) {
     let model_id = model_in_progress(app, fx, campaign_id).await;
     let d1 = fx.token(app, "D1", &["reviewer", "approver"]);
     let body = json!({"model_id": model_id, "review_kind": "annual", "year": 2024, "verdict": "excellent",
@@ -20,13 +20,13 @@ async fn recognised(app: &TestApp, fx: &Fixture, campaign_id: &str) -> (String, 
     (model_id, id)
 }
 
-fn proposal(fx: &Fixture, model_id: &str, form: &str, issuer: &str, title: &str) -> Value {
+pub fn proposal(fx: &Fixture, model_id: &str, form: &str, issuer: &str, title: &str) -> Value {
     json!({"model_id": model_id, "form": form, "issuer_unit_id": fx.id(issuer),
            "issuing_authority": "mass_mobilization_commission", "authority_title": title,
            "reason": "Có thành tích xuất sắc trong phong trào thi đua Dân vận khéo năm 2024"})
 }
 
-async fn decide(app: &TestApp, token: &str, id: &str, action: &str, version: i64, body: Value) -> Resp {
+pub async fn decide(app: &TestApp, token: &str, id: &str, action: &str, version: i64, body: Value) -> Resp {
     let etag = format!("\"{version}\"");
     app.post_with(&format!("/api/v1/commendations/{id}/{action}"), token, &[("If-Match", &etag)], &body).await
 }

@@ -27,7 +27,11 @@ fn every_operation_documents_its_errors_and_security() {
             let responses = op["responses"].as_object().unwrap();
             assert!(op["operationId"].is_string(), "{method} {path}");
             assert!(op["summary"].is_string() || op["description"].is_string(), "{method} {path} has no description");
-            if path.starts_with("/api/v1/") {
+            if path.starts_with("/api/v1/public/") {
+                // Open to anyone, and said so: an empty security requirement, no 401.
+                assert_eq!(op["security"], serde_json::json!([{}]), "{method} {path}");
+                assert!(!responses.contains_key("401"), "{method} {path} cannot answer 401");
+            } else if path.starts_with("/api/v1/") {
                 assert!(op["security"].is_array(), "{method} {path} has no security requirement");
                 for status in ["401", "429", "503"] {
                     assert!(responses.contains_key(status), "{method} {path} does not document {status}");

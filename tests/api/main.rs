@@ -12,5 +12,6 @@ mod contract;
 mod conventions;
 mod evaluations;
 mod models;
+mod public;
 mod reorganize;
 mod units;

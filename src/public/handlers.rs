@@ -1,0 +1,102 @@
+//! The public read API: no token, only what the movement publicises, cacheable.
+
+use actix_web::{get, web, HttpRequest, HttpResponse};
+
+use crate::db;
+use crate::error::ApiError;
+use crate::http::etag;
+use crate::http::pagination::{self, Paging};
+use crate::http::text;
+use crate::models::types::ModelStatus;
+use crate::AppState;
+
+use super::store;
+use super::types::*;
+
+/// How long shared caches may keep a public answer.
+const MAX_AGE_SECS: u32 = 60;
+
+/// Recognised models and their issued commendations, for the portal and the press. No token;
+/// `Cache-Control: public`, and an ETag over the answer so a poller gets 304 while nothing changed.
+#[utoipa::path(
+    tag = "public",
+    params(ListPublicModels, crate::openapi::IfNoneMatchHeader),
+    responses(
+        (status = 200, description = "A page of recognised models", body = PublicModelPage,
+         headers(("ETag" = String, description = "A digest of this answer"), ("Cache-Control" = String, description = "public, max-age=60"))),
+        (status = 304, description = "Not modified since the ETag in If-None-Match"),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 429, response = crate::openapi::TooManyRequests),
+        (status = 503, response = crate::openapi::Unavailable),
+    ),
+    security(())
+)]
+#[get("/public/models")]
+pub async fn list_public_models(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<ListPublicModels>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let Paging { sort, sort_name, cursor, limit, .. } = Paging::parse(
+        q.sort.as_deref(),
+        "created_at",
+        crate::models::store::SORTS,
+        q.cursor.as_deref(),
+        q.limit,
+        None,
+    )?;
+    let (year, search) = (pagination::year(q.year)?, text::search_query(q.q)?);
+    let page = db::run(&state.pool, move |conn| {
+        // The public sees what the root sees, narrowed to recognised models.
+        let root = crate::units::store::root_id(conn)?;
+        let filter = crate::models::store::Filter {
+            ancestor_id: q.unit_id,
+            include_predecessors: true,
+            status: Some(ModelStatus::Recognized),
+            field: q.field,
+            year,
+            q: search,
+            sort,
+            sort_name,
+            cursor,
+            ..crate::models::store::Filter::visible_to(&root, limit)
+        };
+        let (items, next_cursor) = crate::models::store::list(conn, &filter)?;
+        Ok(PublicModelPage { items: store::publish(conn, items)?, next_cursor })
+    })
+    .await?;
+    Ok(etag::respond_public(&req, MAX_AGE_SECS, &page))
+}
+
+/// One recognised model and its issued commendations. No token; cacheable like the list.
+#[utoipa::path(
+    tag = "public",
+    params(("id" = String, Path, description = "Model id"), crate::openapi::IfNoneMatchHeader),
+    responses(
+        (status = 200, description = "The recognised model", body = PublicModel,
+         headers(("ETag" = String, description = "A digest of this answer"), ("Cache-Control" = String, description = "public, max-age=60"))),
+        (status = 304, description = "Not modified since the ETag in If-None-Match"),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 429, response = crate::openapi::TooManyRequests),
+        (status = 503, response = crate::openapi::Unavailable),
+    ),
+    security(())
+)]
+#[get("/public/models/{id}")]
+pub async fn get_public_model(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let model = db::run(&state.pool, move |conn| {
+        let row = crate::models::store::find(conn, &id)?
+            .filter(|m| m.status == ModelStatus::Recognized.as_str())
+            .ok_or(ApiError::NotFound)?;
+        let model = crate::models::store::to_api(conn, &row)?;
+        store::publish(conn, vec![model])?.pop().ok_or(ApiError::NotFound)
+    })
+    .await?;
+    Ok(etag::respond_public(&req, MAX_AGE_SECS, &model))
+}

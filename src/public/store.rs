@@ -1,0 +1,81 @@
+//! The SQL of the public view: owners and issued commendations for a page of models, one query
+//! each whatever the page size.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+
+use crate::commendations::store::CommendationRow;
+use crate::commendations::types::CommendationStatus;
+use crate::db::schema::{commendations, units};
+use crate::db::DbConnection;
+use crate::error::ApiError;
+use crate::models::types::{Model, ModelStatus};
+use crate::units::types::Level;
+
+use super::types::{PublicCommendation, PublicModel, PublicUnit};
+
+/// The public form of recognised models.
+pub fn publish(conn: &mut DbConnection, models: Vec<Model>) -> Result<Vec<PublicModel>, ApiError> {
+    let unit_ids: Vec<&str> = models.iter().map(|m| m.unit_id.as_str()).collect();
+    let owners: HashMap<String, PublicUnit> = units::table
+        .filter(units::id.eq_any(&unit_ids))
+        .select((units::id, units::name, units::level))
+        .load::<(String, String, String)>(conn)?
+        .into_iter()
+        .map(|(id, name, level)| Ok((id.clone(), PublicUnit { id, name, level: Level::from_db(&level)? })))
+        .collect::<Result<_, ApiError>>()?;
+    let model_ids: Vec<&str> = models.iter().map(|m| m.id.as_str()).collect();
+    let mut issued: HashMap<String, Vec<PublicCommendation>> = HashMap::new();
+    let rows: Vec<CommendationRow> = commendations::table
+        .filter(commendations::model_id.eq_any(&model_ids))
+        .filter(commendations::status.eq(CommendationStatus::Issued.as_str()))
+        .order((commendations::decided_on, commendations::id))
+        .select(CommendationRow::as_select())
+        .load(conn)?;
+    for row in rows {
+        let c = row.to_api()?;
+        let (Some(issuer), Some(number), Some(decided_on)) = (c.issuer_snapshot, c.decision_number, c.decided_on)
+        else {
+            return Err(ApiError::internal("an issued commendation lacks its decision"));
+        };
+        issued.entry(row.model_id).or_default().push(PublicCommendation {
+            form: c.form,
+            recipient_subject: c.recipient.subject,
+            recipient_name: c.recipient.full_name,
+            issuer_name: issuer.name,
+            issuer_level: issuer.level,
+            authority_title: issuer.authority_title,
+            decision_number: number,
+            decided_on,
+            reason: c.reason,
+        });
+    }
+    models
+        .into_iter()
+        .map(|m| {
+            let unit =
+                owners.get(&m.unit_id).cloned().ok_or_else(|| ApiError::internal("a model's unit is missing"))?;
+            let recognized_on =
+                m.status_history.iter().rev().find(|h| h.to == ModelStatus::Recognized).map(|h| h.at.date_naive());
+            Ok(PublicModel {
+                commendations: issued.remove(&m.id).unwrap_or_default(),
+                id: m.id,
+                title: m.title,
+                description: m.description,
+                unit,
+                subject: m.subject,
+                person: m.person,
+                kind: m.kind,
+                field: m.field,
+                special_areas: m.special_areas,
+                year: m.year,
+                objectives: m.objectives,
+                indicators: m.indicators,
+                replicated_from_id: m.replicated_from_id,
+                replication_count: m.replication_count,
+                recognized_on,
+            })
+        })
+        .collect()
+}
