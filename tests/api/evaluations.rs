@@ -190,6 +190,13 @@ async fn of_two_racing_finalisations_exactly_one_wins() {
     };
     let d1 = fx.token(&app, "D1", &["reviewer", "approver"]);
     let p1 = fx.token(&app, "P1", &["reviewer", "approver"]);
+    // A required criterion left unscored blocks finalising, whatever else is there.
+    let mut partial = full("recognize");
+    partial["scores"] = json!([{"code": "TC2", "score": 40}]);
+    let unscored = app.post("/api/v1/evaluations", &d1, &partial).await.expect(201).json();
+    let problem = finalize(&app, &d1, unscored["id"].as_str().unwrap(), 1).await.problem(422, "validation_failed");
+    assert_eq!(problem["errors"][0]["code"], "required_criterion_unscored");
+    assert_eq!(problem["errors"][0]["field"], "criteria[0].score");
     let a = app.post("/api/v1/evaluations", &d1, &full("recognize")).await.expect(201).json();
     let b = app.post("/api/v1/evaluations", &p1, &full("not_recognize")).await.expect(201).json();
     let (ra, rb) = futures_util::future::join(
