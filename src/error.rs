@@ -113,6 +113,14 @@ impl ApiError {
             errors,
         }
     }
+    /// `Ok` when nothing is wrong, else 422 listing every field at fault.
+    pub fn unless_any(errors: Vec<FieldError>) -> Result<(), ApiError> {
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Self::validation(errors))
+        }
+    }
     pub fn field(field: &str, code: &str, message: impl Into<String>) -> Self {
         Self::validation(vec![FieldError::new(field, code, message)])
     }

@@ -53,9 +53,7 @@ fn parent(conn: &mut DbConnection, actor: &Actor, unit_id: &str, parent_id: &str
 
 fn checked(mut content: Content, parent: Option<&CampaignRow>) -> Result<Content, ApiError> {
     let errors = rules::check(&mut content, parent.map(|p| (p.starts_on, p.ends_on)));
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
+    ApiError::unless_any(errors)?;
     Ok(content)
 }
 

@@ -8,7 +8,7 @@ use crate::db;
 use crate::error::ApiError;
 use crate::http::etag::{self, IfMatch};
 use crate::http::json::Json;
-use crate::http::pagination::Paging;
+use crate::http::pagination::{self, Paging};
 use crate::AppState;
 
 use super::service::{self, Decided};
@@ -80,7 +80,7 @@ pub async fn list_commendations(
     let Paging { sort, sort_name, cursor, limit, updated_since } = Paging::parse(
         q.sort.as_deref(),
         "created_at",
-        store::SORTS,
+        pagination::TIME_SORTS,
         q.cursor.as_deref(),
         q.limit,
         q.updated_since.as_deref(),

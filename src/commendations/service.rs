@@ -30,14 +30,6 @@ fn change<'a>(action: &'a str, row: &'a CommendationRow, unit_id: &'a str) -> Ch
     Change { action, resource_type: "commendation", resource_id: &row.id, unit_id: Some(unit_id) }
 }
 
-fn invalid(errors: Vec<FieldError>) -> Result<(), ApiError> {
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::validation(errors))
-    }
-}
-
 /// The achievement: a finalised evaluation of the model, still standing, that recognised it.
 fn achievement(conn: &mut DbConnection, model_id: &str, id: Option<&str>) -> Result<EvaluationRow, ApiError> {
     let not_recognising = || {
@@ -118,7 +110,7 @@ pub fn propose(conn: &mut DbConnection, actor: &Actor, input: ProposeCommendatio
             String::new()
         }
     };
-    invalid(errors)?;
+    ApiError::unless_any(errors)?;
     let now = crate::db::now();
     let row = CommendationRow {
         id: uuid::Uuid::now_v7().to_string(),
@@ -247,7 +239,7 @@ pub fn act(
             }
         }
     }
-    invalid(errors)?;
+    ApiError::unless_any(errors)?;
     row.status = to.as_str().into();
     row.updated_at = crate::db::now();
     row.version += 1;

@@ -80,7 +80,7 @@ pub async fn list_evaluations(
     let Paging { sort, sort_name, cursor, limit, updated_since } = Paging::parse(
         q.sort.as_deref(),
         "created_at",
-        store::SORTS,
+        pagination::TIME_SORTS,
         q.cursor.as_deref(),
         q.limit,
         q.updated_since.as_deref(),

@@ -44,14 +44,6 @@ fn change<'a>(action: &'a str, row: &'a EvaluationRow, model: &'a ModelRow) -> C
     Change { action, resource_type: "evaluation", resource_id: &row.id, unit_id: Some(&model.unit_id) }
 }
 
-fn invalid(errors: Vec<FieldError>) -> Result<(), ApiError> {
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::validation(errors))
-    }
-}
-
 pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateEvaluation) -> Result<Evaluation, ApiError> {
     actor.require(Role::Reviewer)?;
     let model = crate::models::service::visible(conn, actor, &input.model_id)
@@ -120,7 +112,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateEvaluation) -
         .map_err(|e| errors.push(e))
         .ok()
         .flatten();
-    invalid(errors)?;
+    ApiError::unless_any(errors)?;
     let now = crate::db::now();
     let mut row = EvaluationRow {
         id: uuid::Uuid::now_v7().to_string(),
@@ -178,7 +170,7 @@ pub fn update(
             Err(e) => errors.push(e),
         }
     }
-    invalid(errors)?;
+    ApiError::unless_any(errors)?;
     row.set_criteria(&criteria);
     if row == before_row {
         return Ok(before);
@@ -209,7 +201,7 @@ pub fn finalize(
     let before = before_row.to_api()?;
     if_match.check(before.version, &before)?;
     require_draft(&before_row)?;
-    invalid(rules::ready(&before.criteria, before.verdict, before.decision))?;
+    ApiError::unless_any(rules::ready(&before.criteria, before.verdict, before.decision))?;
     let model = crate::models::service::visible(conn, actor, &before_row.model_id)?;
     let now = crate::db::now();
     let lost = || ApiError::conflict("already_decided", "a concurrent decision on this model got there first");

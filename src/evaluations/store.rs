@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use crate::db::schema::{evaluations, models, unit_lineage};
 use crate::db::DbConnection;
 use crate::error::ApiError;
-use crate::http::pagination::{self, Cursor, Sort};
+use crate::http::pagination::{self, Cursor, Sort, TimeSort};
 use crate::vocabulary::ReviewKind;
 
 use super::types::{Decision, Evaluation, EvaluationStatus, ScoredCriterion, Verdict};
@@ -128,14 +128,6 @@ pub fn update(conn: &mut DbConnection, row: &EvaluationRow, expected_version: i6
     Ok(n == 1)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortField {
-    CreatedAt,
-    UpdatedAt,
-}
-
-pub const SORTS: &[(&str, SortField)] = &[("created_at", SortField::CreatedAt), ("updated_at", SortField::UpdatedAt)];
-
 pub struct Filter {
     pub viewer: String,
     pub model_id: Option<String>,
@@ -144,7 +136,7 @@ pub struct Filter {
     pub review_kind: Option<ReviewKind>,
     pub year: Option<i32>,
     pub updated_since: Option<NaiveDateTime>,
-    pub sort: Sort<SortField>,
+    pub sort: Sort<TimeSort>,
     pub sort_name: String,
     pub limit: i64,
     pub cursor: Option<Cursor>,
@@ -183,17 +175,14 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> Result<(Vec<EvaluationRow>, 
         }
         let desc = f.sort.descending;
         let q = match f.sort.field {
-            SortField::CreatedAt => crate::keyset!(q, evaluations::created_at, evaluations::id, after, desc),
-            SortField::UpdatedAt => crate::keyset!(q, evaluations::updated_at, evaluations::id, after, desc),
+            TimeSort::CreatedAt => crate::keyset!(q, evaluations::created_at, evaluations::id, after, desc),
+            TimeSort::UpdatedAt => crate::keyset!(q, evaluations::updated_at, evaluations::id, after, desc),
         };
         q.limit(f.limit + 1).select(EvaluationRow::as_select()).load(c)
     })?;
     Ok(pagination::finish_page(rows, f.limit, |last| Cursor {
         sort: f.sort_name.clone(),
-        key: Some(pagination::timestamp_key(match f.sort.field {
-            SortField::CreatedAt => &last.created_at,
-            SortField::UpdatedAt => &last.updated_at,
-        })),
+        key: Some(f.sort.field.key(&last.created_at, &last.updated_at)),
         id: last.id.clone(),
     }))
 }

@@ -139,6 +139,25 @@ pub fn year(year: Option<i32>) -> Result<Option<i32>, ApiError> {
     }
 }
 
+/// The sort of lists that offer only creation and last change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeSort {
+    CreatedAt,
+    UpdatedAt,
+}
+
+pub const TIME_SORTS: &[(&str, TimeSort)] = &[("created_at", TimeSort::CreatedAt), ("updated_at", TimeSort::UpdatedAt)];
+
+impl TimeSort {
+    /// The cursor key of a row with these timestamps.
+    pub fn key(self, created_at: &chrono::NaiveDateTime, updated_at: &chrono::NaiveDateTime) -> String {
+        timestamp_key(match self {
+            TimeSort::CreatedAt => created_at,
+            TimeSort::UpdatedAt => updated_at,
+        })
+    }
+}
+
 /// Timestamps in cursors: fixed width with microseconds, so they round-trip exactly.
 pub fn timestamp_key(t: &chrono::NaiveDateTime) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()

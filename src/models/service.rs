@@ -93,9 +93,7 @@ fn checked(mut content: Content, owner: &UnitRow, campaign: &CampaignRow) -> Res
     let ctx =
         Context { owner_level: owner.level()?, campaign_years: (campaign.starts_on.year(), campaign.ends_on.year()) };
     let errors = rules::check(&mut content, &ctx);
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
+    ApiError::unless_any(errors)?;
     Ok(content)
 }
 

@@ -122,9 +122,7 @@ pub fn update(
             Err(e) => errors.push(e),
         }
     }
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
+    ApiError::unless_any(errors)?;
     if let Some(kind) = input.kind {
         row.kind = kind.as_str().to_string();
     }
