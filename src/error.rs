@@ -80,6 +80,8 @@ pub enum ApiError {
     #[error("{detail}")]
     UnsupportedMediaType { detail: String },
     #[error("{detail}")]
+    NotAcceptable { detail: String },
+    #[error("{detail}")]
     Unprocessable { code: &'static str, detail: String, errors: Vec<FieldError> },
     #[error("rate limit exceeded")]
     TooManyRequests { retry_after_secs: u64 },
@@ -149,6 +151,7 @@ impl ApiError {
             ApiError::PreconditionRequired => "if_match_required",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType { .. } => "unsupported_media_type",
+            ApiError::NotAcceptable { .. } => "not_acceptable",
             ApiError::TooManyRequests { .. } => "rate_limited",
             ApiError::Unavailable => "service_unavailable",
             ApiError::Internal(_) => "internal_error",
@@ -213,6 +216,7 @@ impl ResponseError for ApiError {
             ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::NotAcceptable { .. } => StatusCode::NOT_ACCEPTABLE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,

@@ -49,10 +49,12 @@ pub mod error;
 pub mod evaluations;
 pub mod health;
 pub mod http;
+pub mod labels;
 pub mod lifecycle;
 pub mod models;
 pub mod openapi;
 pub mod public;
+pub mod reports;
 pub mod units;
 pub mod vocabulary;
 

@@ -23,6 +23,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(crate::evaluations::configure)
             .configure(crate::commendations::configure)
             .configure(crate::public::configure)
+            .configure(crate::reports::configure)
             .service(crate::audit::list_audit_events),
     );
 }
@@ -52,7 +53,7 @@ pub fn document_json() -> String {
     components(
         schemas(Problem),
         responses(BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed, PayloadTooLarge,
-                  UnsupportedMediaType, Unprocessable, PreconditionRequired, TooManyRequests, Unavailable)
+                  UnsupportedMediaType, NotAcceptable, Unprocessable, PreconditionRequired, TooManyRequests, Unavailable)
     ),
     tags(
         (name = "units", description = "The hierarchy of units, imports and reorganisations"),
@@ -61,6 +62,7 @@ pub fn document_json() -> String {
         (name = "evaluations", description = "Evaluation and recognition of models by a unit above them"),
         (name = "commendations", description = "Giấy khen and bằng khen: proposal, decision, revocation"),
         (name = "public", description = "Recognised models and their commendations, with no token, for the portal"),
+        (name = "reports", description = "Counts for review points: models, commendations, progress against targets; JSON, CSV or XLSX"),
         (name = "audit", description = "Who changed what"),
         (name = "health", description = "Liveness and readiness"),
     )
@@ -181,6 +183,14 @@ problem_response!(
     ApiError::UnsupportedMediaType { detail: "the body must be sent as application/json".into() }
 );
 problem_response!(
+    NotAcceptable,
+    "The Accept header names no representation this resource has (JSON, CSV, XLSX)",
+    crate::http::export::Format::of(
+        &actix_web::test::TestRequest::default().insert_header(("Accept", "image/png")).to_http_request()
+    )
+    .unwrap_err()
+);
+problem_response!(
     Unprocessable,
     "The request is well-formed but not valid; `errors` lists each field",
     crate::http::json::parse_json::<crate::models::types::ModelActionBody>(br#"{"status": "recognized"}"#)
@@ -224,6 +234,13 @@ error_set!(
     /// Listing what hangs under one resource.
     SubListErrors {
         400 => BadRequest, 401 => Unauthorized, 404 => NotFound, 429 => TooManyRequests, 503 => Unavailable
+    }
+);
+error_set!(
+    /// Reading a report: its query is checked, its root and campaign must be visible.
+    ReportErrors {
+        400 => BadRequest, 401 => Unauthorized, 404 => NotFound, 406 => NotAcceptable, 422 => Unprocessable,
+        429 => TooManyRequests, 503 => Unavailable
     }
 );
 error_set!(

@@ -2,6 +2,7 @@
 //! idempotency, rate limiting and search folding. Written once, used by every resource.
 
 pub mod etag;
+pub mod export;
 pub mod idempotency;
 pub mod json;
 pub mod pagination;

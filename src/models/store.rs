@@ -190,7 +190,8 @@ fn write_special_areas(conn: &mut DbConnection, row: &ModelRow) -> Result<(), Ap
 
 pub fn insert(conn: &mut DbConnection, row: &ModelRow) -> Result<(), ApiError> {
     diesel::insert_into(models::table).values(row).execute(conn)?;
-    write_special_areas(conn, row)
+    write_special_areas(conn, row)?;
+    crate::reports::counts::model_written(conn, None, row)
 }
 
 /// Writes `row` over `before` (the row as read) if it is still at that version; false when
@@ -226,6 +227,9 @@ pub fn update(conn: &mut DbConnection, row: &ModelRow, before: &ModelRow) -> Res
         .execute(conn)?;
     if n == 1 && row.special_areas != before.special_areas {
         write_special_areas(conn, row)?;
+    }
+    if n == 1 {
+        crate::reports::counts::model_written(conn, Some(before), row)?;
     }
     Ok(n == 1)
 }

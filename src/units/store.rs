@@ -505,7 +505,8 @@ pub fn rebuild_closures(conn: &mut DbConnection) -> Result<(), ApiError> {
          ) INSERT INTO unit_lineage (ancestor_id, descendant_id) SELECT ancestor_id, descendant_id FROM l",
     )
     .execute(conn)?;
-    Ok(())
+    // Which scopes count which models follows the tree.
+    crate::reports::counts::recount(conn)
 }
 
 /// Every active unit, by code: what imports and reorganisations match their rows against.

@@ -55,7 +55,7 @@ async fn the_document_and_the_docs_page_are_served() {
 fn every_error_response_carries_an_example_and_its_headers() {
     let doc: serde_json::Value = serde_json::from_str(&dvk::openapi::document_json()).unwrap();
     let responses = doc["components"]["responses"].as_object().unwrap();
-    assert_eq!(responses.len(), 12);
+    assert_eq!(responses.len(), 13);
     for (name, r) in responses {
         let example = &r["content"]["application/problem+json"]["example"];
         assert!(example["code"].is_string() && example["status"].is_u64(), "{name} has no example problem");

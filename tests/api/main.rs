@@ -14,4 +14,5 @@ mod evaluations;
 mod models;
 mod public;
 mod reorganize;
+mod reports;
 mod units;

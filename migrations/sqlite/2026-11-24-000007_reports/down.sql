@@ -1,0 +1,3 @@
+DROP INDEX commendations_issuer;
+DROP TABLE model_area_counts;
+DROP TABLE model_counts;

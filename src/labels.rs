@@ -1,0 +1,234 @@
+//! Labels a person reads: column headings and enum values in Vietnamese (`lang=vi`, the default
+//! of spreadsheets) or English. JSON keeps the codes; CSV and XLSX show labels.
+
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+/// The language of labels in CSV and XLSX answers (and of the labels in report JSON).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    #[default]
+    Vi,
+    En,
+}
+
+/// Vietnamese labels by code. A code with no entry shows as itself in Vietnamese too.
+const VI: &[(&str, &str)] = &[
+    // Levels and unit kinds.
+    ("central", "Trung ương"),
+    ("province", "Tỉnh, thành phố"),
+    ("district", "Huyện"),
+    ("commune", "Xã, phường, đặc khu"),
+    ("village", "Thôn, tổ dân phố"),
+    ("locality", "Địa phương"),
+    ("party_body", "Cơ quan Đảng"),
+    ("government_agency", "Cơ quan nhà nước"),
+    ("front_or_association", "Mặt trận, đoàn thể"),
+    ("armed_forces", "Lực lượng vũ trang"),
+    ("school", "Trường học"),
+    ("enterprise", "Doanh nghiệp"),
+    ("other", "Khác"),
+    ("active", "Đang hoạt động"),
+    ("closed", "Đã kết thúc"),
+    // Fields, kinds, subjects, special areas.
+    ("economy", "Kinh tế"),
+    ("culture_society", "Văn hóa - xã hội"),
+    ("defense_security", "Quốc phòng - an ninh"),
+    ("political_system", "Xây dựng hệ thống chính trị"),
+    ("professional", "Chuyên môn, nghiệp vụ"),
+    ("comprehensive", "Toàn diện"),
+    ("by_field", "Theo lĩnh vực"),
+    ("collective", "Tập thể"),
+    ("individual", "Cá nhân"),
+    ("religious", "Vùng tôn giáo"),
+    ("ethnic_minority", "Vùng đồng bào dân tộc thiểu số"),
+    ("industrial_zone", "Khu công nghiệp"),
+    ("border", "Biên giới"),
+    ("hot_spot", "Điểm nóng"),
+    // Statuses.
+    ("draft", "Dự thảo"),
+    ("registered", "Đã đăng ký"),
+    ("returned", "Trả lại"),
+    ("in_progress", "Đang thực hiện"),
+    ("recognized", "Được công nhận"),
+    ("not_recognized", "Không được công nhận"),
+    ("withdrawn", "Đã rút"),
+    ("cancelled", "Đã hủy"),
+    ("finalized", "Đã hoàn tất"),
+    ("proposed", "Đề nghị"),
+    ("issued", "Đã khen thưởng"),
+    ("revoked", "Đã thu hồi"),
+    // Evaluations and commendations.
+    ("annual", "Hằng năm"),
+    ("mid_term", "Sơ kết"),
+    ("final", "Tổng kết"),
+    ("excellent", "Xuất sắc"),
+    ("good", "Tốt"),
+    ("pass", "Đạt"),
+    ("fail", "Không đạt"),
+    ("recognize", "Công nhận"),
+    ("not_recognize", "Không công nhận"),
+    ("giay_khen", "Giấy khen"),
+    ("bang_khen", "Bằng khen"),
+    ("party_committee_standing_board", "Ban Thường vụ cấp ủy"),
+    ("mass_mobilization_commission", "Ban Dân vận"),
+    ("peoples_committee_chair", "Chủ tịch Ủy ban nhân dân"),
+    ("fatherland_front", "Ủy ban Mặt trận Tổ quốc"),
+    ("unit_head", "Thủ trưởng cơ quan, đơn vị"),
+    ("units_with_plan_ratio", "Tỷ lệ đơn vị có kế hoạch"),
+    ("units_with_model_ratio", "Tỷ lệ đơn vị có mô hình"),
+    ("models_per_unit_per_year", "Số mô hình mỗi đơn vị mỗi năm"),
+    // Column headings.
+    ("id", "Mã định danh"),
+    ("code", "Mã"),
+    ("name", "Tên"),
+    ("short_name", "Tên viết tắt"),
+    ("kind", "Loại"),
+    ("level", "Cấp"),
+    ("division_type", "Loại đơn vị hành chính"),
+    ("parent_id", "Đơn vị cấp trên"),
+    ("status", "Trạng thái"),
+    ("closed_on", "Ngày kết thúc"),
+    ("created_at", "Ngày tạo"),
+    ("updated_at", "Ngày cập nhật"),
+    ("version", "Phiên bản"),
+    ("title", "Tên mô hình, điển hình"),
+    ("description", "Mô tả"),
+    ("unit_id", "Đơn vị"),
+    ("unit_code", "Mã đơn vị"),
+    ("campaign_id", "Kế hoạch, phong trào"),
+    ("parent_campaign_id", "Kế hoạch cấp trên"),
+    ("starts_on", "Ngày bắt đầu"),
+    ("ends_on", "Ngày kết thúc"),
+    ("fields", "Lĩnh vực"),
+    ("field", "Lĩnh vực"),
+    ("subject", "Đối tượng"),
+    ("person.full_name", "Họ và tên"),
+    ("person.position", "Chức vụ"),
+    ("person_full_name", "Họ và tên"),
+    ("person_position", "Chức vụ"),
+    ("special_areas", "Vùng đặc thù"),
+    ("special_area", "Vùng đặc thù"),
+    ("registered_level", "Cấp đăng ký"),
+    ("year", "Năm"),
+    ("objectives", "Mục tiêu"),
+    ("replicated_from_id", "Nhân rộng từ"),
+    ("replication_count", "Số lần được nhân rộng"),
+    ("latest_progress_on", "Báo cáo tiến độ gần nhất"),
+    ("reported_on", "Ngày báo cáo"),
+    ("text", "Nội dung"),
+    ("model_id", "Mô hình"),
+    ("evaluator_unit_id", "Đơn vị đánh giá"),
+    ("review_kind", "Kỳ đánh giá"),
+    ("total_score", "Tổng điểm"),
+    ("verdict", "Xếp loại"),
+    ("decision", "Kết luận"),
+    ("supersedes_id", "Thay thế đánh giá"),
+    ("finalized_at", "Ngày hoàn tất"),
+    ("finalized_by", "Người hoàn tất"),
+    ("evaluation_id", "Đánh giá"),
+    ("recipient.subject", "Đối tượng khen"),
+    ("recipient.unit_id", "Tập thể được khen"),
+    ("recipient.full_name", "Cá nhân được khen"),
+    ("form", "Hình thức"),
+    ("issuer_unit_id", "Đơn vị khen thưởng"),
+    ("issuer", "Đơn vị khen thưởng"),
+    ("issuing_authority", "Cấp quyết định"),
+    ("issuer_level", "Cấp khen thưởng"),
+    ("issuer_snapshot.name", "Tên đơn vị khen thưởng"),
+    ("issuer_snapshot.authority_title", "Chức danh người ký"),
+    ("decision_number", "Số quyết định"),
+    ("decided_on", "Ngày quyết định"),
+    ("reason", "Lý do"),
+    ("amount_vnd", "Số tiền (đồng)"),
+    ("revocation.reason", "Lý do thu hồi"),
+    ("revocation.decision_number", "Số quyết định thu hồi"),
+    ("revocation.decided_on", "Ngày thu hồi"),
+    ("occurred_at", "Thời điểm"),
+    ("actor_sub", "Người thực hiện"),
+    ("actor_unit_id", "Đơn vị người thực hiện"),
+    ("action", "Hành động"),
+    ("resource_type", "Loại đối tượng"),
+    ("resource_id", "Đối tượng"),
+    ("request_id", "Mã yêu cầu"),
+    ("unit", "Đơn vị"),
+    ("unit_name", "Tên đơn vị"),
+    ("count", "Số lượng"),
+    ("total", "Tổng cộng"),
+    ("subtotal", "Cộng"),
+    ("all", "Tất cả"),
+    ("none", "Không có"),
+    ("metric", "Chỉ tiêu"),
+    ("unit_kind", "Loại đơn vị"),
+    ("threshold", "Mức chỉ tiêu"),
+    ("numerator", "Đạt được"),
+    ("denominator", "Trên tổng số"),
+    ("ratio", "Tỷ lệ"),
+    ("met", "Đạt chỉ tiêu"),
+    ("yes", "Có"),
+    ("no", "Không"),
+    ("commendations", "Khen thưởng"),
+    ("indicators", "Chỉ số"),
+    ("row", "Dòng"),
+    ("own_models", "trực tiếp"),
+];
+
+/// The label of `code` in `lang`: the Vietnamese entry, or the code made readable in English.
+pub fn label(lang: Lang, code: &str) -> String {
+    match lang {
+        Lang::Vi => VI.iter().find(|(c, _)| *c == code).map(|(_, l)| l.to_string()).unwrap_or_else(|| code.to_string()),
+        Lang::En => english(code),
+    }
+}
+
+/// `in_progress` → "In progress", `person.full_name` → "Person full name".
+fn english(code: &str) -> String {
+    let words = code.replace(['_', '.'], " ");
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// The code a person typed as a label (in either language) or as the code itself, folded for case
+/// and diacritics: what spreadsheet imports accept in enum columns.
+pub fn code_of<'a>(typed: &str, codes: &[&'a str]) -> Option<&'a str> {
+    let typed = crate::http::text::fold(typed.trim());
+    codes.iter().copied().find(|code| {
+        crate::http::text::fold(code) == typed
+            || crate::http::text::fold(&label(Lang::Vi, code)) == typed
+            || crate::http::text::fold(&english(code)) == typed
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_in_both_languages() {
+        assert_eq!(label(Lang::Vi, "recognized"), "Được công nhận");
+        assert_eq!(label(Lang::En, "in_progress"), "In progress");
+        assert_eq!(label(Lang::Vi, "unknown_code"), "unknown_code");
+    }
+
+    #[test]
+    fn codes_are_found_from_labels_ignoring_case_and_diacritics() {
+        let subjects = ["collective", "individual"];
+        assert_eq!(code_of("Tập thể", &subjects), Some("collective"));
+        assert_eq!(code_of("ca nhan", &subjects), Some("individual"));
+        assert_eq!(code_of("INDIVIDUAL", &subjects), Some("individual"));
+        assert_eq!(code_of("someone", &subjects), None);
+    }
+
+    #[test]
+    fn every_vietnamese_label_is_given_once() {
+        let mut codes: Vec<&str> = VI.iter().map(|(c, _)| *c).collect();
+        codes.sort();
+        let n = codes.len();
+        codes.dedup();
+        assert_eq!(codes.len(), n, "a code is labelled twice");
+    }
+}

@@ -1,0 +1,413 @@
+//! Reports: parse the request, check the scope, count in the database, lay the counts out.
+
+use chrono::Datelike;
+
+use crate::auth::Actor;
+use crate::campaigns::types::TargetMetric;
+use crate::commendations::types::{CommendationStatus, Form, IssuingAuthority};
+use crate::db::DbConnection;
+use crate::error::{ApiError, FieldError};
+use crate::labels::{label, Lang};
+use crate::models::types::ModelStatus;
+use crate::units::types::Level;
+use crate::vocabulary::{Field, ModelKind, Subject};
+
+use super::rules::{self, Axis, Counts};
+use super::store::{self, CommendationFilter, ModelFilter};
+use super::types::*;
+
+/// A query parameter at fault is a 400 naming it, like every other malformed query.
+fn bad_query(errors: Vec<FieldError>) -> Result<(), ApiError> {
+    if errors.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::BadRequest {
+        code: "invalid_query",
+        detail: "the query parameters are not valid; see errors".into(),
+        errors,
+    })
+}
+
+/// A model report's request, parsed.
+#[derive(Debug, Clone)]
+pub struct ModelReportRequest {
+    pub unit_id: Option<String>,
+    pub include_predecessors: bool,
+    pub group_by: Vec<ModelDimension>,
+    pub filter: ModelFilter,
+    pub lang: Lang,
+}
+
+impl ModelReportRequest {
+    pub fn parse(q: ModelReportQuery) -> Result<Self, ApiError> {
+        let mut errors = Vec::new();
+        let group_by = rules::group_by(q.group_by.as_deref(), ModelDimension::parse, &ModelDimension::names())
+            .unwrap_or_else(|e| {
+                errors.push(e);
+                vec![]
+            });
+        let (year_from, year_to) = rules::years(q.year_from, q.year_to, &mut errors);
+        let filter = ModelFilter {
+            campaign_id: q.campaign_id,
+            year_from,
+            year_to,
+            status: rules::codes(
+                "status",
+                q.status.as_deref(),
+                ModelStatus::parse,
+                ModelStatus::as_str,
+                &ModelStatus::names(),
+                &mut errors,
+            ),
+            kind: rules::codes(
+                "kind",
+                q.kind.as_deref(),
+                ModelKind::parse,
+                ModelKind::as_str,
+                &ModelKind::names(),
+                &mut errors,
+            ),
+            field: rules::codes("field", q.field.as_deref(), Field::parse, Field::as_str, &Field::names(), &mut errors),
+            subject: rules::codes(
+                "subject",
+                q.subject.as_deref(),
+                Subject::parse,
+                Subject::as_str,
+                &Subject::names(),
+                &mut errors,
+            ),
+            registered_level: rules::codes(
+                "registered_level",
+                q.registered_level.as_deref(),
+                Level::parse,
+                Level::as_str,
+                &Level::names(),
+                &mut errors,
+            ),
+            level: rules::codes("level", q.level.as_deref(), Level::parse, Level::as_str, &Level::names(), &mut errors),
+            special_area: q.special_area.map(|a| a.as_str()),
+        };
+        bad_query(errors)?;
+        Ok(ModelReportRequest {
+            unit_id: q.unit_id,
+            include_predecessors: q.include_predecessors.unwrap_or(false),
+            group_by,
+            filter,
+            lang: q.lang.unwrap_or_default(),
+        })
+    }
+}
+
+/// The root of a report: a unit the actor sees (404 otherwise, as for any read).
+fn root(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    unit_id: Option<&str>,
+) -> Result<crate::units::store::UnitRow, ApiError> {
+    crate::units::service::visible(conn, actor, unit_id.unwrap_or(&actor.unit_id))
+}
+
+/// The campaign filter must name a campaign the actor sees; an unknown one is a 422, not an
+/// empty report that looks like "no models".
+fn campaign_filter(conn: &mut DbConnection, actor: &Actor, id: Option<&str>) -> Result<(), ApiError> {
+    if let Some(id) = id {
+        crate::campaigns::service::visible(conn, actor, id).map_err(|e| {
+            e.unresolved("campaign_id", "unknown_campaign", "no such campaign, or it is outside your scope")
+        })?;
+    }
+    Ok(())
+}
+
+/// Units (the root's active children, plus any bucket with counts) as an axis, the root last.
+fn unit_axis(
+    conn: &mut DbConnection,
+    root: &str,
+    lang: Lang,
+    counted: impl Iterator<Item = String>,
+) -> Result<Axis, ApiError> {
+    let mut ids = store::active_children(conn, root)?;
+    for id in counted {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    let labels = store::unit_labels(conn, &ids)?;
+    let (mut units, own): (Vec<_>, Vec<_>) = labels.into_iter().partition(|u| u.id != root);
+    units.extend(own.into_iter().map(|u| {
+        let name = format!("{} ({})", u.name, label(lang, "own_models"));
+        store::UnitLabel { name, ..u }
+    }));
+    Ok(Axis::of_units("unit", units.into_iter().map(|u| (u.id, u.code, u.name)).collect()))
+}
+
+/// The values a dimension's axis shows: all codes (or those filtered on) and any seen.
+fn codes_or_all(filtered: &[&'static str], all: Vec<&'static str>) -> Vec<&'static str> {
+    if filtered.is_empty() {
+        all
+    } else {
+        filtered.to_vec()
+    }
+}
+
+pub fn models_report(conn: &mut DbConnection, actor: &Actor, r: &ModelReportRequest) -> Result<Report, ApiError> {
+    let root = root(conn, actor, r.unit_id.as_deref())?;
+    campaign_filter(conn, actor, r.filter.campaign_id.as_deref())?;
+    let by_unit = r.group_by.contains(&ModelDimension::Unit);
+    let scopes = store::scopes(conn, &root.id, by_unit, r.include_predecessors)?;
+    let columns: Vec<Option<&'static str>> = r.group_by.iter().map(|d| store::model_column(*d)).collect();
+    let by_area = r.group_by.contains(&ModelDimension::SpecialArea);
+    let areas = by_area || r.filter.special_area.is_some();
+    let counts = store::model_counts(conn, &scopes, &columns, areas, &r.filter)?;
+    // Grouped by tag, a model with two tags sits in two rows: the other dimension's subtotals and
+    // the total count each model once, from the main counts.
+    let (mut distinct_subtotals, mut distinct_total) = (vec![None, None], None);
+    if by_area && r.filter.special_area.is_none() {
+        let total = store::model_counts(conn, &scopes, &[], false, &r.filter)?;
+        distinct_total = Some(total.values().sum());
+        if let Some(i) = r.group_by.iter().position(|d| *d != ModelDimension::SpecialArea) {
+            let other = store::model_counts(conn, &scopes, &columns[i..=i], false, &r.filter)?;
+            distinct_subtotals[i] = Some(other.into_iter().map(|(k, n)| (k[0].clone(), n)).collect());
+        }
+    }
+    let mut axes = Vec::new();
+    for (i, d) in r.group_by.iter().enumerate() {
+        let seen = counts.keys().map(move |k| &k[i]);
+        let f = &r.filter;
+        let lang = r.lang;
+        axes.push(match d {
+            ModelDimension::Field => {
+                Axis::of_codes("field", lang, &codes_or_all(&f.field, all(Field::ALL, Field::as_str)), seen)
+            }
+            ModelDimension::Kind => {
+                Axis::of_codes("kind", lang, &codes_or_all(&f.kind, all(ModelKind::ALL, ModelKind::as_str)), seen)
+            }
+            ModelDimension::Subject => {
+                Axis::of_codes("subject", lang, &codes_or_all(&f.subject, all(Subject::ALL, Subject::as_str)), seen)
+            }
+            ModelDimension::Level => {
+                Axis::of_codes("level", lang, &codes_or_all(&f.level, all(Level::ALL, Level::as_str)), seen)
+            }
+            ModelDimension::RegisteredLevel => Axis::of_codes(
+                "registered_level",
+                lang,
+                &codes_or_all(&f.registered_level, all(Level::ALL, Level::as_str)),
+                seen,
+            ),
+            ModelDimension::Status => Axis::of_codes(
+                "status",
+                lang,
+                &codes_or_all(&f.status, all(ModelStatus::ALL, ModelStatus::as_str)),
+                seen,
+            ),
+            ModelDimension::SpecialArea => {
+                let all_areas = all(crate::vocabulary::SpecialArea::ALL, crate::vocabulary::SpecialArea::as_str);
+                let codes = f.special_area.map(|a| vec![a]).unwrap_or(all_areas);
+                Axis::of_codes("special_area", lang, &codes, seen)
+            }
+            ModelDimension::Year => Axis::of_years("year", (f.year_from, f.year_to), seen),
+            ModelDimension::Unit => {
+                let counted: Vec<String> = counts.iter().filter(|(_, n)| **n > 0).map(|(k, _)| k[i].clone()).collect();
+                unit_axis(conn, &root.id, lang, counted.into_iter())?
+            }
+        });
+    }
+    let (rows, subtotals, total) = rules::lay_out(&axes, &counts, &distinct_subtotals, distinct_total);
+    Ok(Report {
+        unit: rules::report_unit(&root)?,
+        group_by: r.group_by.iter().map(|d| d.as_str().to_string()).collect(),
+        rows,
+        subtotals,
+        total,
+    })
+}
+
+fn all<T: Copy>(values: &[T], as_str: fn(T) -> &'static str) -> Vec<&'static str> {
+    values.iter().map(|v| as_str(*v)).collect()
+}
+
+/// A commendation report's request, parsed.
+#[derive(Debug, Clone)]
+pub struct CommendationReportRequest {
+    pub unit_id: Option<String>,
+    pub include_predecessors: bool,
+    pub group_by: Vec<CommendationDimension>,
+    pub filter: CommendationFilter,
+    pub lang: Lang,
+}
+
+impl CommendationReportRequest {
+    pub fn parse(q: CommendationReportQuery) -> Result<Self, ApiError> {
+        let mut errors = Vec::new();
+        let group_by =
+            rules::group_by(q.group_by.as_deref(), CommendationDimension::parse, &CommendationDimension::names())
+                .unwrap_or_else(|e| {
+                    errors.push(e);
+                    vec![]
+                });
+        let (year_from, year_to) = rules::years(q.year_from, q.year_to, &mut errors);
+        let filter = CommendationFilter {
+            campaign_id: q.campaign_id,
+            issuer_unit_id: q.issuer_unit_id,
+            year_from,
+            year_to,
+            form: rules::codes("form", q.form.as_deref(), Form::parse, Form::as_str, &Form::names(), &mut errors),
+            issuer_level: rules::codes(
+                "issuer_level",
+                q.issuer_level.as_deref(),
+                Level::parse,
+                Level::as_str,
+                &Level::names(),
+                &mut errors,
+            ),
+            include_revoked: q.include_revoked.unwrap_or(false),
+        };
+        bad_query(errors)?;
+        Ok(CommendationReportRequest {
+            unit_id: q.unit_id,
+            include_predecessors: q.include_predecessors.unwrap_or(false),
+            group_by,
+            filter,
+            lang: q.lang.unwrap_or_default(),
+        })
+    }
+}
+
+pub fn commendations_report(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    r: &CommendationReportRequest,
+) -> Result<Report, ApiError> {
+    let root = root(conn, actor, r.unit_id.as_deref())?;
+    campaign_filter(conn, actor, r.filter.campaign_id.as_deref())?;
+    if let Some(issuer) = &r.filter.issuer_unit_id {
+        crate::units::store::find(conn, issuer)?
+            .ok_or_else(|| ApiError::field("issuer_unit_id", "unknown_unit", "no such unit"))?;
+    }
+    let counts: Counts = store::commendation_counts(conn, &root.id, r.include_predecessors, &r.group_by, &r.filter)?;
+    let mut axes = Vec::new();
+    for (i, d) in r.group_by.iter().enumerate() {
+        let seen = counts.keys().map(move |k| &k[i]);
+        let (f, lang) = (&r.filter, r.lang);
+        axes.push(match d {
+            CommendationDimension::Issuer => {
+                // Issuers are whoever issued: only those seen, by code.
+                let ids: Vec<String> = seen.cloned().collect();
+                let units = store::unit_labels(conn, &ids)?;
+                Axis::of_units("issuer", units.into_iter().map(|u| (u.id, u.code, u.name)).collect())
+            }
+            CommendationDimension::IssuingAuthority => {
+                Axis::of_codes("issuing_authority", lang, &all(IssuingAuthority::ALL, IssuingAuthority::as_str), seen)
+            }
+            CommendationDimension::IssuerLevel => Axis::of_codes(
+                "issuer_level",
+                lang,
+                &codes_or_all(&f.issuer_level, all(Level::ALL, Level::as_str)),
+                seen,
+            ),
+            CommendationDimension::Form => {
+                Axis::of_codes("form", lang, &codes_or_all(&f.form, all(Form::ALL, Form::as_str)), seen)
+            }
+            CommendationDimension::Subject => {
+                Axis::of_codes("subject", lang, &all(Subject::ALL, Subject::as_str), seen)
+            }
+            CommendationDimension::Year => Axis::of_years("year", (f.year_from, f.year_to), seen),
+            CommendationDimension::Status => {
+                let statuses = if f.include_revoked {
+                    vec![CommendationStatus::Issued.as_str(), CommendationStatus::Revoked.as_str()]
+                } else {
+                    vec![CommendationStatus::Issued.as_str()]
+                };
+                Axis::of_codes("status", lang, &statuses, seen)
+            }
+            CommendationDimension::Unit => {
+                let counted: Vec<String> = counts.keys().map(|k| k[i].clone()).collect();
+                unit_axis(conn, &root.id, lang, counted.into_iter())?
+            }
+        });
+    }
+    let (rows, subtotals, total) = rules::lay_out(&axes, &counts, &[], None);
+    Ok(Report {
+        unit: rules::report_unit(&root)?,
+        group_by: r.group_by.iter().map(|d| d.as_str().to_string()).collect(),
+        rows,
+        subtotals,
+        total,
+    })
+}
+
+/// Progress against each target of a campaign the actor sees.
+pub fn targets(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    campaign_id: &str,
+    year: Option<i32>,
+    lang: Lang,
+    today: chrono::NaiveDate,
+) -> Result<TargetReport, ApiError> {
+    if year.is_some_and(|y| !(2000..=2100).contains(&y)) {
+        bad_query(vec![FieldError::new("year", "out_of_range", "must be between 2000 and 2100")])?;
+    }
+    let campaign = crate::campaigns::service::visible(conn, actor, campaign_id)?;
+    let c = campaign.to_api()?;
+    let (year_from, year_to) = match year {
+        Some(y) => (y, y),
+        None => {
+            let last = c.ends_on.year().min(today.year()).max(c.starts_on.year());
+            (c.starts_on.year(), last)
+        }
+    };
+    // A plan counts when launched by the end of the year asked for; over the whole campaign, any
+    // plan launched so far counts (a plan launched late still implements it).
+    let year_end = chrono::NaiveDate::from_ymd_opt(year.map_or(2101, |y| y + 1), 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .ok_or_else(|| ApiError::internal("year out of range"))?;
+    let mut targets = Vec::new();
+    for t in &c.targets {
+        let kind = t.unit_kind.map(|k| k.as_str());
+        let (numerator, denominator) = match (t.metric, t.level) {
+            (TargetMetric::UnitsWithPlanRatio, Some(level)) => (
+                store::count_units_with_plan(conn, &c.id, &c.unit_id, level, kind, year_end)?,
+                store::count_units(conn, &c.unit_id, level, kind)?,
+            ),
+            (TargetMetric::UnitsWithModelRatio, Some(level)) => (
+                store::count_models(conn, &c.id, &c.unit_id, Some(level), kind, (year_from, year_to), false)?,
+                store::count_units(conn, &c.unit_id, level, kind)?,
+            ),
+            (TargetMetric::ModelsPerUnitPerYear, level) => {
+                let units = match level {
+                    Some(level) => store::count_units(conn, &c.unit_id, level, kind)?,
+                    None => 1,
+                };
+                let years = i64::from(year_to - year_from + 1);
+                (store::count_models(conn, &c.id, &c.unit_id, level, kind, (year_from, year_to), true)?, units * years)
+            }
+            // Ratios without a level are refused when the campaign is written; nothing to count.
+            (_, None) => (0, 0),
+        };
+        let ratio = rules::ratio(numerator, denominator);
+        targets.push(TargetProgress {
+            metric: t.metric,
+            metric_label: label(lang, t.metric.as_str()),
+            level: t.level,
+            unit_kind: t.unit_kind,
+            threshold: t.threshold,
+            numerator,
+            denominator,
+            ratio,
+            met: rules::met(ratio, t.threshold),
+        });
+    }
+    Ok(TargetReport {
+        campaign: TargetCampaign {
+            id: c.id,
+            code: c.code,
+            title: c.title,
+            unit_id: c.unit_id,
+            starts_on: c.starts_on,
+            ends_on: c.ends_on,
+        },
+        year_from,
+        year_to,
+        targets,
+    })
+}

@@ -1,0 +1,450 @@
+//! All the SQL of reports: counts read from the kept model counts, commendations grouped in the
+//! database, target progress counted with `EXISTS`. Nothing is counted by pulling rows.
+//!
+//! The SQL is assembled from fixed fragments; every value from a request is a bound parameter.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Integer, Text};
+
+use crate::db::{self, DbConnection};
+use crate::error::ApiError;
+use crate::units::types::Level;
+
+use super::rules::Counts;
+
+/// A bound parameter.
+#[derive(Debug, Clone)]
+pub enum Bind {
+    Text(String),
+    Int(i32),
+    Time(chrono::NaiveDateTime),
+}
+
+/// `?, ?, ?` for `values`, and their binds.
+fn list_of<T: AsRef<str>>(values: &[T], binds: &mut Vec<Bind>) -> String {
+    binds.extend(values.iter().map(|v| Bind::Text(v.as_ref().to_string())));
+    vec!["?"; values.len()].join(", ")
+}
+
+/// `AND column IN (…)` when `values` is not empty.
+fn and_in<T: AsRef<str>>(sql: &mut String, column: &str, values: &[T], binds: &mut Vec<Bind>) {
+    if !values.is_empty() {
+        let list = list_of(values, binds);
+        sql.push_str(&format!(" AND {column} IN ({list})"));
+    }
+}
+
+fn load<R>(conn: &mut DbConnection, sql: &str, binds: &[Bind]) -> Result<Vec<R>, ApiError>
+where
+    R: QueryableByName<diesel::pg::Pg> + QueryableByName<diesel::sqlite::Sqlite> + 'static,
+{
+    let sql = db::placeholders(conn.backend(), sql);
+    Ok(crate::with_backend!(conn, |c| {
+        let mut q = diesel::sql_query(&sql).into_boxed();
+        for b in binds {
+            q = match b {
+                Bind::Text(s) => q.bind::<Text, _>(s.clone()),
+                Bind::Int(n) => q.bind::<Integer, _>(*n),
+                Bind::Time(t) => q.bind::<diesel::sql_types::Timestamp, _>(*t),
+            };
+        }
+        q.load::<R>(c)
+    })?)
+}
+
+#[derive(QueryableByName)]
+struct Grouped {
+    #[diesel(sql_type = Text)]
+    scope_id: String,
+    #[diesel(sql_type = Integer)]
+    own: i32,
+    #[diesel(sql_type = Text)]
+    g1: String,
+    #[diesel(sql_type = Text)]
+    g2: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// Which scopes' counts a report adds up, and under which unit each goes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scope {
+    pub scope_id: String,
+    pub bucket: String,
+    /// Only the scope unit's own models (its subtree is counted elsewhere or not at all).
+    pub own_only: bool,
+}
+
+/// The scopes of a report on `root`. Without predecessors the tree does it: the root, or each
+/// child plus the root's own models. With them, `unit_lineage` is closed downwards, so its members
+/// whose parent is not a member head disjoint subtrees that together are exactly the lineage.
+pub fn scopes(
+    conn: &mut DbConnection,
+    root: &str,
+    by_unit: bool,
+    with_predecessors: bool,
+) -> Result<Vec<Scope>, ApiError> {
+    #[derive(QueryableByName)]
+    struct Pair {
+        #[diesel(sql_type = Text)]
+        scope_id: String,
+        #[diesel(sql_type = Text)]
+        bucket: String,
+    }
+    let root_bind = || vec![Bind::Text(root.to_string())];
+    let whole = |scope_id: String, bucket: String| Scope { scope_id, bucket, own_only: false };
+    match (by_unit, with_predecessors) {
+        (false, false) => Ok(vec![whole(root.to_string(), root.to_string())]),
+        (true, false) => {
+            let children: Vec<Pair> =
+                load(conn, "SELECT id AS scope_id, id AS bucket FROM units WHERE parent_id = ?", &root_bind())?;
+            let mut out: Vec<Scope> = children.into_iter().map(|p| whole(p.scope_id, p.bucket)).collect();
+            out.push(Scope { scope_id: root.to_string(), bucket: root.to_string(), own_only: true });
+            Ok(out)
+        }
+        (false, true) => {
+            let heads: Vec<Pair> = load(
+                conn,
+                "SELECT l.descendant_id AS scope_id, l.ancestor_id AS bucket FROM unit_lineage l \
+                 JOIN units u ON u.id = l.descendant_id WHERE l.ancestor_id = ? AND (u.id = l.ancestor_id \
+                 OR u.parent_id IS NULL OR NOT EXISTS (SELECT 1 FROM unit_lineage p \
+                   WHERE p.ancestor_id = l.ancestor_id AND p.descendant_id = u.parent_id))",
+                &root_bind(),
+            )?;
+            Ok(heads.into_iter().map(|p| whole(p.scope_id, p.bucket)).collect())
+        }
+        (true, true) => {
+            // Each unit of the lineage goes to the first active child (by code) whose lineage holds
+            // it, else to the root; their own counts are added up, so nothing counts twice even
+            // where two children's lineages meet.
+            let units: Vec<Pair> = load(
+                conn,
+                "SELECT l.descendant_id AS scope_id, COALESCE((SELECT c.id FROM units c \
+                   JOIN unit_lineage lc ON lc.ancestor_id = c.id \
+                   WHERE c.parent_id = l.ancestor_id AND c.status = 'active' AND lc.descendant_id = l.descendant_id \
+                   ORDER BY c.code LIMIT 1), l.ancestor_id) AS bucket \
+                 FROM unit_lineage l WHERE l.ancestor_id = ?",
+                &root_bind(),
+            )?;
+            Ok(units.into_iter().map(|p| Scope { scope_id: p.scope_id, bucket: p.bucket, own_only: true }).collect())
+        }
+    }
+}
+
+/// What a model report filters on, parsed.
+#[derive(Debug, Clone, Default)]
+pub struct ModelFilter {
+    pub campaign_id: Option<String>,
+    pub year_from: Option<i32>,
+    pub year_to: Option<i32>,
+    pub status: Vec<&'static str>,
+    pub kind: Vec<&'static str>,
+    pub field: Vec<&'static str>,
+    pub subject: Vec<&'static str>,
+    pub registered_level: Vec<&'static str>,
+    pub level: Vec<&'static str>,
+    pub special_area: Option<&'static str>,
+}
+
+/// The column a model dimension reads (`None` for `unit`, which comes from the scope).
+pub fn model_column(dimension: super::types::ModelDimension) -> Option<&'static str> {
+    use super::types::ModelDimension as D;
+    Some(match dimension {
+        D::Field => "field",
+        D::Kind => "kind",
+        D::Subject => "subject",
+        D::Level => "unit_level",
+        D::RegisteredLevel => "registered_level",
+        D::Status => "status",
+        D::SpecialArea => "special_area",
+        D::Year => "CAST(year AS TEXT)",
+        D::Unit => return None,
+    })
+}
+
+/// Model counts over `scopes`, grouped by up to two columns (`None`: the unit, from the scope),
+/// from the area table when `areas` (one row per tag) else the main one.
+pub fn model_counts(
+    conn: &mut DbConnection,
+    scopes: &[Scope],
+    groups: &[Option<&'static str>],
+    areas: bool,
+    f: &ModelFilter,
+) -> Result<Counts, ApiError> {
+    let table = if areas { "model_area_counts" } else { "model_counts" };
+    let g = |i: usize| groups.get(i).copied().flatten().unwrap_or("''");
+    let by_scope: HashMap<&str, &Scope> = scopes.iter().map(|s| (s.scope_id.as_str(), s)).collect();
+    let mut counts = Counts::new();
+    for chunk in scopes.chunks(500) {
+        let mut binds = Vec::new();
+        let ids: Vec<&str> = chunk.iter().map(|s| s.scope_id.as_str()).collect();
+        let mut sql = format!(
+            "SELECT scope_id, own, {} AS g1, {} AS g2, CAST(SUM(n) AS BIGINT) AS n FROM {table} WHERE scope_id IN ({})",
+            g(0),
+            g(1),
+            list_of(&ids, &mut binds)
+        );
+        if let Some(c) = &f.campaign_id {
+            sql.push_str(" AND campaign_id = ?");
+            binds.push(Bind::Text(c.clone()));
+        }
+        if let Some(y) = f.year_from {
+            sql.push_str(" AND year >= ?");
+            binds.push(Bind::Int(y));
+        }
+        if let Some(y) = f.year_to {
+            sql.push_str(" AND year <= ?");
+            binds.push(Bind::Int(y));
+        }
+        and_in(&mut sql, "status", &f.status, &mut binds);
+        and_in(&mut sql, "kind", &f.kind, &mut binds);
+        and_in(&mut sql, "field", &f.field, &mut binds);
+        and_in(&mut sql, "subject", &f.subject, &mut binds);
+        and_in(&mut sql, "registered_level", &f.registered_level, &mut binds);
+        and_in(&mut sql, "unit_level", &f.level, &mut binds);
+        if let Some(area) = f.special_area {
+            sql.push_str(" AND special_area = ?");
+            binds.push(Bind::Text(area.to_string()));
+        }
+        sql.push_str(" GROUP BY scope_id, own, 3, 4");
+        for row in load::<Grouped>(conn, &sql, &binds)? {
+            let Some(scope) = by_scope.get(row.scope_id.as_str()) else { continue };
+            if scope.own_only && row.own == 0 {
+                continue;
+            }
+            let key: Vec<String> = groups
+                .iter()
+                .enumerate()
+                .map(|(i, col)| match col {
+                    None => scope.bucket.clone(),
+                    Some(_) => {
+                        if i == 0 {
+                            row.g1.clone()
+                        } else {
+                            row.g2.clone()
+                        }
+                    }
+                })
+                .collect();
+            *counts.entry(key).or_insert(0) += row.n;
+        }
+    }
+    Ok(counts)
+}
+
+/// What a commendation report filters on, parsed.
+#[derive(Debug, Clone, Default)]
+pub struct CommendationFilter {
+    pub campaign_id: Option<String>,
+    pub issuer_unit_id: Option<String>,
+    pub year_from: Option<i32>,
+    pub year_to: Option<i32>,
+    pub form: Vec<&'static str>,
+    pub issuer_level: Vec<&'static str>,
+    pub include_revoked: bool,
+}
+
+/// Commendations of the models of `root`'s subtree (or lineage), grouped by up to two dimensions
+/// in the database. Commendations are far fewer than models, so an indexed `GROUP BY` is enough.
+pub fn commendation_counts(
+    conn: &mut DbConnection,
+    root: &str,
+    with_predecessors: bool,
+    groups: &[super::types::CommendationDimension],
+    f: &CommendationFilter,
+) -> Result<Counts, ApiError> {
+    use super::types::CommendationDimension as D;
+    let closure = if with_predecessors { "unit_lineage" } else { "unit_tree" };
+    let mut binds = Vec::new();
+    let mut exprs = Vec::new();
+    for d in groups {
+        exprs.push(match d {
+            D::Issuer => "c.issuer_unit_id".to_string(),
+            D::IssuingAuthority => "c.issuing_authority".to_string(),
+            D::IssuerLevel => "COALESCE(c.issuer_level, '')".to_string(),
+            D::Form => "c.form".to_string(),
+            D::Subject => "c.recipient_subject".to_string(),
+            D::Year => "CAST(c.decision_year AS TEXT)".to_string(),
+            D::Status => "c.status".to_string(),
+            D::Unit => {
+                binds.push(Bind::Text(root.to_string()));
+                binds.push(Bind::Text(root.to_string()));
+                format!(
+                    "COALESCE((SELECT MIN(k.id) FROM {closure} x JOIN units k ON k.id = x.ancestor_id \
+                     WHERE x.descendant_id = m.unit_id AND k.parent_id = ? AND k.status = 'active'), ?)"
+                )
+            }
+        });
+    }
+    while exprs.len() < 2 {
+        exprs.push("''".into());
+    }
+    let mut sql = format!(
+        "SELECT '' AS scope_id, 0 AS own, {} AS g1, {} AS g2, CAST(COUNT(*) AS BIGINT) AS n \
+         FROM commendations c JOIN models m ON m.id = c.model_id \
+         WHERE m.unit_id IN (SELECT descendant_id FROM {closure} WHERE ancestor_id = ?)",
+        exprs[0], exprs[1]
+    );
+    binds.push(Bind::Text(root.to_string()));
+    let statuses: &[&str] = if f.include_revoked { &["issued", "revoked"] } else { &["issued"] };
+    and_in(&mut sql, "c.status", statuses, &mut binds);
+    if let Some(c) = &f.campaign_id {
+        sql.push_str(" AND m.campaign_id = ?");
+        binds.push(Bind::Text(c.clone()));
+    }
+    if let Some(u) = &f.issuer_unit_id {
+        sql.push_str(" AND c.issuer_unit_id = ?");
+        binds.push(Bind::Text(u.clone()));
+    }
+    if let Some(y) = f.year_from {
+        sql.push_str(" AND c.decision_year >= ?");
+        binds.push(Bind::Int(y));
+    }
+    if let Some(y) = f.year_to {
+        sql.push_str(" AND c.decision_year <= ?");
+        binds.push(Bind::Int(y));
+    }
+    and_in(&mut sql, "c.form", &f.form, &mut binds);
+    and_in(&mut sql, "c.issuer_level", &f.issuer_level, &mut binds);
+    sql.push_str(" GROUP BY 3, 4");
+    let mut counts = Counts::new();
+    for row in load::<Grouped>(conn, &sql, &binds)? {
+        let key = [row.g1, row.g2].into_iter().take(groups.len()).collect();
+        *counts.entry(key).or_insert(0) += row.n;
+    }
+    Ok(counts)
+}
+
+/// A unit as a report labels it.
+#[derive(QueryableByName, Debug, Clone)]
+pub struct UnitLabel {
+    #[diesel(sql_type = Text)]
+    pub id: String,
+    #[diesel(sql_type = Text)]
+    pub code: String,
+    #[diesel(sql_type = Text)]
+    pub name: String,
+    #[diesel(sql_type = Text)]
+    pub status: String,
+}
+
+/// The units `ids` (for labels), in code order.
+pub fn unit_labels(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<UnitLabel>, ApiError> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(500) {
+        let mut binds = Vec::new();
+        let sql = format!("SELECT id, code, name, status FROM units WHERE id IN ({})", list_of(chunk, &mut binds));
+        out.extend(load::<UnitLabel>(conn, &sql, &binds)?);
+    }
+    out.sort_by(|a, b| a.code.cmp(&b.code).then(a.id.cmp(&b.id)));
+    Ok(out)
+}
+
+/// The active children of `root`: the rows a report by unit always shows, zeros included.
+pub fn active_children(conn: &mut DbConnection, root: &str) -> Result<Vec<String>, ApiError> {
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = Text)]
+        id: String,
+    }
+    let rows: Vec<Id> =
+        load(conn, "SELECT id FROM units WHERE parent_id = ? AND status = 'active'", &[Bind::Text(root.to_string())])?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+#[derive(QueryableByName)]
+struct Number {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// The units a target counts: active, of `level` (and `kind`), strictly under `launcher`.
+fn target_units(level: Level, kind: Option<&str>, binds: &mut Vec<Bind>, launcher: &str) -> String {
+    binds.push(Bind::Text(launcher.to_string()));
+    binds.push(Bind::Text(level.as_str().to_string()));
+    let mut sql = "SELECT u.id FROM units u JOIN unit_tree t ON t.descendant_id = u.id \
+                   WHERE t.ancestor_id = ? AND t.depth > 0 AND u.status = 'active' AND u.level = ?"
+        .to_string();
+    if let Some(kind) = kind {
+        sql.push_str(" AND u.kind = ?");
+        binds.push(Bind::Text(kind.to_string()));
+    }
+    sql
+}
+
+/// The campaign and every campaign implementing it, however far down.
+const CAMPAIGN_TREE: &str = "WITH RECURSIVE ct(id) AS (SELECT id FROM campaigns WHERE id = ? \
+     UNION ALL SELECT c.id FROM campaigns c JOIN ct ON c.parent_campaign_id = ct.id) ";
+
+/// Statuses of a model that has been registered and not withdrawn.
+const REGISTERED: &str = "('registered', 'in_progress', 'recognized', 'not_recognized')";
+
+/// How many target units there are.
+pub fn count_units(conn: &mut DbConnection, launcher: &str, level: Level, kind: Option<&str>) -> Result<i64, ApiError> {
+    let mut binds = Vec::new();
+    let units = target_units(level, kind, &mut binds, launcher);
+    let sql = format!("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM ({units}) x");
+    Ok(load::<Number>(conn, &sql, &binds)?.first().map(|r| r.n).unwrap_or(0))
+}
+
+/// Target units that launched a campaign implementing `campaign` (directly or further down)
+/// before `launched_before`.
+pub fn count_units_with_plan(
+    conn: &mut DbConnection,
+    campaign: &str,
+    launcher: &str,
+    level: Level,
+    kind: Option<&str>,
+    launched_before: chrono::NaiveDateTime,
+) -> Result<i64, ApiError> {
+    let mut binds = vec![Bind::Text(campaign.to_string())];
+    let units = target_units(level, kind, &mut binds, launcher);
+    let sql = format!(
+        "{CAMPAIGN_TREE}SELECT CAST(COUNT(*) AS BIGINT) AS n FROM ({units}) x WHERE EXISTS ( \
+           SELECT 1 FROM campaigns c JOIN ct ON ct.id = c.id WHERE c.unit_id = x.id AND c.id <> ? \
+           AND c.status IN ('active', 'closed') AND c.launched_at < ?)"
+    );
+    binds.push(Bind::Text(campaign.to_string()));
+    binds.push(Bind::Time(launched_before));
+    Ok(load::<Number>(conn, &sql, &binds)?.first().map(|r| r.n).unwrap_or(0))
+}
+
+/// Target units whose subtree registered a model under the campaign (or one implementing it) in
+/// the years; with `per_model`, the number of such models instead.
+pub fn count_models(
+    conn: &mut DbConnection,
+    campaign: &str,
+    launcher: &str,
+    level: Option<Level>,
+    kind: Option<&str>,
+    years: (i32, i32),
+    per_model: bool,
+) -> Result<i64, ApiError> {
+    let mut binds = vec![Bind::Text(campaign.to_string())];
+    let units = match level {
+        Some(level) => target_units(level, kind, &mut binds, launcher),
+        None => {
+            binds.push(Bind::Text(launcher.to_string()));
+            "SELECT id FROM units WHERE id = ?".to_string()
+        }
+    };
+    let models = "FROM models m JOIN unit_tree t ON t.descendant_id = m.unit_id \
+                  WHERE m.campaign_id IN (SELECT id FROM ct) AND m.status IN ";
+    // Target units of one level head disjoint subtrees, so a model counts under one at most.
+    let sql = if per_model {
+        format!(
+            "{CAMPAIGN_TREE}SELECT CAST(COUNT(*) AS BIGINT) AS n {models}{REGISTERED} \
+             AND t.ancestor_id IN ({units}) AND m.year BETWEEN ? AND ?"
+        )
+    } else {
+        format!(
+            "{CAMPAIGN_TREE}SELECT CAST(COUNT(*) AS BIGINT) AS n FROM ({units}) x WHERE EXISTS (SELECT 1 {models}{REGISTERED} \
+             AND t.ancestor_id = x.id AND m.year BETWEEN ? AND ?)"
+        )
+    };
+    binds.push(Bind::Int(years.0));
+    binds.push(Bind::Int(years.1));
+    Ok(load::<Number>(conn, &sql, &binds)?.first().map(|r| r.n).unwrap_or(0))
+}

@@ -1,0 +1,216 @@
+//! Report requests and answers: the contract of `/reports`.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::campaigns::types::TargetMetric;
+use crate::labels::Lang;
+use crate::units::types::{Level, UnitKind};
+use crate::vocabulary::SpecialArea;
+
+str_enum! {
+    /// What a model report groups by.
+    pub enum ModelDimension {
+        Field = "field",
+        Kind = "kind",
+        Subject = "subject",
+        /// The level of the owning unit.
+        Level = "level",
+        RegisteredLevel = "registered_level",
+        Status = "status",
+        /// A model with several tags counts under each; totals still count it once.
+        SpecialArea = "special_area",
+        Year = "year",
+        /// The root's children (a province sees each commune); the root's own models form a row of
+        /// their own.
+        Unit = "unit",
+    }
+}
+
+str_enum! {
+    /// What a commendation report groups by.
+    pub enum CommendationDimension {
+        Issuer = "issuer",
+        IssuingAuthority = "issuing_authority",
+        IssuerLevel = "issuer_level",
+        Form = "form",
+        Subject = "subject",
+        /// The year of the decision.
+        Year = "year",
+        Status = "status",
+        /// The root's child the commended model belongs to.
+        Unit = "unit",
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ModelReportQuery {
+    /// The root of the report: a unit of your subtree (default: your unit).
+    pub unit_id: Option<String>,
+    /// Also count what units closed in a reorganisation did, for the units that took on their
+    /// records.
+    pub include_predecessors: Option<bool>,
+    /// Only models registered under this campaign.
+    pub campaign_id: Option<String>,
+    #[param(minimum = 2000, maximum = 2100)]
+    pub year_from: Option<i32>,
+    #[param(minimum = 2000, maximum = 2100)]
+    pub year_to: Option<i32>,
+    /// Comma-separated statuses, e.g. `registered,in_progress,recognized`.
+    pub status: Option<String>,
+    /// Comma-separated: `comprehensive`, `by_field`.
+    pub kind: Option<String>,
+    /// Comma-separated fields.
+    pub field: Option<String>,
+    /// Comma-separated: `collective`, `individual`.
+    pub subject: Option<String>,
+    /// Comma-separated levels the models are registered with.
+    pub registered_level: Option<String>,
+    /// Comma-separated levels of the owning units.
+    pub level: Option<String>,
+    /// One special-area tag.
+    pub special_area: Option<SpecialArea>,
+    /// One or two comma-separated dimensions: field, kind, subject, level, registered_level,
+    /// status, special_area, year, unit. Without it, only the total.
+    #[param(example = "field,level")]
+    pub group_by: Option<String>,
+    /// Labels (in JSON, CSV and XLSX): vi (default) or en.
+    pub lang: Option<Lang>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CommendationReportQuery {
+    /// The root of the report: commendations of models of this unit's subtree (default: yours).
+    pub unit_id: Option<String>,
+    /// Also count the models of units closed in a reorganisation whose records passed on.
+    pub include_predecessors: Option<bool>,
+    /// Only commendations of models of this campaign.
+    pub campaign_id: Option<String>,
+    /// Only those decided by this unit.
+    pub issuer_unit_id: Option<String>,
+    /// Years of the decision.
+    #[param(minimum = 2000, maximum = 2100)]
+    pub year_from: Option<i32>,
+    #[param(minimum = 2000, maximum = 2100)]
+    pub year_to: Option<i32>,
+    /// Comma-separated: `giay_khen`, `bang_khen`.
+    pub form: Option<String>,
+    /// Comma-separated levels of the issuer.
+    pub issuer_level: Option<String>,
+    /// Count revoked commendations too (left out by default). Proposals are never counted.
+    pub include_revoked: Option<bool>,
+    /// One or two comma-separated dimensions: issuer, issuing_authority, issuer_level, form,
+    /// subject, year, status, unit.
+    #[param(example = "issuer_level,form")]
+    pub group_by: Option<String>,
+    pub lang: Option<Lang>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TargetReportQuery {
+    /// Measure one year only (models of that year; plans launched by its end). Default: the
+    /// campaign's years up to today.
+    #[param(minimum = 2000, maximum = 2100)]
+    pub year: Option<i32>,
+    pub lang: Option<Lang>,
+}
+
+/// The unit a report is about.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReportUnit {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+    pub level: Level,
+}
+
+/// One value of one dimension: its code (`null` for "none": a comprehensive model has no field),
+/// and its label in `lang`. For units, the code is the unit's code and `id` its id.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct GroupValue {
+    pub dimension: String,
+    pub key: Option<String>,
+    pub label: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReportRow {
+    /// The row's value of each `group_by` dimension, in order.
+    pub groups: Vec<GroupValue>,
+    pub count: i64,
+}
+
+/// The total of each value of one dimension, across the other.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Subtotal {
+    pub dimension: String,
+    pub rows: Vec<ReportRow>,
+}
+
+/// Counts grouped by up to two dimensions. Every combination of values appears, zeros included
+/// (for `unit`: every active child; for `year`: the years asked for, else those with records).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "unit": {"id": "0193a5b0-0000-7000-8000-000000000001", "code": "01", "name": "Thành phố Hà Nội", "level": "province"},
+    "group_by": ["field"],
+    "rows": [
+        {"groups": [{"dimension": "field", "key": "economy", "label": "Kinh tế"}], "count": 12},
+        {"groups": [{"dimension": "field", "key": null, "label": "Không có"}], "count": 3}
+    ],
+    "subtotals": [],
+    "total": 15
+}))]
+pub struct Report {
+    pub unit: ReportUnit,
+    pub group_by: Vec<String>,
+    pub rows: Vec<ReportRow>,
+    /// With two dimensions: the total of each value of each.
+    pub subtotals: Vec<Subtotal>,
+    /// Every record counted once.
+    pub total: i64,
+}
+
+/// Progress against one target of a campaign, computed from the records.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TargetProgress {
+    pub metric: TargetMetric,
+    pub metric_label: String,
+    pub level: Option<Level>,
+    pub unit_kind: Option<UnitKind>,
+    pub threshold: f64,
+    /// Units that launched a plan / registered a model; for models per unit per year, the models.
+    pub numerator: i64,
+    /// Units of the level (and kind) under the launcher; for models per unit per year, units × years.
+    pub denominator: i64,
+    /// numerator / denominator; `null` when there is nothing to divide by.
+    pub ratio: Option<f64>,
+    pub met: bool,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TargetCampaign {
+    pub id: String,
+    pub code: String,
+    pub title: String,
+    pub unit_id: String,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TargetReport {
+    pub campaign: TargetCampaign,
+    /// The years measured.
+    pub year_from: i32,
+    pub year_to: i32,
+    pub targets: Vec<TargetProgress>,
+}

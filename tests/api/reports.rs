@@ -1,0 +1,458 @@
+//! Reports through the API over a small province built by hand (the fixture: districts, communes,
+//! a village, a Party bloc), with known models and commendations: every cell of each report, its
+//! CSV and XLSX forms, and the counts kept with each write equal to a full recount.
+
+use serde_json::{json, Value};
+
+use crate::campaigns::{campaign, launched};
+use crate::commendations::{decide, proposal, recognised};
+use crate::helpers::*;
+use crate::models::act;
+
+/// What the scenario built: the campaigns and the ids of the models by name.
+pub struct Province {
+    pub top: String,
+    pub d1: String,
+    pub commendation: String,
+    pub recognised: String,
+}
+
+fn model(campaign_id: &str, unit: &str, fx: &Fixture, m: Value) -> Value {
+    let mut body = json!({
+        "campaign_id": campaign_id, "unit_id": fx.id(unit), "title": format!("Mô hình của {unit}"),
+        "subject": "collective", "kind": "by_field", "field": "economy", "special_areas": [],
+        "registered_level": "district", "year": 2024
+    });
+    for (k, v) in m.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    body
+}
+
+async fn create(app: &TestApp, fx: &Fixture, unit: &str, body: Value) -> String {
+    let editor = fx.token(app, unit, &["editor"]);
+    let m = app.post("/api/v1/models", &editor, &body).await.expect(201).json();
+    m["id"].as_str().unwrap().to_string()
+}
+
+/// P1 launches a campaign with three targets; D1 implements it. Models of P1's subtree:
+///
+/// | model | unit | subject | kind / field | areas | year | status |
+/// | m1 | C1 | collective | economy | ethnic_minority | 2024 | in_progress |
+/// | m2 | C1 | individual | culture_society | ethnic_minority, religious | 2024 | registered |
+/// | m3 | C2 | collective | comprehensive | | 2025 | registered |
+/// | m4 | V1 | collective | economy | | 2025 | draft |
+/// | m5 | C2 | collective | economy | | 2024 | withdrawn |
+/// | m6 | C1 | collective | comprehensive | | 2024 | recognized, giấy khen from D1 (2025) |
+/// | m7 | P1-BASE | collective | political_system | | 2025 | registered (P1's campaign) |
+///
+/// And one draft of P2C1 under P2's campaign, outside P1.
+pub async fn province(app: &TestApp, fx: &Fixture) -> Province {
+    let mut top_body = campaign("07-KH/BDV", "2023-01-01", "2025-12-31", None);
+    top_body["targets"] = json!([
+        {"metric": "units_with_plan_ratio", "level": "district", "threshold": 1.0},
+        {"metric": "units_with_model_ratio", "level": "commune", "threshold": 0.5},
+        {"metric": "models_per_unit_per_year", "level": "district", "threshold": 1}
+    ]);
+    let top = launched(app, fx, "P1", &top_body).await["id"].as_str().unwrap().to_string();
+    let d1 = launched(app, fx, "D1", &campaign("12-KH/HU", "2023-03-01", "2025-12-31", Some(&top))).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let reviewer = fx.token(app, "D1", &["reviewer"]);
+
+    let m1 = create(app, fx, "C1", model(&d1, "C1", fx, json!({"special_areas": ["ethnic_minority"]}))).await;
+    let c1 = fx.token(app, "C1", &["editor"]);
+    act(app, &c1, &m1, "submit", 1, json!({})).await.expect(200);
+    act(app, &reviewer, &m1, "accept", 2, json!({})).await.expect(200);
+    let m2 = create(
+        app,
+        fx,
+        "C1",
+        model(
+            &d1,
+            "C1",
+            fx,
+            json!({"subject": "individual", "person": {"full_name": "Nguyễn Thị Hoa", "position": "Trưởng thôn"},
+                   "field": "culture_society", "special_areas": ["ethnic_minority", "religious"]}),
+        ),
+    )
+    .await;
+    act(app, &c1, &m2, "submit", 1, json!({})).await.expect(200);
+    let c2 = fx.token(app, "C2", &["editor"]);
+    let m3 = create(app, fx, "C2", model(&d1, "C2", fx, json!({"kind": "comprehensive", "field": null, "year": 2025})))
+        .await;
+    act(app, &c2, &m3, "submit", 1, json!({})).await.expect(200);
+    create(app, fx, "V1", model(&d1, "V1", fx, json!({"year": 2025}))).await;
+    let m5 = create(app, fx, "C2", model(&d1, "C2", fx, json!({}))).await;
+    act(app, &c2, &m5, "withdraw", 1, json!({})).await.expect(200);
+    let (m6, _) = recognised(app, fx, &d1).await;
+    let proposed = app
+        .post("/api/v1/commendations", &c1, &proposal(fx, &m6, "giay_khen", "D1", "Ban Dân vận Huyện ủy Bình Lục"))
+        .await
+        .expect(201)
+        .json();
+    let commendation = proposed["id"].as_str().unwrap().to_string();
+    let decision = json!({"decision_number": "125-QĐ/BDVHU", "decided_on": "2025-01-15"});
+    decide(app, &fx.token(app, "D1", &["approver"]), &commendation, "issue", 1, decision).await.expect(200);
+    let base = fx.token(app, "P1-BASE", &["editor"]);
+    let m7 = create(
+        app,
+        fx,
+        "P1-BASE",
+        model(&top, "P1-BASE", fx, json!({"field": "political_system", "registered_level": "province", "year": 2025})),
+    )
+    .await;
+    act(app, &base, &m7, "submit", 1, json!({})).await.expect(200);
+
+    let p2 = launched(app, fx, "P2", &campaign("01-KH/LS", "2024-01-01", "2025-12-31", None)).await;
+    let p2_campaign = p2["id"].as_str().unwrap();
+    create(app, fx, "P2C1", model(p2_campaign, "P2C1", fx, json!({}))).await;
+    Province { top, d1, commendation, recognised: m6 }
+}
+
+/// The report's rows as (labels of the groups joined by " / ", count).
+fn cells(report: &Value) -> Vec<(String, i64)> {
+    report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let keys: Vec<String> =
+                r["groups"].as_array().unwrap().iter().map(|g| g["key"].as_str().unwrap_or("-").to_string()).collect();
+            (keys.join("/"), r["count"].as_i64().unwrap())
+        })
+        .collect()
+}
+
+fn nonzero(report: &Value) -> Vec<(String, i64)> {
+    cells(report).into_iter().filter(|(_, n)| *n > 0).collect()
+}
+
+fn pairs(expected: &[(&str, i64)]) -> Vec<(String, i64)> {
+    expected.iter().map(|(k, n)| (k.to_string(), *n)).collect()
+}
+
+/// The counts kept write by write are what a full recount gives.
+pub fn assert_counts_match_a_recount(app: &TestApp) {
+    let mut conn = app.state.pool.get().unwrap();
+    assert_eq!(dvk::reports::counts::differences(&mut conn).unwrap(), 0, "kept counts differ from a recount");
+}
+
+#[actix_web::test]
+async fn a_province_report_counts_every_cell() {
+    let app = TestApp::spawn().await;
+    let fx = Fixture::load(&app).await;
+    let p = province(&app, &fx).await;
+    assert_counts_match_a_recount(&app);
+    let p1 = fx.token(&app, "P1", &["viewer"]);
+    let report = |q: &str| format!("/api/v1/reports/models?unit_id={}&{q}", fx.id("P1"));
+
+    let total = app.get(&report(""), &p1).await.expect(200).json();
+    assert_eq!(total["total"], 7);
+    assert_eq!(total["unit"]["code"], "P1");
+    assert_eq!(total["rows"], json!([]));
+
+    let by_field = app.get(&report("group_by=field"), &p1).await.expect(200).json();
+    assert_eq!(
+        cells(&by_field),
+        pairs(&[
+            ("economy", 3),
+            ("culture_society", 1),
+            ("defense_security", 0),
+            ("political_system", 1),
+            ("professional", 0),
+            ("-", 2)
+        ])
+    );
+    assert_eq!(by_field["rows"][0]["groups"][0]["label"], "Kinh tế");
+    assert_eq!(by_field["rows"][5]["groups"][0]["label"], "Không có");
+    assert_eq!(by_field["total"], 7);
+
+    let by_field_level = app.get(&report("group_by=field,level"), &p1).await.expect(200).json();
+    assert_eq!(
+        nonzero(&by_field_level),
+        pairs(&[
+            ("economy/commune", 2),
+            ("economy/village", 1),
+            ("culture_society/commune", 1),
+            ("political_system/commune", 1),
+            ("-/commune", 2)
+        ])
+    );
+    assert_eq!(by_field_level["rows"].as_array().unwrap().len(), 6 * 5, "every field at every level");
+    let subtotals = &by_field_level["subtotals"];
+    assert_eq!(subtotals[0]["dimension"], "field");
+    assert_eq!(
+        cells(&json!({"rows": subtotals[1]["rows"]})),
+        pairs(&[("central", 0), ("province", 0), ("district", 0), ("commune", 6), ("village", 1)])
+    );
+
+    let by_status = app.get(&report("group_by=status"), &p1).await.expect(200).json();
+    assert_eq!(
+        cells(&by_status),
+        pairs(&[
+            ("draft", 1),
+            ("registered", 3),
+            ("returned", 0),
+            ("in_progress", 1),
+            ("recognized", 1),
+            ("not_recognized", 0),
+            ("withdrawn", 1)
+        ])
+    );
+
+    // By unit: each active child of P1, zeros included; nothing is owned by P1 itself.
+    let by_unit = app.get(&report("group_by=unit"), &p1).await.expect(200).json();
+    assert_eq!(cells(&by_unit), pairs(&[("D1", 6), ("D2", 0), ("P1-BLOC", 1)]));
+    assert_eq!(by_unit["rows"][0]["groups"][0]["id"], fx.id("D1"));
+    assert_eq!(by_unit["rows"][0]["groups"][0]["label"], "Huyện Bình Lục");
+
+    // Tags: a model with two counts under each, and once in the totals.
+    let by_area = app.get(&report("group_by=special_area,subject"), &p1).await.expect(200).json();
+    assert_eq!(
+        nonzero(&by_area),
+        pairs(&[("religious/individual", 1), ("ethnic_minority/collective", 1), ("ethnic_minority/individual", 1)])
+    );
+    assert_eq!(
+        cells(&json!({"rows": by_area["subtotals"][1]["rows"]})),
+        pairs(&[("collective", 6), ("individual", 1)]),
+        "subjects count each model once, tagged or not"
+    );
+    assert_eq!(by_area["total"], 7);
+    let tagged = app.get(&report("special_area=ethnic_minority&group_by=subject"), &p1).await.expect(200).json();
+    assert_eq!(cells(&tagged), pairs(&[("collective", 1), ("individual", 1)]));
+    assert_eq!(tagged["total"], 2);
+
+    // Filters: statuses, years, a campaign.
+    let live = app.get(&report("status=registered,in_progress,recognized"), &p1).await.expect(200).json();
+    assert_eq!(live["total"], 5);
+    let recent = app.get(&report("year_from=2025&group_by=year"), &p1).await.expect(200).json();
+    assert_eq!(cells(&recent), pairs(&[("2025", 3)]));
+    let range = app.get(&report("year_from=2023&year_to=2025&group_by=year"), &p1).await.expect(200).json();
+    assert_eq!(cells(&range), pairs(&[("2023", 0), ("2024", 4), ("2025", 3)]));
+    let top_only = app.get(&report(&format!("campaign_id={}", p.top)), &p1).await.expect(200).json();
+    assert_eq!(top_only["total"], 1);
+    let registered = app.get(&report("registered_level=province&kind=by_field"), &p1).await.expect(200).json();
+    assert_eq!(registered["total"], 1);
+
+    // A district sees its own subtree by default; the nation sees everything.
+    let d1 = fx.token(&app, "D1", &["viewer"]);
+    let own = app.get("/api/v1/reports/models?group_by=unit", &d1).await.expect(200).json();
+    assert_eq!(own["unit"]["code"], "D1");
+    assert_eq!(cells(&own), pairs(&[("C1", 4), ("C2", 2)]), "V1's model is C1's subtree");
+    let national = app.get("/api/v1/reports/models?group_by=unit", &app.root_admin()).await.expect(200).json();
+    assert_eq!(cells(&national), pairs(&[("P1", 7), ("P2", 1)]));
+    assert_eq!(national["total"], 8);
+    let _ = (p.d1, p.recognised);
+}
+
+#[actix_web::test]
+async fn reports_keep_up_with_every_write_and_a_reorganisation() {
+    let app = TestApp::spawn().await;
+    let fx = Fixture::load(&app).await;
+    let p = province(&app, &fx).await;
+    let p1 = fx.token(&app, "P1", &["viewer"]);
+    let path = format!("/api/v1/reports/models?unit_id={}&group_by=status", fx.id("P1"));
+    // A correction moves the model from recognized to not_recognized: the counts follow.
+    let d1 = fx.token(&app, "D1", &["reviewer", "approver"]);
+    let list = app.get(&format!("/api/v1/evaluations?model_id={}", p.recognised), &d1).await.expect(200).json();
+    let first = list["items"][0]["id"].as_str().unwrap();
+    let body = json!({"model_id": p.recognised, "review_kind": "annual", "year": 2024, "supersedes_id": first,
+                      "decision": "not_recognize", "verdict": "fail",
+                      "scores": [{"code": "TC1", "score": 10}, {"code": "TC2", "score": 10}]});
+    // The commendation stands on the first evaluation; revoke it before correcting.
+    let revocation = json!({"reason": "Đánh giá lại", "decision_number": "131-QĐ/BDVHU", "decided_on": "2025-03-01"});
+    decide(&app, &fx.token(&app, "D1", &["approver"]), &p.commendation, "revoke", 2, revocation).await.expect(200);
+    let e = app.post("/api/v1/evaluations", &d1, &body).await.expect(201).json();
+    crate::evaluations::finalize(&app, &d1, e["id"].as_str().unwrap(), 1).await.expect(200);
+    let report = app.get(&path, &p1).await.expect(200).json();
+    assert_eq!(report["rows"][4]["count"], 0, "recognized");
+    assert_eq!(report["rows"][5]["count"], 1, "not_recognized");
+    assert_counts_match_a_recount(&app);
+
+    // Moving C2 under D2 moves its two models from D1's counts to D2's.
+    let admin = fx.token(&app, "P1", &["admin"]);
+    app.patch(&format!("/api/v1/units/{}", fx.id("C2")), &admin, "\"1\"", &json!({"parent_id": fx.id("D2")}))
+        .await
+        .expect(200);
+    let by_unit =
+        app.get(&format!("/api/v1/reports/models?unit_id={}&group_by=unit", fx.id("P1")), &p1).await.expect(200).json();
+    assert_eq!(cells(&by_unit), pairs(&[("D1", 4), ("D2", 2), ("P1-BLOC", 1)]));
+    assert_counts_match_a_recount(&app);
+
+    // C1 closes into C3: with predecessors, C3 counts what C1 did (four models, V1's among them).
+    app.post_with(
+        &format!("/api/v1/units/{}/close", fx.id("C1")),
+        &admin,
+        &[("If-Match", "\"1\"")],
+        &json!({"successors": [{"unit_id": fx.id("C3"), "is_primary": true}]}),
+    )
+    .await
+    .expect(200);
+    let c3 = format!("/api/v1/reports/models?unit_id={}", fx.id("C3"));
+    assert_eq!(app.get(&c3, &p1).await.expect(200).json()["total"], 0);
+    let with = app.get(&format!("{c3}&include_predecessors=true"), &p1).await.expect(200).json();
+    assert_eq!(with["total"], 4);
+    let d2 = format!("/api/v1/reports/models?unit_id={}&group_by=unit&include_predecessors=true", fx.id("D2"));
+    assert_eq!(cells(&app.get(&d2, &p1).await.expect(200).json()), pairs(&[("C2", 2), ("C3", 4)]));
+    assert_counts_match_a_recount(&app);
+}
+
+#[actix_web::test]
+async fn commendation_reports_and_targets() {
+    let app = TestApp::spawn().await;
+    let fx = Fixture::load(&app).await;
+    let p = province(&app, &fx).await;
+    let p1 = fx.token(&app, "P1", &["viewer"]);
+    let report = |q: &str| format!("/api/v1/reports/commendations?unit_id={}&{q}", fx.id("P1"));
+    let by = app.get(&report("group_by=issuer_level,form"), &p1).await.expect(200).json();
+    assert_eq!(nonzero(&by), pairs(&[("district/giay_khen", 1)]));
+    assert_eq!(by["total"], 1);
+
+    // Revoked and replaced by a bằng khen of the province: revoked ones count only when asked.
+    let revocation = json!({"reason": "Nâng mức khen", "decision_number": "131-QĐ/BDVHU", "decided_on": "2025-03-01"});
+    decide(&app, &fx.token(&app, "D1", &["approver"]), &p.commendation, "revoke", 2, revocation).await.expect(200);
+    let c1 = fx.token(&app, "C1", &["editor"]);
+    let second = app
+        .post("/api/v1/commendations", &c1, &proposal(&fx, &p.recognised, "bang_khen", "P1", "Ban Dân vận Tỉnh ủy"))
+        .await
+        .expect(201)
+        .json();
+    let decision = json!({"decision_number": "45-QĐ/BDVTU", "decided_on": "2025-05-19"});
+    decide(&app, &fx.token(&app, "P1", &["approver"]), second["id"].as_str().unwrap(), "issue", 1, decision)
+        .await
+        .expect(200);
+    let issued = app.get(&report("group_by=issuer,form"), &p1).await.expect(200).json();
+    assert_eq!(nonzero(&issued), pairs(&[("P1/bang_khen", 1)]));
+    let all = app.get(&report("group_by=status,year&include_revoked=true"), &p1).await.expect(200).json();
+    assert_eq!(nonzero(&all), pairs(&[("issued/2025", 1), ("revoked/2025", 1)]));
+    let by_unit = app.get(&report("group_by=unit,issuing_authority"), &p1).await.expect(200).json();
+    assert_eq!(nonzero(&by_unit), pairs(&[("D1/mass_mobilization_commission", 1)]));
+    let outside = app.get(&report("year_to=2024"), &p1).await.expect(200).json();
+    assert_eq!(outside["total"], 0);
+
+    // Targets: D1 of two districts launched a plan (1/2, not met); three of four communes have a
+    // registered model (met at 0.5); four registered models in two districts over 2023–2025.
+    let targets = app.get(&format!("/api/v1/reports/campaigns/{}/targets", p.top), &p1).await.expect(200).json();
+    assert_eq!((targets["year_from"].as_i64(), targets["year_to"].as_i64()), (Some(2023), Some(2025)));
+    let t = |i: usize| {
+        let t = &targets["targets"][i];
+        (
+            t["metric"].as_str().unwrap().to_string(),
+            t["numerator"].as_i64().unwrap(),
+            t["denominator"].as_i64().unwrap(),
+            t["met"].as_bool().unwrap(),
+        )
+    };
+    assert_eq!(t(0), ("units_with_plan_ratio".into(), 1, 2, false));
+    assert_eq!(targets["targets"][0]["ratio"], 0.5);
+    assert_eq!(t(1), ("units_with_model_ratio".into(), 3, 4, true));
+    assert_eq!(t(2), ("models_per_unit_per_year".into(), 4, 6, false));
+    let in_2024 =
+        app.get(&format!("/api/v1/reports/campaigns/{}/targets?year=2024", p.top), &p1).await.expect(200).json();
+    assert_eq!(in_2024["targets"][2]["numerator"], 3);
+    assert_eq!(in_2024["targets"][2]["denominator"], 2);
+    assert_eq!(in_2024["targets"][2]["met"], true);
+    assert_eq!(in_2024["targets"][1]["numerator"], 1, "in 2024 only C1 had registered a model");
+}
+
+#[actix_web::test]
+async fn reports_come_as_csv_and_xlsx_with_labels() {
+    let app = TestApp::spawn().await;
+    let fx = Fixture::load(&app).await;
+    let p = province(&app, &fx).await;
+    let p1 = fx.token(&app, "P1", &["viewer"]);
+    let path = format!("/api/v1/reports/models?unit_id={}&group_by=field,level", fx.id("P1"));
+    let csv = app.request(actix_web::http::Method::GET, &path, Some(&p1), &[("Accept", "text/csv")], None).await;
+    csv.expect(200);
+    assert_eq!(csv.header("content-type").as_deref(), Some("text/csv; charset=utf-8"));
+    assert!(csv.header("content-disposition").unwrap().contains("models-report.csv"));
+    assert!(csv.body.starts_with("\u{feff}".as_bytes()), "a BOM, so Excel reads UTF-8");
+    let text = String::from_utf8(csv.body[3..].to_vec()).unwrap();
+    let rows: Vec<Vec<String>> = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text.as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect();
+    assert_eq!(rows[0], ["Lĩnh vực", "Cấp", "Số lượng"]);
+    assert_eq!(rows[4], ["Kinh tế", "Xã, phường, đặc khu", "2"]);
+    assert_eq!(rows[5], ["Kinh tế", "Thôn, tổ dân phố", "1"]);
+    assert_eq!(rows.len(), 1 + 30 + 6 + 5 + 1, "header, cells, subtotals of each dimension, total");
+    assert_eq!(rows[31], ["Kinh tế", "Tất cả (Cộng)", "3"]);
+    assert_eq!(rows.last().unwrap(), &["Tổng cộng", "", "7"]);
+
+    let en = app
+        .request(actix_web::http::Method::GET, &format!("{path}&lang=en"), Some(&p1), &[("Accept", "text/csv")], None)
+        .await;
+    assert!(en.expect(200).text().contains("Field,Level,Count\n"));
+
+    let xlsx =
+        app.request(actix_web::http::Method::GET, &path, Some(&p1), &[("Accept", dvk::http::export::XLSX)], None).await;
+    xlsx.expect(200);
+    assert_eq!(xlsx.header("content-type").as_deref(), Some(dvk::http::export::XLSX));
+    let sheet = read_xlsx(&xlsx.body);
+    assert_eq!(sheet, rows, "the XLSX holds what the CSV holds");
+
+    let targets = app
+        .request(
+            actix_web::http::Method::GET,
+            &format!("/api/v1/reports/campaigns/{}/targets", p.top),
+            Some(&p1),
+            &[("Accept", dvk::http::export::XLSX)],
+            None,
+        )
+        .await;
+    let sheet = read_xlsx(&targets.expect(200).body);
+    assert_eq!(sheet[0][0], "Chỉ tiêu");
+    assert_eq!(sheet[1], ["Tỷ lệ đơn vị có kế hoạch", "Huyện", "", "1", "1", "2", "0.5", "Không"]);
+}
+
+/// The first sheet of an XLSX file as text cells (numbers as written).
+pub fn read_xlsx(bytes: &[u8]) -> Vec<Vec<String>> {
+    use calamine::{Data, Reader, Xlsx};
+    let mut book: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let range = book.worksheet_range_at(0).unwrap().unwrap();
+    range
+        .rows()
+        .map(|row| {
+            row.iter()
+                .map(|c| match c {
+                    Data::Empty => String::new(),
+                    Data::String(s) => s.clone(),
+                    Data::Float(x) => x.to_string(),
+                    Data::Int(n) => n.to_string(),
+                    other => other.to_string(),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[actix_web::test]
+async fn bad_report_requests_are_refused_and_scope_holds() {
+    let app = TestApp::spawn().await;
+    let fx = Fixture::load(&app).await;
+    let p1 = fx.token(&app, "P1", &["viewer"]);
+    let get = |q: &str| format!("/api/v1/reports/models?{q}");
+    let p = app.get(&get("group_by=colour"), &p1).await.problem(400, "invalid_query");
+    assert_eq!(p["errors"][0]["field"], "group_by");
+    app.get(&get("group_by=field,level,year"), &p1).await.problem(400, "invalid_query");
+    app.get(&get("group_by=field,field"), &p1).await.problem(400, "invalid_query");
+    let p = app.get(&get("year_from=2026&year_to=2025&status=done"), &p1).await.problem(400, "invalid_query");
+    assert_eq!(p["errors"].as_array().unwrap().len(), 2, "every fault at once: {p}");
+    app.get(&get("year_from=1999"), &p1).await.problem(400, "invalid_query");
+    app.get(&get("special_area=moon"), &p1).await.problem(400, "invalid_query");
+    app.get(&get("colour=red"), &p1).await.problem(400, "invalid_query");
+    app.get(&get("campaign_id=nope"), &p1).await.problem(422, "validation_failed");
+    app.get("/api/v1/reports/commendations?group_by=field", &p1).await.problem(400, "invalid_query");
+    app.get("/api/v1/reports/campaigns/nope/targets", &p1).await.problem(404, "not_found");
+    let png = app.request(actix_web::http::Method::GET, &get(""), Some(&p1), &[("Accept", "image/png")], None).await;
+    png.problem(406, "not_acceptable");
+    // A unit outside the caller's subtree is not found, whatever it holds.
+    let c3 = fx.token(&app, "C3", &["viewer"]);
+    app.get(&get(&format!("unit_id={}", fx.id("P1"))), &c3).await.problem(404, "not_found");
+    app.get(&get(&format!("unit_id={}", fx.id("P2"))), &p1).await.problem(404, "not_found");
+    app.request(actix_web::http::Method::GET, &get(""), None, &[], None).await.problem(401, "missing_token");
+}
