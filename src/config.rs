@@ -24,6 +24,8 @@ pub struct Config {
     pub body_limit: usize,
     /// `DVK_IMPORT_LIMIT`, default 32 MiB: the largest file for import and reorganisation.
     pub import_limit: usize,
+    /// Largest model spreadsheet accepted by `POST /models/import` (`DVK_MODEL_IMPORT_LIMIT`).
+    pub model_import_limit: usize,
     /// `DVK_RATE_LIMIT_PER_SECOND`, default 200 (0 turns the limiter off): sustained requests per
     /// subject (token `sub`, or client address without a token), per instance.
     pub rate_limit_per_second: u32,
@@ -60,6 +62,7 @@ impl Config {
             jwt_leeway_secs: 30,
             body_limit: 1024 * 1024,
             import_limit: 32 * 1024 * 1024,
+            model_import_limit: 8 * 1024 * 1024,
             rate_limit_per_second: 200,
             rate_limit_burst: 1000,
             workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
@@ -80,6 +83,7 @@ impl Config {
             jwt_leeway_secs: parsed("DVK_JWT_LEEWAY_SECS", d.jwt_leeway_secs)?,
             body_limit: parsed("DVK_BODY_LIMIT", d.body_limit)?,
             import_limit: parsed("DVK_IMPORT_LIMIT", d.import_limit)?,
+            model_import_limit: parsed("DVK_MODEL_IMPORT_LIMIT", d.model_import_limit)?,
             rate_limit_per_second: parsed("DVK_RATE_LIMIT_PER_SECOND", d.rate_limit_per_second)?,
             rate_limit_burst: parsed("DVK_RATE_LIMIT_BURST", d.rate_limit_burst)?,
             workers: parsed("DVK_WORKERS", d.workers)?,

@@ -172,6 +172,14 @@ const VI: &[(&str, &str)] = &[
     ("indicators", "Chỉ số"),
     ("row", "Dòng"),
     ("own_models", "trực tiếp"),
+    ("unit.name", "Đơn vị"),
+    ("unit.level", "Cấp"),
+    ("criteria_set_code", "Bộ tiêu chí"),
+    ("criteria", "Tiêu chí"),
+    ("comment", "Nhận xét"),
+    ("superseded_by_id", "Được thay thế bởi"),
+    ("indicator_values", "Giá trị chỉ số"),
+    ("recognized_on", "Ngày công nhận"),
 ];
 
 /// The label of `code` in `lang`: the Vietnamese entry, or the code made readable in English.

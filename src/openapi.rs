@@ -29,9 +29,49 @@ pub fn routes(cfg: &mut ServiceConfig) {
 }
 
 pub fn document() -> utoipa::openapi::OpenApi {
-    let (_, doc) =
+    let (_, mut doc) =
         actix_web::App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(routes).split_for_parts();
+    spreadsheets(&mut doc);
     doc
+}
+
+/// Every operation with a `lang` parameter (each list and report) also answers in CSV and XLSX
+/// when `Accept` asks, and 406 when it asks for something else: said here once for all of them.
+fn spreadsheets(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    let text = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some("UTF-8 with a byte-order mark; a header row of labels in `lang`"))
+        .build();
+    let binary = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+        .description(Some("An XLSX workbook: one sheet, a bold frozen header row, fitted column widths"))
+        .build();
+    for item in doc.paths.paths.values_mut() {
+        let Some(op) = item.get.as_mut() else { continue };
+        let params = op.parameters.as_deref().unwrap_or_default();
+        if !params.iter().any(|p| p.name == "lang") {
+            continue;
+        }
+        let paged = params.iter().any(|p| p.name == "cursor");
+        if let Some(RefOr::T(ok)) = op.responses.responses.get_mut("200") {
+            ok.content
+                .insert(crate::http::export::CSV.into(), ContentBuilder::new().schema(Some(text.clone())).build());
+            ok.content
+                .insert(crate::http::export::XLSX.into(), ContentBuilder::new().schema(Some(binary.clone())).build());
+            let disposition =
+                HeaderBuilder::new().description(Some("With CSV and XLSX: `attachment; filename=\"….csv\"`")).build();
+            ok.headers.insert("Content-Disposition".into(), disposition);
+            if paged {
+                let next = HeaderBuilder::new()
+                    .description(Some("With CSV and XLSX (up to 10,000 rows a page): the cursor of the next page"))
+                    .build();
+                ok.headers.insert("X-Next-Cursor".into(), next);
+            }
+        }
+        op.responses.responses.insert("406".into(), RefOr::Ref(Ref::from_response_name("NotAcceptable")));
+    }
 }
 
 /// The document as committed: pretty JSON with a final newline.

@@ -56,6 +56,8 @@ pub struct ListAuditEvents {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
+    /// Labels of CSV and XLSX answers: vi (default) or en.
+    pub lang: Option<crate::labels::Lang>,
 }
 
 /// The audit log of your subtree, newest first (admin).
@@ -76,10 +78,12 @@ pub struct ListAuditEvents {
 pub async fn list_audit_events(
     state: web::Data<AppState>,
     actor: Actor,
+    format: crate::http::export::Format,
     query: web::Query<ListAuditEvents>,
 ) -> Result<HttpResponse, ApiError> {
     actor.require(Role::Admin)?;
     let q = query.into_inner();
+    let lang = q.lang.unwrap_or_default();
     let filter = store::Filter {
         viewer: actor.unit_id.clone(),
         resource_type: q.resource_type,
@@ -89,7 +93,7 @@ pub async fn list_audit_events(
         since: pagination::updated_since(q.since.as_deref()).map_err(|_| {
             ApiError::bad_request("invalid_since", "since must be an RFC 3339 timestamp, not in the future")
         })?,
-        limit: pagination::limit(q.limit)?,
+        limit: format.limit(q.limit)?,
         cursor: q.cursor.as_deref().map(|c| Cursor::decode(c, "-occurred_at")).transpose()?,
     };
     let (rows, next_cursor) = db::run(&state.pool, move |conn| store::list(conn, &filter)).await?;
@@ -110,5 +114,20 @@ pub async fn list_audit_events(
             request_id: r.request_id,
         })
         .collect();
-    Ok(HttpResponse::Ok().json(AuditEventPage { items, next_cursor }))
+    crate::http::export::respond(&state.pool, format, lang, AuditEventPage { items, next_cursor }).await
 }
+
+impl crate::http::export::Tabular for AuditEvent {
+    const COLUMNS: &'static [&'static str] = &[
+        "occurred_at",
+        "actor_sub",
+        "actor_unit_id",
+        "action",
+        "resource_type",
+        "resource_id",
+        "unit_id",
+        "request_id",
+        "id",
+    ];
+}
+crate::page!(AuditEventPage, AuditEvent, "audit-events");

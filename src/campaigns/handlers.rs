@@ -78,6 +78,7 @@ pub async fn get_campaign(
 pub async fn list_campaigns(
     state: web::Data<AppState>,
     actor: Actor,
+    format: crate::http::export::Format,
     query: web::Query<ListCampaigns>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
@@ -86,9 +87,10 @@ pub async fn list_campaigns(
         "created_at",
         store::SORTS,
         q.cursor.as_deref(),
-        q.limit,
+        format.limit(q.limit)?,
         q.updated_since.as_deref(),
     )?;
+    let lang = q.lang.unwrap_or_default();
     let filter = store::Filter {
         viewer: actor.unit_id.clone(),
         unit_id: q.unit_id,
@@ -108,7 +110,7 @@ pub async fn list_campaigns(
         Ok(CampaignPage { items: rows.iter().map(|r| r.to_api()).collect::<Result<_, _>>()?, next_cursor })
     })
     .await?;
-    Ok(HttpResponse::Ok().json(page))
+    crate::http::export::respond(&state.pool, format, lang, page).await
 }
 
 /// Change a draft or active campaign of your unit (editor). Once launched, its period and parent

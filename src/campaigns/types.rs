@@ -244,4 +244,22 @@ pub struct ListCampaigns {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
+    /// Labels of CSV and XLSX answers: vi (default) or en.
+    pub lang: Option<crate::labels::Lang>,
 }
+
+impl crate::http::export::Tabular for Campaign {
+    const COLUMNS: &'static [&'static str] = &[
+        "code",
+        "title",
+        "unit_id",
+        "parent_campaign_id",
+        "starts_on",
+        "ends_on",
+        "fields",
+        "status",
+        "description",
+        "id",
+    ];
+}
+crate::page!(CampaignPage, Campaign, "campaigns");

@@ -74,6 +74,7 @@ pub async fn get_commendation(
 pub async fn list_commendations(
     state: web::Data<AppState>,
     actor: Actor,
+    format: crate::http::export::Format,
     query: web::Query<ListCommendations>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
@@ -82,9 +83,10 @@ pub async fn list_commendations(
         "created_at",
         pagination::TIME_SORTS,
         q.cursor.as_deref(),
-        q.limit,
+        format.limit(q.limit)?,
         q.updated_since.as_deref(),
     )?;
+    let lang = q.lang.unwrap_or_default();
     let filter = store::Filter {
         viewer: actor.unit_id.clone(),
         model_id: q.model_id,
@@ -102,7 +104,7 @@ pub async fn list_commendations(
         Ok(CommendationPage { items: rows.iter().map(|r| r.to_api()).collect::<Result<_, _>>()?, next_cursor })
     })
     .await?;
-    Ok(HttpResponse::Ok().json(page))
+    crate::http::export::respond(&state.pool, format, lang, page).await
 }
 
 async fn act(

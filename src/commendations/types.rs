@@ -176,4 +176,29 @@ pub struct ListCommendations {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
+    /// Labels of CSV and XLSX answers: vi (default) or en.
+    pub lang: Option<crate::labels::Lang>,
 }
+
+impl crate::http::export::Tabular for Commendation {
+    const COLUMNS: &'static [&'static str] = &[
+        "form",
+        "recipient.subject",
+        "recipient.unit_id",
+        "recipient.full_name",
+        "issuer_unit_id",
+        "issuing_authority",
+        "issuer_snapshot.authority_title",
+        "decision_number",
+        "decided_on",
+        "reason",
+        "amount_vnd",
+        "status",
+        "revocation.reason",
+        "revocation.decision_number",
+        "revocation.decided_on",
+        "model_id",
+        "id",
+    ];
+}
+crate::page!(CommendationPage, Commendation, "commendations");

@@ -165,4 +165,27 @@ pub struct ListEvaluations {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
+    /// Labels of CSV and XLSX answers: vi (default) or en.
+    pub lang: Option<crate::labels::Lang>,
 }
+
+impl crate::http::export::Tabular for Evaluation {
+    const COLUMNS: &'static [&'static str] = &[
+        "model_id",
+        "evaluator_unit_id",
+        "review_kind",
+        "year",
+        "criteria_set_code",
+        "total_score",
+        "verdict",
+        "decision",
+        "status",
+        "comment",
+        "finalized_at",
+        "supersedes_id",
+        "superseded_by_id",
+        "criteria",
+        "id",
+    ];
+}
+crate::page!(EvaluationPage, Evaluation, "evaluations");

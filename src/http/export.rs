@@ -4,6 +4,7 @@
 //! frozen header row and columns as wide as their contents. Headings and enum values are labels in
 //! `lang` (Vietnamese by default); JSON keeps the codes.
 
+use std::collections::HashMap;
 use std::future::{ready, Ready};
 
 use actix_web::http::header;
@@ -11,6 +12,7 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::db::Pool;
 use crate::error::ApiError;
 use crate::labels::{label, Lang};
 
@@ -210,8 +212,36 @@ fn sheet_name(name: &str) -> String {
 }
 
 /// A list item as a spreadsheet row: its columns are paths into its JSON (`person.full_name`).
+/// Columns that hold a unit's id (`…unit_id`, a unit's `parent_id`) show the unit's code and name.
 pub trait Tabular: Serialize {
     const COLUMNS: &'static [&'static str];
+}
+
+/// A page of a list, as every list answers.
+pub trait Page: Serialize {
+    type Item: Tabular;
+    /// The file name of its spreadsheet.
+    const NAME: &'static str;
+    fn items(&self) -> &[Self::Item];
+    fn next_cursor(&self) -> Option<&str>;
+}
+
+/// `page!(ModelPage, Model, "models")`: the page type `ModelPage { items, next_cursor }` lists
+/// `Model`s in a sheet named "models".
+#[macro_export]
+macro_rules! page {
+    ($page:ty, $item:ty, $name:literal) => {
+        impl $crate::http::export::Page for $page {
+            type Item = $item;
+            const NAME: &'static str = $name;
+            fn items(&self) -> &[$item] {
+                &self.items
+            }
+            fn next_cursor(&self) -> Option<&str> {
+                self.next_cursor.as_deref()
+            }
+        }
+    };
 }
 
 /// Columns whose values are codes with labels.
@@ -232,27 +262,64 @@ const ENUM_COLUMNS: &[&str] = &[
     "issuer_level",
     "issuer_snapshot.level",
     "recipient.subject",
+    "recipient_subject",
+    "unit.level",
 ];
 
-/// A page of a list as a sheet named `name`.
-pub fn table_of<T: Tabular>(name: &str, items: &[T], lang: Lang) -> Result<Table, ApiError> {
-    let mut rows = Vec::with_capacity(items.len());
-    for item in items {
-        let json = serde_json::to_value(item).map_err(|e| ApiError::internal(format!("serialising a row: {e}")))?;
-        rows.push(T::COLUMNS.iter().map(|path| cell(lang, path, lookup(&json, path))).collect());
+fn is_unit_column(path: &str) -> bool {
+    path.ends_with("unit_id") || path == "parent_id"
+}
+
+/// A page of a list in the format asked for: JSON as it is, or a sheet of its items with the next
+/// page's cursor in `X-Next-Cursor`.
+pub async fn respond<P: Page>(pool: &Pool, format: Format, lang: Lang, page: P) -> Result<HttpResponse, ApiError> {
+    if !format.is_spreadsheet() {
+        return Ok(HttpResponse::Ok().json(&page));
     }
-    Ok(Table { name: name.to_string(), headings: T::COLUMNS.iter().map(|c| label(lang, c)).collect(), rows })
+    let rows = page
+        .items()
+        .iter()
+        .map(|item| serde_json::to_value(item).map_err(|e| ApiError::internal(format!("serialising a row: {e}"))))
+        .collect::<Result<Vec<Value>, _>>()?;
+    let ids: Vec<String> = rows
+        .iter()
+        .flat_map(|row| P::Item::COLUMNS.iter().filter(|c| is_unit_column(c)).map(|c| lookup(row, c)))
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let names = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        crate::db::run(pool, move |conn| crate::units::store::names(conn, &ids)).await?
+    };
+    let table = Table {
+        name: P::NAME.to_string(),
+        headings: P::Item::COLUMNS.iter().map(|c| label(lang, c)).collect(),
+        rows: rows
+            .iter()
+            .map(|row| P::Item::COLUMNS.iter().map(|path| cell(lang, path, lookup(row, path), &names)).collect())
+            .collect(),
+    };
+    let mut res = table.respond(format)?;
+    if let Some(cursor) = page.next_cursor() {
+        if let Ok(v) = header::HeaderValue::from_str(cursor) {
+            res.headers_mut().insert(header::HeaderName::from_static("x-next-cursor"), v);
+        }
+    }
+    Ok(res)
 }
 
 fn lookup<'a>(json: &'a Value, path: &str) -> &'a Value {
     path.split('.').try_fold(json, |v, key| v.get(key)).unwrap_or(&Value::Null)
 }
 
-fn cell(lang: Lang, path: &str, v: &Value) -> Cell {
+fn cell(lang: Lang, path: &str, v: &Value, units: &HashMap<String, String>) -> Cell {
     let labelled = ENUM_COLUMNS.contains(&path);
     let text = |s: &str| if labelled { label(lang, s) } else { s.to_string() };
     match v {
         Value::Null => Cell::Empty,
+        Value::String(s) if is_unit_column(path) => Cell::Text(units.get(s).cloned().unwrap_or_else(|| s.clone())),
         Value::Bool(b) => Cell::Text(label(lang, if *b { "yes" } else { "no" })),
         Value::Number(n) => n.as_i64().map(Cell::Int).unwrap_or_else(|| Cell::Float(n.as_f64().unwrap_or(0.0))),
         Value::String(s) => Cell::Text(text(s)),
@@ -261,28 +328,6 @@ fn cell(lang: Lang, path: &str, v: &Value) -> Cell {
         }
         other => Cell::Text(other.to_string()),
     }
-}
-
-/// A list page in the format asked for: JSON as `page`, or a sheet of `items` with the next
-/// page's cursor in `X-Next-Cursor`.
-pub fn list<T: Tabular, P: Serialize>(
-    format: Format,
-    lang: Lang,
-    name: &str,
-    items: &[T],
-    next_cursor: Option<&str>,
-    page: &P,
-) -> Result<HttpResponse, ApiError> {
-    if !format.is_spreadsheet() {
-        return Ok(HttpResponse::Ok().json(page));
-    }
-    let mut res = table_of(name, items, lang)?.respond(format)?;
-    if let Some(cursor) = next_cursor {
-        if let Ok(v) = header::HeaderValue::from_str(cursor) {
-            res.headers_mut().insert(header::HeaderName::from_static("x-next-cursor"), v);
-        }
-    }
-    Ok(res)
 }
 
 #[cfg(test)]

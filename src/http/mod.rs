@@ -7,6 +7,7 @@ pub mod idempotency;
 pub mod json;
 pub mod pagination;
 pub mod rate_limit;
+pub mod sheet;
 pub mod text;
 
 use actix_web::body::MessageBody;

@@ -107,12 +107,13 @@ pub struct Paging<F> {
 
 impl<F: Copy + PartialEq> Paging<F> {
     /// `allowed` names the sortable fields; the first is only a formality of `Sort::parse`.
+    /// `limit` is already checked for the answer's format (`Format::limit`).
     pub fn parse(
         sort: Option<&str>,
         default_sort: &str,
         allowed: &[(&str, F)],
         cursor: Option<&str>,
-        page_size: Option<i64>,
+        limit: i64,
         since: Option<&str>,
     ) -> Result<Paging<F>, ApiError> {
         let updated_since = updated_since(since)?;
@@ -123,7 +124,7 @@ impl<F: Copy + PartialEq> Paging<F> {
         };
         let sort = Sort::parse(Some(&sort_name), allowed, Sort { field: allowed[0].1, descending: false })?;
         let cursor = cursor.map(|c| Cursor::decode(c, &sort_name)).transpose()?;
-        Ok(Paging { sort, sort_name, cursor, limit: limit(page_size)?, updated_since })
+        Ok(Paging { sort, sort_name, cursor, limit, updated_since })
     }
 }
 

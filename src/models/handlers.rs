@@ -12,6 +12,7 @@ use crate::http::pagination::{self, Cursor, Paging};
 use crate::http::text;
 use crate::AppState;
 
+use super::import::{self, ImportedModels, Template};
 use super::service;
 use super::store;
 use super::types::*;
@@ -81,6 +82,7 @@ pub async fn get_model(
 pub async fn list_models(
     state: web::Data<AppState>,
     actor: Actor,
+    format: crate::http::export::Format,
     query: web::Query<ListModels>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
@@ -89,9 +91,10 @@ pub async fn list_models(
         "created_at",
         store::SORTS,
         q.cursor.as_deref(),
-        q.limit,
+        format.limit(q.limit)?,
         q.updated_since.as_deref(),
     )?;
+    let lang = q.lang.unwrap_or_default();
     let filter = store::Filter {
         campaign_id: q.campaign_id,
         unit_id: q.unit_id,
@@ -112,7 +115,7 @@ pub async fn list_models(
         ..store::Filter::visible_to(&actor.unit_id, limit)
     };
     let (items, next_cursor) = db::run(&state.pool, move |conn| store::list(conn, &filter)).await?;
-    Ok(HttpResponse::Ok().json(ModelPage { items, next_cursor }))
+    crate::http::export::respond(&state.pool, format, lang, ModelPage { items, next_cursor }).await
 }
 
 /// Change a draft or returned model of your subtree (editor).
@@ -229,16 +232,17 @@ pub async fn list_progress(
     state: web::Data<AppState>,
     actor: Actor,
     id: web::Path<String>,
+    format: crate::http::export::Format,
     query: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, q) = (id.into_inner(), query.into_inner());
-    let limit = pagination::limit(q.limit)?;
+    let (limit, lang) = (format.limit(q.limit)?, q.lang.unwrap_or_default());
     let (items, next_cursor) = db::run(&state.pool, move |conn| {
         let model = service::visible(conn, &actor, &id)?;
         store::list_progress(conn, &model.id, limit, q.cursor.as_deref())
     })
     .await?;
-    Ok(HttpResponse::Ok().json(ProgressPage { items, next_cursor }))
+    crate::http::export::respond(&state.pool, format, lang, ProgressPage { items, next_cursor }).await
 }
 
 /// The models you may see that replicate this one (withdrawn ones aside), oldest first.
@@ -256,10 +260,12 @@ pub async fn list_replications(
     state: web::Data<AppState>,
     actor: Actor,
     id: web::Path<String>,
+    format: crate::http::export::Format,
     query: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, q) = (id.into_inner(), query.into_inner());
-    let mut filter = store::Filter::visible_to(&actor.unit_id, pagination::limit(q.limit)?);
+    let lang = q.lang.unwrap_or_default();
+    let mut filter = store::Filter::visible_to(&actor.unit_id, format.limit(q.limit)?);
     filter.cursor = q.cursor.as_deref().map(|c| Cursor::decode(c, &filter.sort_name)).transpose()?;
     let (items, next_cursor) = db::run(&state.pool, move |conn| {
         let source = service::visible(conn, &actor, &id)?;
@@ -268,5 +274,84 @@ pub async fn list_replications(
         store::list(conn, &filter)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(ModelPage { items, next_cursor }))
+    crate::http::export::respond(&state.pool, format, lang, ModelPage { items, next_cursor }).await
+}
+
+/// Register models from a spreadsheet (`text/csv`, UTF-8, or XLSX), one row a model, as the
+/// template lays out. Every row goes through the same checks as `POST /models`; all rows or none;
+/// errors name the row (the header is row 1), the column and the reason. Rows are created as
+/// drafts of the units their `unit_code` names, within your subtree (editor). `dry_run=true`
+/// reports what would be created; `Idempotency-Key` makes a retry safe.
+#[utoipa::path(
+    tag = "models",
+    request_body(
+        description = "The file: up to 5,000 rows",
+        content(
+            (String = "text/csv", example = "unit_code,title,subject,kind,field,registered_level,year\n00004,Dân vận khéo làm đường,collective,by_field,economy,commune,2025\n"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )
+    ),
+    params(ImportModelsParams, crate::openapi::IdempotencyKeyHeader),
+    responses(
+        (status = 200, description = "What the import created (or, on a dry run, would create)", body = ImportedModels),
+        crate::openapi::CreateErrors,
+    ),
+    security(("bearer" = []))
+)]
+#[post("/models/import")]
+pub async fn import_models(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    actor: Actor,
+    params: web::Query<ImportModelsParams>,
+    mut payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    actor.require(crate::auth::Role::Editor)?;
+    let kind = crate::http::sheet::Upload::of(&req)?;
+    let body = crate::http::json::read_body(&req, &mut payload, state.config.model_import_limit).await?;
+    let ImportModelsParams { campaign_id, dry_run } = params.into_inner();
+    let dry_run = dry_run.unwrap_or(false);
+    let report = db::run(&state.pool, move |conn| {
+        let grid = crate::http::sheet::read(kind, &body, import::MAX_ROWS)?;
+        let run = |conn: &mut db::DbConnection| import::import(conn, &actor, &campaign_id, &grid, dry_run);
+        if dry_run {
+            db::rolled_back(conn, run)
+        } else {
+            db::transaction(conn, run)
+        }
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// The import template: as JSON, each column with its label, whether it is required and the codes
+/// it takes (labels are accepted too); as CSV or XLSX, the header row to fill in.
+#[utoipa::path(
+    tag = "models",
+    params(TemplateParams),
+    responses(
+        (status = 200, description = "The template", body = Template,
+         content(
+            (Template = "application/json"),
+            (String = "text/csv"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+         )),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 406, response = crate::openapi::NotAcceptable),
+        (status = 429, response = crate::openapi::TooManyRequests),
+        (status = 503, response = crate::openapi::Unavailable),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/models/import/template")]
+pub async fn import_template(
+    _actor: Actor,
+    format: crate::http::export::Format,
+    query: web::Query<TemplateParams>,
+) -> Result<HttpResponse, ApiError> {
+    let lang = query.lang.unwrap_or_default();
+    if format.is_spreadsheet() {
+        return import::template_table(lang).respond(format);
+    }
+    Ok(HttpResponse::Ok().json(import::template(lang)))
 }

@@ -2,6 +2,7 @@
 //! with progress reports, and replication of recognised ones.
 
 pub mod handlers;
+pub mod import;
 pub mod rules;
 pub mod service;
 pub mod store;
@@ -10,7 +11,9 @@ pub mod types;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(handlers::create_model)
+    cfg.service(handlers::import_models)
+        .service(handlers::import_template)
+        .service(handlers::create_model)
         .service(handlers::list_models)
         .service(handlers::get_model)
         .service(handlers::update_model)

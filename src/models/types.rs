@@ -276,6 +276,8 @@ pub struct ListModels {
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// Labels of CSV and XLSX answers: vi (default) or en.
+    pub lang: Option<crate::labels::Lang>,
 }
 
 /// Paging of a model's sub-lists (progress reports, replications).
@@ -286,4 +288,57 @@ pub struct PageParams {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
+    /// Labels of CSV and XLSX answers: vi (default) or en.
+    pub lang: Option<crate::labels::Lang>,
+}
+
+impl crate::http::export::Tabular for Model {
+    const COLUMNS: &'static [&'static str] = &[
+        "title",
+        "unit_id",
+        "subject",
+        "person.full_name",
+        "person.position",
+        "kind",
+        "field",
+        "special_areas",
+        "registered_level",
+        "year",
+        "status",
+        "objectives",
+        "description",
+        "indicators",
+        "replication_count",
+        "latest_progress_on",
+        "campaign_id",
+        "replicated_from_id",
+        "created_at",
+        "updated_at",
+        "id",
+    ];
+}
+crate::page!(ModelPage, Model, "models");
+
+impl crate::http::export::Tabular for Progress {
+    const COLUMNS: &'static [&'static str] =
+        &["reported_on", "text", "indicator_values", "created_at", "model_id", "id"];
+}
+crate::page!(ProgressPage, Progress, "progress");
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ImportModelsParams {
+    /// The campaign every row registers under: active, launched by each row's unit or above it.
+    pub campaign_id: String,
+    /// Check the file and report what would be created, creating nothing.
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TemplateParams {
+    /// Labels of the header row: vi (default) or en. Either language is accepted on import.
+    pub lang: Option<crate::labels::Lang>,
 }

@@ -35,15 +35,17 @@ const MAX_AGE_SECS: u32 = 60;
 pub async fn list_public_models(
     req: HttpRequest,
     state: web::Data<AppState>,
+    format: crate::http::export::Format,
     query: web::Query<ListPublicModels>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
+    let lang = q.lang.unwrap_or_default();
     let Paging { sort, sort_name, cursor, limit, .. } = Paging::parse(
         q.sort.as_deref(),
         "created_at",
         crate::models::store::SORTS,
         q.cursor.as_deref(),
-        q.limit,
+        format.limit(q.limit)?,
         None,
     )?;
     let (year, search) = (pagination::year(q.year)?, text::search_query(q.q)?);
@@ -66,6 +68,9 @@ pub async fn list_public_models(
         Ok(PublicModelPage { items: store::publish(conn, items)?, next_cursor })
     })
     .await?;
+    if format.is_spreadsheet() {
+        return crate::http::export::respond(&state.pool, format, lang, page).await;
+    }
     Ok(etag::respond_public(&req, MAX_AGE_SECS, &page))
 }
 

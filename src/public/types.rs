@@ -77,4 +77,26 @@ pub struct ListPublicModels {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
+    /// Labels of CSV and XLSX answers: vi (default) or en.
+    pub lang: Option<crate::labels::Lang>,
 }
+
+impl crate::http::export::Tabular for PublicModel {
+    const COLUMNS: &'static [&'static str] = &[
+        "title",
+        "unit.name",
+        "unit.level",
+        "subject",
+        "person.full_name",
+        "kind",
+        "field",
+        "special_areas",
+        "year",
+        "recognized_on",
+        "replication_count",
+        "objectives",
+        "commendations",
+        "id",
+    ];
+}
+crate::page!(PublicModelPage, PublicModel, "public-models");

@@ -86,6 +86,7 @@ pub async fn get_unit(
 pub async fn list_units(
     state: web::Data<AppState>,
     actor: Actor,
+    format: crate::http::export::Format,
     query: web::Query<ListUnits>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
@@ -94,7 +95,7 @@ pub async fn list_units(
         "code",
         store::SORTS,
         query.cursor.as_deref(),
-        query.limit,
+        format.limit(query.limit)?,
         query.updated_since.as_deref(),
     )?;
     let filter = store::Filter {
@@ -113,7 +114,8 @@ pub async fn list_units(
         cursor,
     };
     let (items, next_cursor) = db::run(&state.pool, move |conn| store::list(conn, &filter)).await?;
-    Ok(HttpResponse::Ok().json(UnitPage { items, next_cursor }))
+    let lang = query.lang.unwrap_or_default();
+    crate::http::export::respond(&state.pool, format, lang, UnitPage { items, next_cursor }).await
 }
 
 /// The ancestors of a unit that you may see, from the top down to its parent.

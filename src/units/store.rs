@@ -600,3 +600,14 @@ macro_rules! within_scope {
         q
     }};
 }
+
+/// "code – name" of the units `ids`, by id: how spreadsheets show a unit a person must recognise.
+pub fn names(conn: &mut DbConnection, ids: &[String]) -> Result<HashMap<String, String>, ApiError> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(String, String, String)> =
+            units::table.filter(units::id.eq_any(chunk)).select((units::id, units::code, units::name)).load(conn)?;
+        out.extend(rows.into_iter().map(|(id, code, name)| (id, format!("{code} – {name}"))));
+    }
+    Ok(out)
+}

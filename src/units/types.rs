@@ -204,6 +204,8 @@ pub struct ListUnits {
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// Labels of CSV and XLSX answers: vi (default) or en.
+    pub lang: Option<crate::labels::Lang>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -265,3 +267,9 @@ pub struct ReorganizeReport {
     /// Succession pairs already applied by an earlier run.
     pub already_applied: usize,
 }
+
+impl crate::http::export::Tabular for Unit {
+    const COLUMNS: &'static [&'static str] =
+        &["code", "name", "short_name", "kind", "level", "division_type", "parent_id", "status", "closed_on", "id"];
+}
+crate::page!(UnitPage, Unit, "units");

@@ -66,3 +66,27 @@ fn every_error_response_carries_an_example_and_its_headers() {
         assert!(responses[name]["headers"]["Retry-After"].is_object(), "{name} does not declare Retry-After");
     }
 }
+
+#[test]
+fn every_list_and_report_documents_csv_and_xlsx() {
+    let doc: serde_json::Value = serde_json::from_str(&dvk::openapi::document_json()).unwrap();
+    let mut n = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let Some(get) = item.get("get") else { continue };
+        let lists = get["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+            .as_str()
+            .is_some_and(|r| r.ends_with("Page") || r.ends_with("Report"));
+        if !lists {
+            continue;
+        }
+        n += 1;
+        let content = &get["responses"]["200"]["content"];
+        assert!(content["text/csv"].is_object(), "{path} has no CSV");
+        assert!(content[dvk::http::export::XLSX].is_object(), "{path} has no XLSX");
+        assert!(get["responses"]["406"].is_object(), "{path} does not document 406");
+        let params: Vec<&str> =
+            get["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+        assert!(params.contains(&"lang"), "{path} has no lang");
+    }
+    assert_eq!(n, 12, "nine lists and three reports");
+}

@@ -3,6 +3,8 @@
 
 mod helpers;
 
+mod imports;
+
 mod audit;
 mod auth;
 mod campaigns;

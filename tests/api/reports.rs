@@ -456,3 +456,73 @@ async fn bad_report_requests_are_refused_and_scope_holds() {
     app.get(&get(&format!("unit_id={}", fx.id("P2"))), &p1).await.problem(404, "not_found");
     app.request(actix_web::http::Method::GET, &get(""), None, &[], None).await.problem(401, "missing_token");
 }
+
+#[actix_web::test]
+async fn every_list_comes_as_csv_and_xlsx_too() {
+    let app = TestApp::spawn().await;
+    let fx = Fixture::load(&app).await;
+    let p = province(&app, &fx).await;
+    let p1 = fx.token(&app, "P1", &["viewer", "admin"]);
+    let get = |path: &str, accept: &'static str| {
+        let path = path.to_string();
+        let token = p1.clone();
+        let app = &app;
+        async move { app.request(actix_web::http::Method::GET, &path, Some(&token), &[("Accept", accept)], None).await }
+    };
+    let csv_rows = |res: &Resp| -> Vec<Vec<String>> {
+        res.expect(200);
+        assert!(res.body.starts_with("\u{feff}".as_bytes()));
+        csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(&res.body[3..])
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_string).collect())
+            .collect()
+    };
+
+    let models = csv_rows(&get(&format!("/api/v1/models?ancestor_id={}&sort=title", fx.id("P1")), "text/csv").await);
+    assert_eq!(&models[0][..4], ["Tên mô hình, điển hình", "Đơn vị", "Đối tượng", "Họ và tên"]);
+    assert_eq!(models.len(), 1 + 7);
+    let individual = models.iter().find(|r| r[2] == "Cá nhân").expect("the individual model");
+    assert_eq!(individual[1], "C1 – Xã Đồng Du", "units show as code and name");
+    assert_eq!(individual[3], "Nguyễn Thị Hoa");
+    assert_eq!(individual[7], "Vùng đồng bào dân tộc thiểu số; Vùng tôn giáo");
+
+    // Spreadsheets page by up to 10,000 rows; the next page's cursor comes in a header.
+    let first = get(&format!("/api/v1/models?ancestor_id={}&limit=5", fx.id("P1")), "text/csv").await;
+    assert_eq!(csv_rows(&first).len(), 1 + 5);
+    let cursor = first.header("x-next-cursor").expect("a next page");
+    let rest = get(&format!("/api/v1/models?ancestor_id={}&limit=5&cursor={cursor}", fx.id("P1")), "text/csv").await;
+    assert_eq!(csv_rows(&rest).len(), 1 + 2);
+    assert!(rest.header("x-next-cursor").is_none());
+    get("/api/v1/models?limit=10001", "text/csv").await.problem(400, "invalid_limit");
+    get("/api/v1/models?limit=201", "application/json").await.problem(400, "invalid_limit");
+
+    let units = get("/api/v1/units?lang=en", dvk::http::export::XLSX).await;
+    let sheet = read_xlsx(&units.expect(200).body);
+    assert_eq!(&sheet[0][..5], ["Code", "Name", "Short name", "Kind", "Level"]);
+    assert_eq!(sheet.len(), 1 + 9, "P1 and its eight units");
+    assert!(sheet.iter().any(|r| r[0] == "C1" && r[4] == "Commune" && r[6] == "D1 – Huyện Bình Lục"));
+
+    for path in [
+        "/api/v1/campaigns".to_string(),
+        "/api/v1/evaluations".to_string(),
+        "/api/v1/commendations".to_string(),
+        "/api/v1/audit-events".to_string(),
+        format!("/api/v1/models/{}/progress", p.recognised),
+        format!("/api/v1/models/{}/replications", p.recognised),
+    ] {
+        let sheet = read_xlsx(&get(&path, dvk::http::export::XLSX).await.expect(200).body);
+        assert!(!sheet[0].is_empty(), "{path} has a header row");
+    }
+    let commendations = csv_rows(&get("/api/v1/commendations", "text/csv").await);
+    assert_eq!(commendations[1][0], "Giấy khen");
+    assert_eq!(commendations[1][4], "D1 – Huyện Bình Lục");
+
+    // The public list too, with no token.
+    let public =
+        app.request(actix_web::http::Method::GET, "/api/v1/public/models", None, &[("Accept", "text/csv")], None).await;
+    let rows = csv_rows(&public);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1][1], "Xã Đồng Du");
+}
