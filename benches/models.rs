@@ -5,7 +5,10 @@
 //! set-based INSERT (spread over communes, fields, kinds, subjects, statuses and years), and the
 //! lists a mobile app and a portal use are loaded by `wrk` (`apt-get install wrk`) from
 //! `DVK_BENCH_CLIENTS` (default 8) connections for `DVK_BENCH_SECONDS` (default 5) each:
-//! requests/s, p50, p99.
+//! requests/s, p50, p99. Then the reports: the counts the writes keep are rebuilt once for the
+//! seeded rows (that rebuild is what a reorganisation costs), national and provincial reports are
+//! loaded, models are registered through `POST /models` (every write keeps the counts), and the
+//! kept counts are compared with a full recount.
 //!
 //! `cargo bench --bench models` on SQLite; with `DVK_BENCH_DATABASE_URL=postgres://…/postgres` on
 //! a fresh PostgreSQL database (with `random_page_cost = 1.1`, as deployments should set it).
@@ -53,13 +56,16 @@ fn seed_sql(backend: dvk::db::Backend, n: u64, campaign_id: &str) -> Vec<String>
                CASE WHEN x % 4 = 0 THEN 'comprehensive' ELSE 'by_field' END, \
                CASE WHEN x % 4 = 0 THEN NULL ELSE (CASE (x / 4) % 5 WHEN 0 THEN 'economy' WHEN 1 THEN 'culture_society' \
                  WHEN 2 THEN 'defense_security' WHEN 3 THEN 'political_system' ELSE 'professional' END) END, \
-               '[]', 'province', 2021 + x % 5, NULL, '[]', NULL, \
+               CASE WHEN x % 10 = 0 THEN '[\"ethnic_minority\"]' ELSE '[]' END, 'province', 2021 + x % 5, NULL, '[]', NULL, \
                CASE x % 7 WHEN 0 THEN 'draft' WHEN 1 THEN 'registered' WHEN 2 THEN 'in_progress' WHEN 3 THEN 'in_progress' \
                  WHEN 4 THEN 'recognized' WHEN 5 THEN 'not_recognized' ELSE 'withdrawn' END, \
                '[]', NULL, 'bench', {ts}, {ts}, 1 \
              FROM n JOIN bench_units u ON u.rn = x % (SELECT COUNT(*) FROM bench_units)"
         ),
         "DROP TABLE bench_units".into(),
+        "INSERT INTO model_special_areas (model_id, special_area) SELECT id, 'ethnic_minority' FROM models \
+         WHERE special_areas <> '[]'"
+            .into(),
         "ANALYZE".into(),
     ]
 }
@@ -100,6 +106,17 @@ async fn run() {
     .await
     .unwrap();
     let seed_time = started.elapsed().as_secs_f64();
+    // The seed wrote rows behind the API's back: count them once, as a reorganisation would.
+    let pool = bench.state.pool.clone();
+    let recount_time = actix_web::web::block(move || {
+        let mut conn = pool.get().unwrap();
+        let started = Instant::now();
+        dvk::reports::counts::recount(&mut conn).unwrap();
+        diesel::sql_query("ANALYZE").execute(&mut conn).unwrap();
+        started.elapsed().as_secs_f64()
+    })
+    .await
+    .unwrap();
 
     let mut res =
         client.get(format!("{base}/api/v1/units?q=ha%20noi&level=province")).bearer_auth(&admin).send().await.unwrap();
@@ -107,7 +124,7 @@ async fn run() {
     let hanoi = hanoi["items"][0]["id"].as_str().unwrap().to_string();
     let province = token("01", "province", &["viewer"]);
     let commune = token("00004", "commune", &["viewer"]);
-    let one_id = "01900000-0000-7000-8000-000000500000".to_string();
+    let one_id = format!("01900000-0000-7000-8000-{:012}", n / 2);
 
     println!(
         "dvk models benchmark on {} ({} cores): {n} models seeded in {seed_time:.1} s; {clients} clients, {seconds} s a scenario",
@@ -153,6 +170,93 @@ async fn run() {
         "national list, up to 20 pages deep by cursor",
         common::wrk(&load, clients, seconds).line()
     );
+
+    // Reports, read from the kept counts; and the GROUP BY they replace, run bare for comparison.
+    println!("  reports (counts kept in the write transaction; rebuilt for the seed in {recount_time:.1} s):");
+    let pool = bench.state.pool.clone();
+    let bare = actix_web::web::block(move || {
+        let mut conn = pool.get().unwrap();
+        let started = Instant::now();
+        diesel::sql_query(
+            "SELECT m.field, u.level, COUNT(*) FROM models m JOIN units u ON u.id = m.unit_id GROUP BY m.field, u.level",
+        )
+        .execute(&mut conn)
+        .unwrap();
+        started.elapsed().as_secs_f64() * 1e3
+    })
+    .await
+    .unwrap();
+    println!("  {:<44} {bare:.0} ms, once", "bare GROUP BY field, level over the models");
+    let xlsx = [("Accept", dvk::http::export::XLSX)];
+    type Scenario<'a> = (&'a str, String, String, &'a [(&'a str, &'a str)]);
+    let reports: Vec<Scenario> = vec![
+        ("national report by field,level", admin.clone(), "/api/v1/reports/models?group_by=field,level".into(), &[]),
+        ("national report by unit (34 provinces)", admin.clone(), "/api/v1/reports/models?group_by=unit".into(), &[]),
+        (
+            "national by special_area,year, 2 statuses",
+            admin.clone(),
+            "/api/v1/reports/models?group_by=special_area,year&status=registered,in_progress".into(),
+            &[],
+        ),
+        (
+            "Hà Nội by unit,status (its communes)",
+            province.clone(),
+            "/api/v1/reports/models?group_by=unit,status".into(),
+            &[],
+        ),
+        ("national by field,level as XLSX", admin.clone(), "/api/v1/reports/models?group_by=field,level".into(), &xlsx),
+    ];
+    for (name, tok, path, headers) in reports {
+        let load = common::Load { url: format!("{}{}", bench.base, path), token: &tok, headers, script: None };
+        println!("  {name:<44} {}", common::wrk(&load, clients, seconds).line());
+    }
+    let single = common::Load {
+        url: format!("{}/api/v1/reports/models?group_by=field,level", bench.base),
+        token: &admin,
+        headers: &[],
+        script: None,
+    };
+    println!("  {:<44} {}", "the same, one client at a time", common::wrk(&single, 1, seconds).line());
+
+    // Registrations through the API: each keeps the counts of the commune, Hà Nội and the nation.
+    let mut res = client
+        .post(format!("{base}/api/v1/campaigns/{campaign_id}/launch"))
+        .bearer_auth(&admin)
+        .insert_header(("If-Match", "\"1\""))
+        .send_json(&json!({}))
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200, "{:?}", res.body().await);
+    let editor = token("00004", "commune", &["editor"]);
+    let body = json!({"campaign_id": campaign_id, "title": "Dân vận khéo đăng ký qua API", "subject": "collective",
+                      "kind": "by_field", "field": "economy", "special_areas": ["religious"],
+                      "registered_level": "commune", "year": 2025});
+    let script =
+        format!("wrk.method = \"POST\"\nwrk.body = '{}'\nwrk.headers[\"Content-Type\"] = \"application/json\"\n", body);
+    let load = common::Load {
+        url: format!("{}/api/v1/models", bench.base),
+        token: &editor,
+        headers: &[],
+        script: Some(script),
+    };
+    let posted = common::wrk(&load, clients, seconds);
+    println!("  {:<44} {}", "register a model (POST /models)", posted.line());
+    let mut res = client.get(format!("{base}/api/v1/reports/models")).bearer_auth(&admin).send().await.unwrap();
+    let total = res.json::<Value>().await.unwrap()["total"].as_u64().unwrap();
+    let pool = bench.state.pool.clone();
+    let (differences, check_time) = actix_web::web::block(move || {
+        let mut conn = pool.get().unwrap();
+        let started = Instant::now();
+        (dvk::reports::counts::differences(&mut conn).unwrap(), started.elapsed().as_secs_f64())
+    })
+    .await
+    .unwrap();
+    println!(
+        "  after the POSTs: national total {total} (seeded {n} + {} registered); kept counts vs a full recount: \
+         {differences} rows differ (checked in {check_time:.1} s)",
+        total - n
+    );
+    assert_eq!(differences, 0, "the kept counts must equal a recount");
     println!("  peak RSS of the service: {} MiB", common::peak_rss_mib());
     bench.finish().await;
     std::process::exit(0);

@@ -61,6 +61,22 @@ const COLUMNS: &[(&str, bool, &str)] = &[
     ("objectives", false, "Up to 10,000 characters."),
 ];
 
+/// Other headings people give a column, besides its code and labels.
+const ALIASES: &[(&str, &str)] = &[
+    ("Tên mô hình", "title"),
+    ("Tên điển hình", "title"),
+    ("Tên", "title"),
+    ("Đơn vị", "unit_code"),
+    ("Hình thức", "kind"),
+];
+
+fn column_named(heading: &str, keys: &[&'static str]) -> Option<&'static str> {
+    code_of(heading, keys).or_else(|| {
+        let folded = crate::http::text::fold(heading.trim());
+        ALIASES.iter().find(|(alias, _)| crate::http::text::fold(alias) == folded).map(|(_, key)| *key)
+    })
+}
+
 fn codes(key: &str) -> Vec<&'static str> {
     fn all<T: Copy>(values: &[T], f: fn(T) -> &'static str) -> Vec<&'static str> {
         values.iter().map(|v| f(*v)).collect()
@@ -132,11 +148,11 @@ impl Errors {
 
 /// The column each header cell names, checked: every required column, none twice, none unknown.
 fn columns(header: &[String], errors: &mut Errors) -> Vec<Option<&'static str>> {
-    let keys: Vec<&str> = COLUMNS.iter().map(|(k, _, _)| *k).collect();
+    let keys: Vec<&'static str> = COLUMNS.iter().map(|(k, _, _)| *k).collect();
     let mut seen: Vec<&str> = Vec::new();
     let mut out = Vec::new();
     for h in header {
-        match code_of(h, &keys) {
+        match column_named(h, &keys) {
             Some(key) if seen.contains(&key) => {
                 errors.push(1, key, "duplicate_column", format!("the column {h:?} appears twice"));
                 out.push(None);

@@ -12,10 +12,11 @@ use crate::db::{self, DbConnection};
 use crate::error::ApiError;
 use crate::models::store::ModelRow;
 
-/// What a model is counted under.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a model is counted under. Its derived order is the order counts are locked in: the
+/// attributes first (what a count row is, at any scope), the unit last (the same for both sides of
+/// an update).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Key {
-    unit_id: String,
     campaign_id: String,
     year: i32,
     status: String,
@@ -23,13 +24,15 @@ struct Key {
     field: String,
     subject: String,
     registered_level: String,
+    unit_id: String,
     areas: Vec<String>,
 }
 
 impl Key {
     fn of(row: &ModelRow) -> Result<Key, ApiError> {
+        let mut areas: Vec<String> = row.special_areas()?.into_iter().map(|a| a.as_str().to_string()).collect();
+        areas.sort();
         Ok(Key {
-            unit_id: row.unit_id.clone(),
             campaign_id: row.campaign_id.clone(),
             year: row.year,
             status: row.status.clone(),
@@ -37,23 +40,54 @@ impl Key {
             field: row.field.clone().unwrap_or_default(),
             subject: row.subject.clone(),
             registered_level: row.registered_level.clone(),
-            areas: row.special_areas()?.into_iter().map(|a| a.as_str().to_string()).collect(),
+            unit_id: row.unit_id.clone(),
+            areas,
         })
+    }
+
+    fn counted_alike(&self, other: &Key) -> bool {
+        Key { areas: vec![], ..self.clone() } == Key { areas: vec![], ..other.clone() }
     }
 }
 
 /// Moves the counts from what `before` was counted under to what `after` is. Called by the models
 /// store on every insert (`before` = None) and update.
+///
+/// Concurrent writers on PostgreSQL lock count rows; every writer takes them in one global order
+/// (table, then attributes, then scope id), so two writers can never wait on each other in a
+/// cycle. SQLite has one writer at a time.
 pub fn model_written(conn: &mut DbConnection, before: Option<&ModelRow>, after: &ModelRow) -> Result<(), ApiError> {
     let after = Key::of(after)?;
-    if let Some(before) = before {
-        let before = Key::of(before)?;
-        if before == after {
-            return Ok(());
-        }
-        remove(conn, &before)?;
+    let before = before.map(Key::of).transpose()?;
+    if before.as_ref() == Some(&after) {
+        return Ok(());
     }
-    add(conn, &after)
+    let mut main: Vec<(&Key, i64)> = vec![(&after, 1)];
+    let mut areas: Vec<(&str, &Key, i64)> = after.areas.iter().map(|a| (a.as_str(), &after, 1)).collect();
+    if let Some(before) = &before {
+        if before.counted_alike(&after) {
+            main.clear();
+        } else {
+            main.push((before, -1));
+        }
+        for area in &before.areas {
+            if before.counted_alike(&after) && after.areas.contains(area) {
+                // A tag kept with the same attributes: its +1 and -1 fall on the same rows.
+                areas.retain(|(a, _, _)| a != area);
+            } else {
+                areas.push((area, before, -1));
+            }
+        }
+    }
+    main.sort();
+    areas.sort();
+    for (k, delta) in main {
+        bump(conn, None, k, delta)?;
+    }
+    for (area, k, delta) in areas {
+        bump(conn, Some(area), k, delta)?;
+    }
+    Ok(())
 }
 
 /// The attribute columns in key order, and the same values as placeholders.
@@ -73,58 +107,45 @@ macro_rules! bind_key {
     };
 }
 
-fn add(conn: &mut DbConnection, k: &Key) -> Result<(), ApiError> {
+/// Adds `delta` to the count of `k` (under `area` in the area table) at the unit and each of its
+/// ancestors, in scope order; a count that reaches zero is removed, so the tables hold exactly
+/// what a recount would.
+fn bump(conn: &mut DbConnection, area: Option<&str>, k: &Key, delta: i64) -> Result<(), ApiError> {
     let backend = conn.backend();
-    // One statement per table: a row for the unit itself (own = 1) and one per ancestor.
-    let upsert = |table: &str, area: bool| {
-        let (area_col, area_val) = if area { ("special_area, ", "?, ") } else { ("", "") };
-        db::placeholders(
+    let (table, area_col, area_val, area_match) = match area {
+        Some(_) => ("model_area_counts", "special_area, ", "?, ", "special_area = ? AND "),
+        None => ("model_counts", "", "", ""),
+    };
+    let upsert = db::placeholders(
+        backend,
+        &format!(
+            "INSERT INTO {table} (scope_id, own, {area_col}unit_level, {COLUMNS}, n) \
+             SELECT t.ancestor_id, CASE WHEN t.depth = 0 THEN 1 ELSE 0 END, {area_val}u.level, ?, ?, ?, ?, ?, ?, ?, ? \
+             FROM unit_tree t JOIN units u ON u.id = t.descendant_id WHERE t.descendant_id = ? \
+             ORDER BY t.ancestor_id \
+             ON CONFLICT (scope_id, own, {area_col}{COLUMNS}, unit_level) DO UPDATE SET n = {table}.n + excluded.n"
+        ),
+    );
+    let q = diesel::sql_query(upsert);
+    let q = match area {
+        Some(a) => bind_key!(q.into_boxed().bind::<Text, _>(a), k),
+        None => bind_key!(q.into_boxed(), k),
+    };
+    q.bind::<BigInt, _>(delta).bind::<Text, _>(&k.unit_id).execute(conn)?;
+    if delta < 0 {
+        let delete = db::placeholders(
             backend,
             &format!(
-                "INSERT INTO {table} (scope_id, own, {area_col}unit_level, {COLUMNS}, n) \
-                 SELECT t.ancestor_id, CASE WHEN t.depth = 0 THEN 1 ELSE 0 END, {area_val}u.level, ?, ?, ?, ?, ?, ?, ?, 1 \
-                 FROM unit_tree t JOIN units u ON u.id = t.descendant_id WHERE t.descendant_id = ? \
-                 ON CONFLICT (scope_id, own, {area_col}{COLUMNS}, unit_level) DO UPDATE SET n = {table}.n + 1"
+                "DELETE FROM {table} WHERE n = 0 AND {area_match}{MATCH} \
+                 AND scope_id IN (SELECT ancestor_id FROM unit_tree WHERE descendant_id = ?)"
             ),
-        )
-    };
-    bind_key!(diesel::sql_query(upsert("model_counts", false)), k).bind::<Text, _>(&k.unit_id).execute(conn)?;
-    let sql = upsert("model_area_counts", true);
-    for area in &k.areas {
-        bind_key!(diesel::sql_query(&sql).bind::<Text, _>(area), k).bind::<Text, _>(&k.unit_id).execute(conn)?;
-    }
-    Ok(())
-}
-
-fn remove(conn: &mut DbConnection, k: &Key) -> Result<(), ApiError> {
-    let backend = conn.backend();
-    // Decrement the rows of every ancestor, then drop those that reached zero, so the tables hold
-    // exactly what a recount would.
-    let statements = |table: &str, area: bool| {
-        let area_match = if area { "special_area = ? AND " } else { "" };
-        let scope = "scope_id IN (SELECT ancestor_id FROM unit_tree WHERE descendant_id = ?) \
-                     AND own = CASE WHEN scope_id = ? THEN 1 ELSE 0 END \
-                     AND unit_level = (SELECT level FROM units WHERE id = ?)";
-        [
-            db::placeholders(backend, &format!("UPDATE {table} SET n = n - 1 WHERE {area_match}{MATCH} AND {scope}")),
-            db::placeholders(backend, &format!("DELETE FROM {table} WHERE n = 0 AND {area_match}{MATCH} AND {scope}")),
-        ]
-    };
-    for sql in statements("model_counts", false) {
-        bind_key!(diesel::sql_query(sql), k)
-            .bind::<Text, _>(&k.unit_id)
-            .bind::<Text, _>(&k.unit_id)
-            .bind::<Text, _>(&k.unit_id)
-            .execute(conn)?;
-    }
-    for sql in statements("model_area_counts", true) {
-        for area in &k.areas {
-            bind_key!(diesel::sql_query(&sql).bind::<Text, _>(area), k)
-                .bind::<Text, _>(&k.unit_id)
-                .bind::<Text, _>(&k.unit_id)
-                .bind::<Text, _>(&k.unit_id)
-                .execute(conn)?;
-        }
+        );
+        let q = diesel::sql_query(delete);
+        let q = match area {
+            Some(a) => bind_key!(q.into_boxed().bind::<Text, _>(a), k),
+            None => bind_key!(q.into_boxed(), k),
+        };
+        q.bind::<Text, _>(&k.unit_id).execute(conn)?;
     }
     Ok(())
 }

@@ -271,6 +271,24 @@ async fn reports_keep_up_with_every_write_and_a_reorganisation() {
     assert_eq!(report["rows"][5]["count"], 1, "not_recognized");
     assert_counts_match_a_recount(&app);
 
+    // Changing a draft's tags alone, then its field and one tag, moves its counts with it.
+    let v1 = fx.token(&app, "V1", &["editor"]);
+    let drafts = app.get("/api/v1/models?status=draft", &v1).await.expect(200).json();
+    let draft = drafts["items"][0]["id"].as_str().unwrap().to_string();
+    let path_of = format!("/api/v1/models/{draft}");
+    app.patch(&path_of, &v1, "\"1\"", &json!({"special_areas": ["border", "religious"]})).await.expect(200);
+    assert_counts_match_a_recount(&app);
+    app.patch(&path_of, &v1, "\"2\"", &json!({"field": "culture_society", "special_areas": ["border"]}))
+        .await
+        .expect(200);
+    assert_counts_match_a_recount(&app);
+    let tags = app
+        .get(&format!("/api/v1/reports/models?unit_id={}&group_by=special_area", fx.id("P1")), &p1)
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(nonzero(&tags), pairs(&[("religious", 1), ("ethnic_minority", 2), ("border", 1)]));
+
     // Moving C2 under D2 moves its two models from D1's counts to D2's.
     let admin = fx.token(&app, "P1", &["admin"]);
     app.patch(&format!("/api/v1/units/{}", fx.id("C2")), &admin, "\"1\"", &json!({"parent_id": fx.id("D2")}))
@@ -325,6 +343,20 @@ async fn commendation_reports_and_targets() {
         .expect(200);
     let issued = app.get(&report("group_by=issuer,form"), &p1).await.expect(200).json();
     assert_eq!(nonzero(&issued), pairs(&[("P1/bang_khen", 1)]));
+    let csv = app
+        .request(
+            actix_web::http::Method::GET,
+            &report("group_by=issuer,form&lang=en"),
+            Some(&p1),
+            &[("Accept", "text/csv")],
+            None,
+        )
+        .await;
+    assert_eq!(
+        csv.expect(200).text(),
+        "\u{feff}Issuer,Form,Count\nTỉnh Hà Nam Cũ,Giay khen,0\nTỉnh Hà Nam Cũ,Bang khen,1\n\
+         Tỉnh Hà Nam Cũ,All (Subtotal),1\nAll (Subtotal),Giay khen,0\nAll (Subtotal),Bang khen,1\nTotal,,1\n"
+    );
     let all = app.get(&report("group_by=status,year&include_revoked=true"), &p1).await.expect(200).json();
     assert_eq!(nonzero(&all), pairs(&[("issued/2025", 1), ("revoked/2025", 1)]));
     let by_unit = app.get(&report("group_by=unit,issuing_authority"), &p1).await.expect(200).json();
@@ -525,4 +557,32 @@ async fn every_list_comes_as_csv_and_xlsx_too() {
     let rows = csv_rows(&public);
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[1][1], "Xã Đồng Du");
+}
+
+#[actix_web::test]
+async fn counts_stay_exact_under_parallel_writes() {
+    let app = TestApp::spawn().await;
+    let fx = Fixture::load(&app).await;
+    let p = province(&app, &fx).await;
+    // Forty registrations and submissions at once, in four units, with crossing attributes: on
+    // PostgreSQL they lock the same count rows of D1, P1 and VN.
+    let units = ["C1", "C2", "V1", "P1-BASE"];
+    let writes = (0..40).map(|i| {
+        let (app, fx) = (&app, &fx);
+        let unit = units[i % 4];
+        let d1 = if unit == "P1-BASE" { p.top.clone() } else { p.d1.clone() };
+        async move {
+            let field = if i % 3 == 0 { "economy" } else { "culture_society" };
+            let areas = if i % 2 == 0 { json!(["border"]) } else { json!(["border", "religious"]) };
+            let body =
+                model(&d1, unit, fx, json!({"field": field, "special_areas": areas, "year": 2024 + (i % 2) as i32}));
+            let id = create(app, fx, unit, body).await;
+            let editor = fx.token(app, unit, &["editor"]);
+            act(app, &editor, &id, "submit", 1, json!({})).await.expect(200);
+        }
+    });
+    futures_util::future::join_all(writes).await;
+    assert_counts_match_a_recount(&app);
+    let national = app.get("/api/v1/reports/models", &app.root_admin()).await.expect(200).json();
+    assert_eq!(national["total"], 8 + 40);
 }

@@ -16,7 +16,7 @@ CREATE TABLE model_counts (
     field            TEXT NOT NULL,
     subject          TEXT NOT NULL,
     registered_level TEXT NOT NULL,
-    n                BIGINT NOT NULL CHECK (n >= 0),
+    n                BIGINT NOT NULL,
     PRIMARY KEY (scope_id, own, campaign_id, year, status, kind, field, subject, registered_level, unit_level)
 );
 
@@ -33,7 +33,7 @@ CREATE TABLE model_area_counts (
     field            TEXT NOT NULL,
     subject          TEXT NOT NULL,
     registered_level TEXT NOT NULL,
-    n                BIGINT NOT NULL CHECK (n >= 0),
+    n                BIGINT NOT NULL,
     PRIMARY KEY (scope_id, own, special_area, campaign_id, year, status, kind, field, subject, registered_level, unit_level)
 );
 
