@@ -124,6 +124,8 @@ pub struct Load<'a> {
 /// floor on multi-segment responses that curl and wrk do not see) from `clients` connections for
 /// `seconds`, and reads its figures. Any non-2xx/3xx response fails the bench.
 pub fn wrk(load: &Load, clients: usize, seconds: f64) -> Stats {
+    // Requests the previous scenario left in flight (a slow search) would land in this one's p99.
+    std::thread::sleep(Duration::from_secs(2));
     let mut cmd = std::process::Command::new("wrk");
     cmd.args(["-t", &clients.clamp(1, 2).to_string(), "-c", &clients.to_string()])
         .args(["-d", &format!("{}s", seconds.ceil() as u64), "--latency", "--timeout", "30s"])

@@ -80,11 +80,20 @@ pub fn created<T: Serialize>(location: String, version: i64, body: &T) -> HttpRe
 /// several records, none of whose versions alone says when it changed), shared caches may keep it
 /// for `max_age` seconds, and `If-None-Match` with the same digest gets 304.
 pub fn respond_public<T: Serialize>(req: &HttpRequest, max_age: u32, body: &T) -> HttpResponse {
+    respond_digest(req, format!("public, max-age={max_age}"), body)
+}
+
+/// A computed answer (a report) whose ETag is a digest of itself: a poller with `If-None-Match`
+/// gets 304 until a figure changes. Only the caller's own caches may keep it.
+pub fn respond_private<T: Serialize>(req: &HttpRequest, body: &T) -> HttpResponse {
+    respond_digest(req, "private, no-cache".into(), body)
+}
+
+fn respond_digest<T: Serialize>(req: &HttpRequest, cache: String, body: &T) -> HttpResponse {
     use sha2::{Digest, Sha256};
     let json = serde_json::to_vec(body).unwrap_or_default();
     let digest: String = Sha256::digest(&json).iter().take(16).map(|b| format!("{b:02x}")).collect();
     let tag = format!("\"{digest}\"");
-    let cache = format!("public, max-age={max_age}");
     let matches = req
         .headers()
         .get(header::IF_NONE_MATCH)

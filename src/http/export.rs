@@ -127,7 +127,10 @@ impl Table {
         };
         Ok(HttpResponse::Ok()
             .content_type(content_type)
-            .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}.{ext}\"", self.name)))
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}.{ext}\"", file_name(&self.name)),
+            ))
             .body(body))
     }
 
@@ -198,6 +201,22 @@ fn defuse(s: &str) -> String {
         format!("'{s}")
     } else {
         s.to_string()
+    }
+}
+
+/// A file name that is plain ASCII (a header value must be): `targets-07-KH/BĐ` →
+/// `targets-07-KH-BD`.
+fn file_name(name: &str) -> String {
+    let folded = crate::http::text::fold(name);
+    let clean: String = folded
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '-' })
+        .take(100)
+        .collect();
+    if clean.is_empty() {
+        "export".into()
+    } else {
+        clean
     }
 }
 
@@ -349,6 +368,12 @@ mod tests {
         assert_eq!(format("*/*").unwrap(), Format::Json);
         assert!(format("image/png").is_err());
         assert!(format("text/csv;q=0").is_err());
+    }
+
+    #[test]
+    fn file_names_are_plain_ascii() {
+        assert_eq!(file_name("targets-07-KH/BCĐ"), "targets-07-kh-bcd");
+        assert_eq!(file_name(""), "export");
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! HTTP handlers for reports: JSON, CSV or XLSX as `Accept` asks.
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, web, HttpRequest, HttpResponse};
 
 use crate::auth::Actor;
 use crate::db;
 use crate::error::ApiError;
+use crate::http::etag;
 use crate::http::export::Format;
 use crate::AppState;
 
@@ -16,15 +17,18 @@ use super::types::*;
 /// subtotals and a total. Read from counts kept with every write: fast at national scale.
 #[utoipa::path(
     tag = "reports",
-    params(ModelReportQuery),
+    params(ModelReportQuery, crate::openapi::IfNoneMatchHeader),
     responses(
-        (status = 200, description = "The report (JSON, CSV with a BOM, or XLSX, as Accept asks)", body = Report),
+        (status = 200, description = "The report (JSON, CSV with a BOM, or XLSX, as Accept asks)", body = Report,
+         headers(("ETag" = String, description = "A digest of the JSON answer"))),
+        (status = 304, description = "No figure changed since the ETag in If-None-Match"),
         crate::openapi::ReportErrors,
     ),
     security(("bearer" = []))
 )]
 #[get("/reports/models")]
 pub async fn models_report(
+    req: HttpRequest,
     state: web::Data<AppState>,
     actor: Actor,
     format: Format,
@@ -33,22 +37,25 @@ pub async fn models_report(
     let request = ModelReportRequest::parse(query.into_inner())?;
     let lang = request.lang;
     let report = db::run(&state.pool, move |conn| service::models_report(conn, &actor, &request)).await?;
-    respond(format, "models-report", &report, lang)
+    respond(&req, format, "models-report", &report, lang)
 }
 
 /// Counts of the commendations of the models of a unit's subtree: by issuer, issuing authority,
 /// issuer level, form, recipient subject, year, status or unit. Revoked ones only when asked.
 #[utoipa::path(
     tag = "reports",
-    params(CommendationReportQuery),
+    params(CommendationReportQuery, crate::openapi::IfNoneMatchHeader),
     responses(
-        (status = 200, description = "The report (JSON, CSV with a BOM, or XLSX, as Accept asks)", body = Report),
+        (status = 200, description = "The report (JSON, CSV with a BOM, or XLSX, as Accept asks)", body = Report,
+         headers(("ETag" = String, description = "A digest of the JSON answer"))),
+        (status = 304, description = "No figure changed since the ETag in If-None-Match"),
         crate::openapi::ReportErrors,
     ),
     security(("bearer" = []))
 )]
 #[get("/reports/commendations")]
 pub async fn commendations_report(
+    req: HttpRequest,
     state: web::Data<AppState>,
     actor: Actor,
     format: Format,
@@ -57,22 +64,25 @@ pub async fn commendations_report(
     let request = CommendationReportRequest::parse(query.into_inner())?;
     let lang = request.lang;
     let report = db::run(&state.pool, move |conn| service::commendations_report(conn, &actor, &request)).await?;
-    respond(format, "commendations-report", &report, lang)
+    respond(&req, format, "commendations-report", &report, lang)
 }
 
 /// Progress against each target of a campaign, computed from the records: units that launched a
 /// plan implementing it, units with a registered model, models per unit per year.
 #[utoipa::path(
     tag = "reports",
-    params(("id" = String, Path, description = "Campaign id"), TargetReportQuery),
+    params(("id" = String, Path, description = "Campaign id"), TargetReportQuery, crate::openapi::IfNoneMatchHeader),
     responses(
-        (status = 200, description = "Each target with numerator, denominator, ratio and whether it is met", body = TargetReport),
+        (status = 200, description = "Each target with numerator, denominator, ratio and whether it is met", body = TargetReport,
+         headers(("ETag" = String, description = "A digest of the JSON answer"))),
+        (status = 304, description = "No figure changed since the ETag in If-None-Match"),
         crate::openapi::ReportErrors,
     ),
     security(("bearer" = []))
 )]
 #[get("/reports/campaigns/{id}/targets")]
 pub async fn campaign_targets(
+    req: HttpRequest,
     state: web::Data<AppState>,
     actor: Actor,
     format: Format,
@@ -86,12 +96,18 @@ pub async fn campaign_targets(
     if format.is_spreadsheet() {
         return rules::targets_table(&report, lang).respond(format);
     }
-    Ok(HttpResponse::Ok().json(report))
+    Ok(etag::respond_private(&req, &report))
 }
 
-fn respond(format: Format, name: &str, report: &Report, lang: crate::labels::Lang) -> Result<HttpResponse, ApiError> {
+fn respond(
+    req: &HttpRequest,
+    format: Format,
+    name: &str,
+    report: &Report,
+    lang: crate::labels::Lang,
+) -> Result<HttpResponse, ApiError> {
     if format.is_spreadsheet() {
         return rules::report_table(name, report, lang).respond(format);
     }
-    Ok(HttpResponse::Ok().json(report))
+    Ok(etag::respond_private(req, report))
 }

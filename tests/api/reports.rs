@@ -48,7 +48,7 @@ async fn create(app: &TestApp, fx: &Fixture, unit: &str, body: Value) -> String 
 ///
 /// And one draft of P2C1 under P2's campaign, outside P1.
 pub async fn province(app: &TestApp, fx: &Fixture) -> Province {
-    let mut top_body = campaign("07-KH/BDV", "2023-01-01", "2025-12-31", None);
+    let mut top_body = campaign("07-KH/BCĐ", "2023-01-01", "2025-12-31", None);
     top_body["targets"] = json!([
         {"metric": "units_with_plan_ratio", "level": "district", "threshold": 1.0},
         {"metric": "units_with_model_ratio", "level": "commune", "threshold": 0.5},
@@ -148,7 +148,13 @@ async fn a_province_report_counts_every_cell() {
     let p1 = fx.token(&app, "P1", &["viewer"]);
     let report = |q: &str| format!("/api/v1/reports/models?unit_id={}&{q}", fx.id("P1"));
 
-    let total = app.get(&report(""), &p1).await.expect(200).json();
+    let first = app.get(&report(""), &p1).await;
+    let total = first.expect(200).json();
+    // A poller gets 304 until a figure changes.
+    let tag = first.header("etag").unwrap();
+    let again =
+        app.request(actix_web::http::Method::GET, &report(""), Some(&p1), &[("If-None-Match", &tag)], None).await;
+    again.expect(304);
     assert_eq!(total["total"], 7);
     assert_eq!(total["unit"]["code"], "P1");
     assert_eq!(total["rows"], json!([]));
@@ -436,7 +442,9 @@ async fn reports_come_as_csv_and_xlsx_with_labels() {
             None,
         )
         .await;
-    let sheet = read_xlsx(&targets.expect(200).body);
+    let disposition = targets.expect(200).header("content-disposition").unwrap();
+    assert_eq!(disposition, "attachment; filename=\"targets-07-kh-bcd.xlsx\"", "a header value is ASCII");
+    let sheet = read_xlsx(&targets.body);
     assert_eq!(sheet[0][0], "Chỉ tiêu");
     assert_eq!(sheet[1], ["Tỷ lệ đơn vị có kế hoạch", "Huyện", "", "1", "1", "2", "0.5", "Không"]);
 }
