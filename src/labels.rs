@@ -202,13 +202,17 @@ fn english(code: &str) -> String {
 
 /// The code a person typed as a label (in either language) or as the code itself, folded for case
 /// and diacritics: what spreadsheet imports accept in enum columns.
+/// A label's alternatives, separated by commas, each name the code too: "Tỉnh" and "thành phố"
+/// for "Tỉnh, thành phố", as people head a column or fill a cell.
 pub fn code_of<'a>(typed: &str, codes: &[&'a str]) -> Option<&'a str> {
     let typed = crate::http::text::fold(typed.trim());
-    codes.iter().copied().find(|code| {
-        crate::http::text::fold(code) == typed
-            || crate::http::text::fold(&label(Lang::Vi, code)) == typed
-            || crate::http::text::fold(&english(code)) == typed
-    })
+    let names = |code: &str| {
+        let vi = label(Lang::Vi, code);
+        let mut names: Vec<String> = vec![code.to_string(), english(code), vi.clone()];
+        names.extend(vi.split(',').map(str::to_string));
+        names
+    };
+    codes.iter().copied().find(|code| names(code).iter().any(|n| crate::http::text::fold(n) == typed))
 }
 
 #[cfg(test)]
@@ -229,6 +233,10 @@ mod tests {
         assert_eq!(code_of("ca nhan", &subjects), Some("individual"));
         assert_eq!(code_of("INDIVIDUAL", &subjects), Some("individual"));
         assert_eq!(code_of("someone", &subjects), None);
+        let levels = ["province", "commune"];
+        assert_eq!(code_of("Tỉnh", &levels), Some("province"));
+        assert_eq!(code_of("phường", &levels), Some("commune"));
+        assert_eq!(code_of("Xã, phường, đặc khu", &levels), Some("commune"));
     }
 
     #[test]
