@@ -30,12 +30,32 @@ macro_rules! str_enum {
             }
         }
 
+        impl $crate::StrEnum for $name {
+            const ALL: &'static [$name] = $name::ALL;
+            fn parse(s: &str) -> Option<$name> {
+                $name::parse(s)
+            }
+            fn as_str(self) -> &'static str {
+                $name::as_str(self)
+            }
+        }
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
     };
+}
+
+/// What every `str_enum!` is: a closed set of codes, for code that parses any of them.
+pub trait StrEnum: Copy + PartialEq + 'static {
+    const ALL: &'static [Self];
+    fn parse(s: &str) -> Option<Self>;
+    fn as_str(self) -> &'static str;
+    fn names() -> String {
+        Self::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
+    }
 }
 
 pub mod app;

@@ -35,9 +35,9 @@ pub async fn models_report(
     query: web::Query<ModelReportQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let request = ModelReportRequest::parse(query.into_inner())?;
-    let lang = request.lang;
+    let (lang, name) = (request.lang, "models-report");
     let report = db::run(&state.pool, move |conn| service::models_report(conn, &actor, &request)).await?;
-    respond(&req, format, "models-report", &report, lang)
+    respond(&req, format, name, &report, lang)
 }
 
 /// Counts of the commendations of the models of a unit's subtree: by issuer, issuing authority,
@@ -62,9 +62,9 @@ pub async fn commendations_report(
     query: web::Query<CommendationReportQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let request = CommendationReportRequest::parse(query.into_inner())?;
-    let lang = request.lang;
+    let (lang, name) = (request.lang, "commendations-report");
     let report = db::run(&state.pool, move |conn| service::commendations_report(conn, &actor, &request)).await?;
-    respond(&req, format, "commendations-report", &report, lang)
+    respond(&req, format, name, &report, lang)
 }
 
 /// Progress against each target of a campaign, computed from the records: units that launched a

@@ -6,6 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use crate::error::{ApiError, FieldError};
 use crate::http::export::{Cell, Table};
 use crate::labels::{label, Lang};
+use crate::StrEnum;
 
 use super::types::{GroupValue, Report, ReportRow, ReportUnit, Subtotal, TargetReport};
 
@@ -13,46 +14,49 @@ use super::types::{GroupValue, Report, ReportRow, ReportUnit, Subtotal, TargetRe
 pub type Counts = HashMap<Vec<String>, i64>;
 
 /// `group_by`: one or two distinct dimensions.
-pub fn group_by<D: Copy + PartialEq>(
-    raw: Option<&str>,
-    parse: fn(&str) -> Option<D>,
-    names: &str,
-) -> Result<Vec<D>, FieldError> {
-    let Some(raw) = raw.filter(|r| !r.is_empty()) else { return Ok(vec![]) };
+pub fn group_by<D: StrEnum>(raw: Option<&str>, errors: &mut Vec<FieldError>) -> Vec<D> {
+    let Some(raw) = raw.filter(|r| !r.is_empty()) else { return vec![] };
     let mut out = Vec::new();
     for part in raw.split(',') {
-        let d = parse(part.trim()).ok_or_else(|| {
-            FieldError::new("group_by", "unknown_dimension", format!("{part:?} is not one of {names}"))
-        })?;
+        let Some(d) = D::parse(part.trim()) else {
+            errors.push(FieldError::new(
+                "group_by",
+                "unknown_dimension",
+                format!("{part:?} is not one of {}", D::names()),
+            ));
+            return vec![];
+        };
         if out.contains(&d) {
-            return Err(FieldError::new("group_by", "duplicate", "each dimension once"));
+            errors.push(FieldError::new("group_by", "duplicate", "each dimension once"));
+            return vec![];
         }
         out.push(d);
     }
     if out.len() > 2 {
-        return Err(FieldError::new("group_by", "too_many", "group by one or two dimensions"));
+        errors.push(FieldError::new("group_by", "too_many", "group by one or two dimensions"));
+        return vec![];
     }
-    Ok(out)
+    out
 }
 
-/// A comma-separated filter of codes, each checked against `parse`.
-pub fn codes<T: Copy>(
-    field: &str,
-    raw: Option<&str>,
-    parse: fn(&str) -> Option<T>,
-    as_str: fn(T) -> &'static str,
-    names: &str,
-    errors: &mut Vec<FieldError>,
-) -> Vec<&'static str> {
+/// A comma-separated filter of codes of `T`, each checked.
+pub fn codes<T: StrEnum>(field: &str, raw: Option<&str>, errors: &mut Vec<FieldError>) -> Vec<&'static str> {
     let mut out = Vec::new();
     for part in raw.unwrap_or("").split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        match parse(part) {
-            Some(v) if !out.contains(&as_str(v)) => out.push(as_str(v)),
+        match T::parse(part) {
+            Some(v) if !out.contains(&v.as_str()) => out.push(v.as_str()),
             Some(_) => {}
-            None => errors.push(FieldError::new(field, "invalid_value", format!("{part:?} is not one of {names}"))),
+            None => {
+                errors.push(FieldError::new(field, "invalid_value", format!("{part:?} is not one of {}", T::names())))
+            }
         }
     }
     out
+}
+
+/// Every code of `T`.
+pub fn all<T: StrEnum>() -> Vec<&'static str> {
+    T::ALL.iter().map(|v| v.as_str()).collect()
 }
 
 /// A year range: each bound within 2000–2100, and in order.
@@ -308,12 +312,16 @@ mod tests {
     #[test]
     fn group_by_takes_one_or_two_distinct_dimensions() {
         use super::super::types::ModelDimension as D;
-        let names = D::names();
-        assert_eq!(group_by(Some("field,level"), D::parse, &names).unwrap(), vec![D::Field, D::Level]);
-        assert!(group_by(Some("field,field"), D::parse, &names).is_err());
-        assert!(group_by(Some("field,level,year"), D::parse, &names).is_err());
-        assert!(group_by(Some("colour"), D::parse, &names).is_err());
-        assert!(group_by(None, D::parse, &names).unwrap().is_empty());
+        let parse = |raw: Option<&str>| {
+            let mut errors = vec![];
+            let out = group_by::<D>(raw, &mut errors);
+            (out, errors.len())
+        };
+        assert_eq!(parse(Some("field,level")), (vec![D::Field, D::Level], 0));
+        assert_eq!(parse(Some("field,field")).1, 1);
+        assert_eq!(parse(Some("field,level,year")).1, 1);
+        assert_eq!(parse(Some("colour")).1, 1);
+        assert_eq!(parse(None), (vec![], 0));
     }
 
     #[test]

@@ -28,73 +28,53 @@ fn bad_query(errors: Vec<FieldError>) -> Result<(), ApiError> {
     })
 }
 
-/// A model report's request, parsed.
+/// A report's request, parsed: its root, its dimensions, its filter.
 #[derive(Debug, Clone)]
-pub struct ModelReportRequest {
+pub struct ReportRequest<D, F> {
     pub unit_id: Option<String>,
     pub include_predecessors: bool,
-    pub group_by: Vec<ModelDimension>,
-    pub filter: ModelFilter,
+    pub group_by: Vec<D>,
+    pub filter: F,
     pub lang: Lang,
+}
+
+pub type ModelReportRequest = ReportRequest<ModelDimension, ModelFilter>;
+pub type CommendationReportRequest = ReportRequest<CommendationDimension, CommendationFilter>;
+
+impl<D, F> ReportRequest<D, F> {
+    /// The request, unless a parameter was at fault (400 listing each).
+    fn checked(
+        errors: Vec<FieldError>,
+        unit_id: Option<String>,
+        include_predecessors: Option<bool>,
+        group_by: Vec<D>,
+        filter: F,
+        lang: Option<Lang>,
+    ) -> Result<Self, ApiError> {
+        bad_query(errors)?;
+        let include_predecessors = include_predecessors.unwrap_or(false);
+        Ok(ReportRequest { unit_id, include_predecessors, group_by, filter, lang: lang.unwrap_or_default() })
+    }
 }
 
 impl ModelReportRequest {
     pub fn parse(q: ModelReportQuery) -> Result<Self, ApiError> {
-        let mut errors = Vec::new();
-        let group_by = rules::group_by(q.group_by.as_deref(), ModelDimension::parse, &ModelDimension::names())
-            .unwrap_or_else(|e| {
-                errors.push(e);
-                vec![]
-            });
-        let (year_from, year_to) = rules::years(q.year_from, q.year_to, &mut errors);
+        let mut e = Vec::new();
+        let group_by = rules::group_by::<ModelDimension>(q.group_by.as_deref(), &mut e);
+        let (year_from, year_to) = rules::years(q.year_from, q.year_to, &mut e);
         let filter = ModelFilter {
             campaign_id: q.campaign_id,
             year_from,
             year_to,
-            status: rules::codes(
-                "status",
-                q.status.as_deref(),
-                ModelStatus::parse,
-                ModelStatus::as_str,
-                &ModelStatus::names(),
-                &mut errors,
-            ),
-            kind: rules::codes(
-                "kind",
-                q.kind.as_deref(),
-                ModelKind::parse,
-                ModelKind::as_str,
-                &ModelKind::names(),
-                &mut errors,
-            ),
-            field: rules::codes("field", q.field.as_deref(), Field::parse, Field::as_str, &Field::names(), &mut errors),
-            subject: rules::codes(
-                "subject",
-                q.subject.as_deref(),
-                Subject::parse,
-                Subject::as_str,
-                &Subject::names(),
-                &mut errors,
-            ),
-            registered_level: rules::codes(
-                "registered_level",
-                q.registered_level.as_deref(),
-                Level::parse,
-                Level::as_str,
-                &Level::names(),
-                &mut errors,
-            ),
-            level: rules::codes("level", q.level.as_deref(), Level::parse, Level::as_str, &Level::names(), &mut errors),
+            status: rules::codes::<ModelStatus>("status", q.status.as_deref(), &mut e),
+            kind: rules::codes::<ModelKind>("kind", q.kind.as_deref(), &mut e),
+            field: rules::codes::<Field>("field", q.field.as_deref(), &mut e),
+            subject: rules::codes::<Subject>("subject", q.subject.as_deref(), &mut e),
+            registered_level: rules::codes::<Level>("registered_level", q.registered_level.as_deref(), &mut e),
+            level: rules::codes::<Level>("level", q.level.as_deref(), &mut e),
             special_area: q.special_area.map(|a| a.as_str()),
         };
-        bad_query(errors)?;
-        Ok(ModelReportRequest {
-            unit_id: q.unit_id,
-            include_predecessors: q.include_predecessors.unwrap_or(false),
-            group_by,
-            filter,
-            lang: q.lang.unwrap_or_default(),
-        })
+        Self::checked(e, q.unit_id, q.include_predecessors, group_by, filter, q.lang)
     }
 }
 
@@ -176,31 +156,28 @@ pub fn models_report(conn: &mut DbConnection, actor: &Actor, r: &ModelReportRequ
         let lang = r.lang;
         axes.push(match d {
             ModelDimension::Field => {
-                Axis::of_codes("field", lang, &codes_or_all(&f.field, all(Field::ALL, Field::as_str)), seen)
+                Axis::of_codes("field", lang, &codes_or_all(&f.field, rules::all::<Field>()), seen)
             }
             ModelDimension::Kind => {
-                Axis::of_codes("kind", lang, &codes_or_all(&f.kind, all(ModelKind::ALL, ModelKind::as_str)), seen)
+                Axis::of_codes("kind", lang, &codes_or_all(&f.kind, rules::all::<ModelKind>()), seen)
             }
             ModelDimension::Subject => {
-                Axis::of_codes("subject", lang, &codes_or_all(&f.subject, all(Subject::ALL, Subject::as_str)), seen)
+                Axis::of_codes("subject", lang, &codes_or_all(&f.subject, rules::all::<Subject>()), seen)
             }
             ModelDimension::Level => {
-                Axis::of_codes("level", lang, &codes_or_all(&f.level, all(Level::ALL, Level::as_str)), seen)
+                Axis::of_codes("level", lang, &codes_or_all(&f.level, rules::all::<Level>()), seen)
             }
             ModelDimension::RegisteredLevel => Axis::of_codes(
                 "registered_level",
                 lang,
-                &codes_or_all(&f.registered_level, all(Level::ALL, Level::as_str)),
+                &codes_or_all(&f.registered_level, rules::all::<Level>()),
                 seen,
             ),
-            ModelDimension::Status => Axis::of_codes(
-                "status",
-                lang,
-                &codes_or_all(&f.status, all(ModelStatus::ALL, ModelStatus::as_str)),
-                seen,
-            ),
+            ModelDimension::Status => {
+                Axis::of_codes("status", lang, &codes_or_all(&f.status, rules::all::<ModelStatus>()), seen)
+            }
             ModelDimension::SpecialArea => {
-                let all_areas = all(crate::vocabulary::SpecialArea::ALL, crate::vocabulary::SpecialArea::as_str);
+                let all_areas = rules::all::<crate::vocabulary::SpecialArea>();
                 let codes = f.special_area.map(|a| vec![a]).unwrap_or(all_areas);
                 Axis::of_codes("special_area", lang, &codes, seen)
             }
@@ -221,54 +198,21 @@ pub fn models_report(conn: &mut DbConnection, actor: &Actor, r: &ModelReportRequ
     })
 }
 
-fn all<T: Copy>(values: &[T], as_str: fn(T) -> &'static str) -> Vec<&'static str> {
-    values.iter().map(|v| as_str(*v)).collect()
-}
-
-/// A commendation report's request, parsed.
-#[derive(Debug, Clone)]
-pub struct CommendationReportRequest {
-    pub unit_id: Option<String>,
-    pub include_predecessors: bool,
-    pub group_by: Vec<CommendationDimension>,
-    pub filter: CommendationFilter,
-    pub lang: Lang,
-}
-
 impl CommendationReportRequest {
     pub fn parse(q: CommendationReportQuery) -> Result<Self, ApiError> {
-        let mut errors = Vec::new();
-        let group_by =
-            rules::group_by(q.group_by.as_deref(), CommendationDimension::parse, &CommendationDimension::names())
-                .unwrap_or_else(|e| {
-                    errors.push(e);
-                    vec![]
-                });
-        let (year_from, year_to) = rules::years(q.year_from, q.year_to, &mut errors);
+        let mut e = Vec::new();
+        let group_by = rules::group_by::<CommendationDimension>(q.group_by.as_deref(), &mut e);
+        let (year_from, year_to) = rules::years(q.year_from, q.year_to, &mut e);
         let filter = CommendationFilter {
             campaign_id: q.campaign_id,
             issuer_unit_id: q.issuer_unit_id,
             year_from,
             year_to,
-            form: rules::codes("form", q.form.as_deref(), Form::parse, Form::as_str, &Form::names(), &mut errors),
-            issuer_level: rules::codes(
-                "issuer_level",
-                q.issuer_level.as_deref(),
-                Level::parse,
-                Level::as_str,
-                &Level::names(),
-                &mut errors,
-            ),
+            form: rules::codes::<Form>("form", q.form.as_deref(), &mut e),
+            issuer_level: rules::codes::<Level>("issuer_level", q.issuer_level.as_deref(), &mut e),
             include_revoked: q.include_revoked.unwrap_or(false),
         };
-        bad_query(errors)?;
-        Ok(CommendationReportRequest {
-            unit_id: q.unit_id,
-            include_predecessors: q.include_predecessors.unwrap_or(false),
-            group_by,
-            filter,
-            lang: q.lang.unwrap_or_default(),
-        })
+        Self::checked(e, q.unit_id, q.include_predecessors, group_by, filter, q.lang)
     }
 }
 
@@ -296,20 +240,15 @@ pub fn commendations_report(
                 Axis::of_units("issuer", units.into_iter().map(|u| (u.id, u.code, u.name)).collect())
             }
             CommendationDimension::IssuingAuthority => {
-                Axis::of_codes("issuing_authority", lang, &all(IssuingAuthority::ALL, IssuingAuthority::as_str), seen)
+                Axis::of_codes("issuing_authority", lang, &rules::all::<IssuingAuthority>(), seen)
             }
-            CommendationDimension::IssuerLevel => Axis::of_codes(
-                "issuer_level",
-                lang,
-                &codes_or_all(&f.issuer_level, all(Level::ALL, Level::as_str)),
-                seen,
-            ),
+            CommendationDimension::IssuerLevel => {
+                Axis::of_codes("issuer_level", lang, &codes_or_all(&f.issuer_level, rules::all::<Level>()), seen)
+            }
             CommendationDimension::Form => {
-                Axis::of_codes("form", lang, &codes_or_all(&f.form, all(Form::ALL, Form::as_str)), seen)
+                Axis::of_codes("form", lang, &codes_or_all(&f.form, rules::all::<Form>()), seen)
             }
-            CommendationDimension::Subject => {
-                Axis::of_codes("subject", lang, &all(Subject::ALL, Subject::as_str), seen)
-            }
+            CommendationDimension::Subject => Axis::of_codes("subject", lang, &rules::all::<Subject>(), seen),
             CommendationDimension::Year => Axis::of_years("year", (f.year_from, f.year_to), seen),
             CommendationDimension::Status => {
                 let statuses = if f.include_revoked {

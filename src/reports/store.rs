@@ -28,6 +28,15 @@ fn list_of<T: AsRef<str>>(values: &[T], binds: &mut Vec<Bind>) -> String {
     vec!["?"; values.len()].join(", ")
 }
 
+/// `AND condition` with its one bound value, when there is a value.
+fn and(sql: &mut String, condition: &str, value: Option<Bind>, binds: &mut Vec<Bind>) {
+    if let Some(v) = value {
+        sql.push_str(" AND ");
+        sql.push_str(condition);
+        binds.push(v);
+    }
+}
+
 /// `AND column IN (…)` when `values` is not empty.
 fn and_in<T: AsRef<str>>(sql: &mut String, column: &str, values: &[T], binds: &mut Vec<Bind>) {
     if !values.is_empty() {
@@ -186,28 +195,16 @@ pub fn model_counts(
             g(1),
             list_of(&ids, &mut binds)
         );
-        if let Some(c) = &f.campaign_id {
-            sql.push_str(" AND campaign_id = ?");
-            binds.push(Bind::Text(c.clone()));
-        }
-        if let Some(y) = f.year_from {
-            sql.push_str(" AND year >= ?");
-            binds.push(Bind::Int(y));
-        }
-        if let Some(y) = f.year_to {
-            sql.push_str(" AND year <= ?");
-            binds.push(Bind::Int(y));
-        }
+        and(&mut sql, "campaign_id = ?", f.campaign_id.clone().map(Bind::Text), &mut binds);
+        and(&mut sql, "year >= ?", f.year_from.map(Bind::Int), &mut binds);
+        and(&mut sql, "year <= ?", f.year_to.map(Bind::Int), &mut binds);
         and_in(&mut sql, "status", &f.status, &mut binds);
         and_in(&mut sql, "kind", &f.kind, &mut binds);
         and_in(&mut sql, "field", &f.field, &mut binds);
         and_in(&mut sql, "subject", &f.subject, &mut binds);
         and_in(&mut sql, "registered_level", &f.registered_level, &mut binds);
         and_in(&mut sql, "unit_level", &f.level, &mut binds);
-        if let Some(area) = f.special_area {
-            sql.push_str(" AND special_area = ?");
-            binds.push(Bind::Text(area.to_string()));
-        }
+        and(&mut sql, "special_area = ?", f.special_area.map(|a| Bind::Text(a.into())), &mut binds);
         sql.push_str(" GROUP BY scope_id, own, 3, 4");
         for row in load::<Grouped>(conn, &sql, &binds)? {
             let Some(scope) = by_scope.get(row.scope_id.as_str()) else { continue };
@@ -290,22 +287,10 @@ pub fn commendation_counts(
     binds.push(Bind::Text(root.to_string()));
     let statuses: &[&str] = if f.include_revoked { &["issued", "revoked"] } else { &["issued"] };
     and_in(&mut sql, "c.status", statuses, &mut binds);
-    if let Some(c) = &f.campaign_id {
-        sql.push_str(" AND m.campaign_id = ?");
-        binds.push(Bind::Text(c.clone()));
-    }
-    if let Some(u) = &f.issuer_unit_id {
-        sql.push_str(" AND c.issuer_unit_id = ?");
-        binds.push(Bind::Text(u.clone()));
-    }
-    if let Some(y) = f.year_from {
-        sql.push_str(" AND c.decision_year >= ?");
-        binds.push(Bind::Int(y));
-    }
-    if let Some(y) = f.year_to {
-        sql.push_str(" AND c.decision_year <= ?");
-        binds.push(Bind::Int(y));
-    }
+    and(&mut sql, "m.campaign_id = ?", f.campaign_id.clone().map(Bind::Text), &mut binds);
+    and(&mut sql, "c.issuer_unit_id = ?", f.issuer_unit_id.clone().map(Bind::Text), &mut binds);
+    and(&mut sql, "c.decision_year >= ?", f.year_from.map(Bind::Int), &mut binds);
+    and(&mut sql, "c.decision_year <= ?", f.year_to.map(Bind::Int), &mut binds);
     and_in(&mut sql, "c.form", &f.form, &mut binds);
     and_in(&mut sql, "c.issuer_level", &f.issuer_level, &mut binds);
     sql.push_str(" GROUP BY 3, 4");
