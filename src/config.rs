@@ -14,6 +14,14 @@ pub struct Config {
     pub jwt_secret: Option<String>,
     /// `DVK_JWT_JWKS`: a JWKS file of RS256/ES256 public keys, chosen by `kid`.
     pub jwt_jwks: Option<PathBuf>,
+    /// `DVK_JWT_SIGNING_KEY`: a PKCS#8 PEM private key (RSA or P-256) the server signs the tokens
+    /// it issues with (OAuth client credentials); its public part is served at
+    /// `/.well-known/jwks.json`. Without it, issued tokens are HS256 with `DVK_JWT_SECRET`.
+    pub jwt_signing_key: Option<PathBuf>,
+    /// `DVK_JWT_SIGNING_KID`, default `dvk-1`: the `kid` of that key.
+    pub jwt_signing_kid: String,
+    /// `DVK_ACCESS_TOKEN_SECS`, default 900: how long an issued access token lives.
+    pub access_token_secs: i64,
     /// `DVK_JWT_ISSUER`, default `dvk`.
     pub jwt_issuer: String,
     /// `DVK_JWT_AUDIENCE`, default `dvk-api`.
@@ -57,6 +65,9 @@ impl Config {
             db_pool_size: 8,
             jwt_secret: None,
             jwt_jwks: None,
+            jwt_signing_key: None,
+            jwt_signing_kid: "dvk-1".into(),
+            access_token_secs: 900,
             jwt_issuer: "dvk".into(),
             jwt_audience: "dvk-api".into(),
             jwt_leeway_secs: 30,
@@ -78,6 +89,9 @@ impl Config {
             db_pool_size: parsed("DVK_DB_POOL_SIZE", d.db_pool_size)?,
             jwt_secret: var("DVK_JWT_SECRET"),
             jwt_jwks: var("DVK_JWT_JWKS").map(PathBuf::from),
+            jwt_signing_key: var("DVK_JWT_SIGNING_KEY").map(PathBuf::from),
+            jwt_signing_kid: var("DVK_JWT_SIGNING_KID").unwrap_or(d.jwt_signing_kid),
+            access_token_secs: parsed("DVK_ACCESS_TOKEN_SECS", d.access_token_secs)?,
             jwt_issuer: var("DVK_JWT_ISSUER").unwrap_or(d.jwt_issuer),
             jwt_audience: var("DVK_JWT_AUDIENCE").unwrap_or(d.jwt_audience),
             jwt_leeway_secs: parsed("DVK_JWT_LEEWAY_SECS", d.jwt_leeway_secs)?,

@@ -57,6 +57,12 @@ pub struct Problem {
     /// With 409 on a lifecycle action: the actions the resource allows in its present state.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_actions: Option<Vec<String>>,
+    /// From `POST /oauth/token`: the RFC 6749 §5.2 error code, for OAuth client libraries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// From `POST /oauth/token`: the same as `detail`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +87,9 @@ pub enum ApiError {
     UnsupportedMediaType { detail: String },
     #[error("{detail}")]
     NotAcceptable { detail: String },
+    /// An error of the token endpoint (RFC 6749 §5.2): 400, or 401 for `invalid_client`.
+    #[error("{detail}")]
+    OAuth { status: u16, error: &'static str, detail: String },
     #[error("{detail}")]
     Unprocessable { code: &'static str, detail: String, errors: Vec<FieldError> },
     #[error("rate limit exceeded")]
@@ -103,6 +112,9 @@ impl ApiError {
     }
     pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
         ApiError::Conflict { code, detail: detail.into(), allowed_actions: None }
+    }
+    pub fn oauth(status: u16, error: &'static str, detail: impl Into<String>) -> Self {
+        ApiError::OAuth { status, error, detail: detail.into() }
     }
     pub fn unprocessable(code: &'static str, detail: impl Into<String>) -> Self {
         ApiError::Unprocessable { code, detail: detail.into(), errors: vec![] }
@@ -152,6 +164,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType { .. } => "unsupported_media_type",
             ApiError::NotAcceptable { .. } => "not_acceptable",
+            ApiError::OAuth { error, .. } => error,
             ApiError::TooManyRequests { .. } => "rate_limited",
             ApiError::Unavailable => "service_unavailable",
             ApiError::Internal(_) => "internal_error",
@@ -191,6 +204,10 @@ impl ApiError {
             ApiError::Conflict { allowed_actions, .. } => (vec![], None, allowed_actions.clone()),
             _ => (vec![], None, None),
         };
+        let (error, error_description) = match self {
+            ApiError::OAuth { error, detail, .. } => (Some(error.to_string()), Some(detail.clone())),
+            _ => (None, None),
+        };
         Problem {
             type_: format!("/problems/{}", self.code()),
             title: status.canonical_reason().unwrap_or("Error").to_string(),
@@ -200,6 +217,8 @@ impl ApiError {
             errors,
             current,
             allowed_actions,
+            error,
+            error_description,
         }
     }
 }
@@ -217,6 +236,8 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotAcceptable { .. } => StatusCode::NOT_ACCEPTABLE,
+            ApiError::OAuth { status: 401, .. } => StatusCode::UNAUTHORIZED,
+            ApiError::OAuth { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -231,6 +252,14 @@ impl ResponseError for ApiError {
         let mut res = HttpResponse::build(self.status_code());
         res.insert_header((header::CONTENT_TYPE, "application/problem+json"));
         match self {
+            // RFC 6749 §5.2: OAuth clients read `error` from application/json, never cached.
+            ApiError::OAuth { status, .. } => {
+                res.insert_header((header::CONTENT_TYPE, "application/json"));
+                res.insert_header((header::CACHE_CONTROL, "no-store"));
+                if *status == 401 {
+                    res.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"dvk\""));
+                }
+            }
             ApiError::Unauthorized { code, .. } => {
                 res.insert_header((
                     header::WWW_AUTHENTICATE,

@@ -75,6 +75,7 @@ pub mod models;
 pub mod openapi;
 pub mod public;
 pub mod reports;
+pub mod service_accounts;
 pub mod units;
 pub mod vocabulary;
 

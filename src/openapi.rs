@@ -15,7 +15,7 @@ use crate::error::{ApiError, Problem};
 
 /// Every route of the service, for the server and for the document alike.
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(crate::health::healthz).service(crate::health::readyz).service(
+    cfg.service(crate::health::healthz).service(crate::health::readyz).service(crate::auth::jwks).service(
         scope::scope("/api/v1")
             .configure(crate::units::configure)
             .configure(crate::campaigns::configure)
@@ -24,6 +24,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(crate::commendations::configure)
             .configure(crate::public::configure)
             .configure(crate::reports::configure)
+            .configure(crate::service_accounts::configure)
             .service(crate::audit::list_audit_events),
     );
 }
@@ -103,6 +104,7 @@ pub fn document_json() -> String {
         (name = "commendations", description = "Giấy khen and bằng khen: proposal, decision, revocation"),
         (name = "public", description = "Recognised models and their commendations, with no token, for the portal"),
         (name = "reports", description = "Counts for review points: models, commendations, progress against targets; JSON, CSV or XLSX"),
+        (name = "service-accounts", description = "Service accounts for scripts, the OAuth 2.0 client-credentials grant, and the server's public keys"),
         (name = "audit", description = "Who changed what"),
         (name = "health", description = "Liveness and readiness"),
     )

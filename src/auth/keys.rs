@@ -15,9 +15,50 @@ pub enum KeyError {
     NoKey,
     #[error("cannot read the JWKS file {0}: {1}")]
     Jwks(String, String),
+    #[error("cannot use the signing key {0}: {1}")]
+    SigningKey(String, String),
+}
+
+/// How the server signs the tokens it issues itself (OAuth client credentials).
+struct Signer {
+    key: EncodingKey,
+    alg: Algorithm,
+    /// With an asymmetric key: its kid, and its public part as a JWK for `/.well-known/jwks.json`.
+    kid: Option<String>,
+    public: Option<serde_json::Value>,
+}
+
+/// Reads a PKCS#8 PEM private key, RSA or P-256, and works out its public JWK.
+fn signing_key(pem: &str, kid: &str) -> Result<(Signer, DecodingKey), String> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    use base64::Engine;
+    use rsa::pkcs8::DecodePrivateKey;
+    use rsa::traits::PublicKeyParts;
+    if let Ok(private) = rsa::RsaPrivateKey::from_pkcs8_pem(pem) {
+        let (n, e) = (B64.encode(private.n().to_bytes_be()), B64.encode(private.e().to_bytes_be()));
+        let public = serde_json::json!({"kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256", "n": n, "e": e});
+        let decoding = DecodingKey::from_rsa_components(&n, &e).map_err(|e| e.to_string())?;
+        let key = EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|e| e.to_string())?;
+        return Ok((Signer { key, alg: Algorithm::RS256, kid: Some(kid.into()), public: Some(public) }, decoding));
+    }
+    if let Ok(private) = p256::SecretKey::from_pkcs8_pem(pem) {
+        use p256::elliptic_curve::sec1::ToEncodedPoint;
+        let point = private.public_key().to_encoded_point(false);
+        let (x, y) = match (point.x(), point.y()) {
+            (Some(x), Some(y)) => (B64.encode(x), B64.encode(y)),
+            _ => return Err("the P-256 public point is not available".into()),
+        };
+        let public =
+            serde_json::json!({"kty": "EC", "kid": kid, "use": "sig", "alg": "ES256", "crv": "P-256", "x": x, "y": y});
+        let decoding = DecodingKey::from_ec_components(&x, &y).map_err(|e| e.to_string())?;
+        let key = EncodingKey::from_ec_pem(pem.as_bytes()).map_err(|e| e.to_string())?;
+        return Ok((Signer { key, alg: Algorithm::ES256, kid: Some(kid.into()), public: Some(public) }, decoding));
+    }
+    Err("not a PKCS#8 PEM RSA or P-256 private key".into())
 }
 
 pub struct Authenticator {
+    signer: Option<Signer>,
     secret: Option<DecodingKey>,
     /// kid → key and the one algorithm that key may be used with.
     jwks: HashMap<String, (DecodingKey, Algorithm)>,
@@ -37,10 +78,30 @@ impl Authenticator {
                 parse_jwks(&text).map_err(|e| KeyError::Jwks(path.display().to_string(), e))?
             }
         };
+        let mut jwks = jwks;
+        let signer = match (&config.jwt_signing_key, &config.jwt_secret) {
+            (Some(path), _) => {
+                let pem = std::fs::read_to_string(path)
+                    .map_err(|e| KeyError::SigningKey(path.display().to_string(), e.to_string()))?;
+                let (signer, decoding) = signing_key(&pem, &config.jwt_signing_kid)
+                    .map_err(|e| KeyError::SigningKey(path.display().to_string(), e))?;
+                // The server accepts what it signs.
+                jwks.insert(config.jwt_signing_kid.clone(), (decoding, signer.alg));
+                Some(signer)
+            }
+            (None, Some(secret)) => Some(Signer {
+                key: EncodingKey::from_secret(secret.as_bytes()),
+                alg: Algorithm::HS256,
+                kid: None,
+                public: None,
+            }),
+            (None, None) => None,
+        };
         if secret.is_none() && jwks.is_empty() {
             return Err(KeyError::NoKey);
         }
         Ok(Authenticator {
+            signer,
             secret,
             jwks,
             issuer: config.jwt_issuer.clone(),
@@ -99,6 +160,21 @@ impl Authenticator {
                 _ => invalid("the token's signature or claims are not valid"),
             }
         })
+    }
+
+    /// Signs `claims` with the server's own key; `None` when only an identity provider's public
+    /// keys are configured (then the server issues no tokens).
+    pub fn sign(&self, claims: &Claims) -> Option<String> {
+        let signer = self.signer.as_ref()?;
+        let mut header = Header::new(signer.alg);
+        header.kid = signer.kid.clone();
+        encode(&header, claims, &signer.key).ok()
+    }
+
+    /// The public keys of the tokens the server signs, as a JWK set (empty with HS256).
+    pub fn public_jwks(&self) -> serde_json::Value {
+        let keys: Vec<serde_json::Value> = self.signer.iter().filter_map(|s| s.public.clone()).collect();
+        serde_json::json!({ "keys": keys })
     }
 
     pub fn issuer(&self) -> &str {

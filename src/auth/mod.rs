@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use actix_web::{dev::Payload, http::header, web, FromRequest, HttpMessage, HttpRequest};
+use actix_web::{dev::Payload, get, http::header, web, FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 
@@ -139,6 +139,21 @@ impl UnitCache {
     }
 }
 
+/// The public keys of the tokens this server issues (RFC 7517), for clients and gateways that
+/// check them. Empty when it signs with a shared secret.
+#[utoipa::path(
+    tag = "service-accounts",
+    responses((status = 200, description = "A JWK set", body = Object,
+               example = json!({"keys": [{"kty": "RSA", "kid": "dvk-1", "use": "sig", "alg": "RS256", "n": "qtuH…", "e": "AQAB"}]}))),
+    security(())
+)]
+#[get("/.well-known/jwks.json")]
+pub async fn jwks(state: web::Data<AppState>) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .json(state.auth.public_jwks())
+}
+
 /// The bearer token of a request, if it carries one.
 pub fn bearer_token(req: &HttpRequest) -> Result<Option<&str>, ApiError> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
@@ -210,6 +225,24 @@ impl FromRequest for Actor {
             }
             let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
             let mut roles: Vec<Role> = claims.roles.iter().filter_map(|r| Role::parse(r)).collect();
+            // A service account's token works while the account is active, with the roles it
+            // has now: disabling it or taking a role away takes effect on the next request.
+            if let Some(account) = claims.sub.strip_prefix(crate::service_accounts::service::SUBJECT_PREFIX) {
+                let account = account.to_string();
+                let current = crate::db::run(&state.pool, move |conn| {
+                    crate::service_accounts::service::current_roles(conn, &account)
+                })
+                .await?;
+                match current {
+                    Some((unit_id, granted)) if unit_id == unit.id => roles.retain(|r| granted.contains(r)),
+                    _ => {
+                        return Err(ApiError::unauthorized(
+                            "account_disabled",
+                            "the token's service account is disabled or gone",
+                        ))
+                    }
+                }
+            }
             roles.sort_by_key(|r| *r as u8);
             roles.dedup();
             let actor = Actor {

@@ -200,6 +200,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    service_accounts (id) {
+        id -> Text,
+        unit_id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        roles -> Text,
+        status -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    service_account_secrets (id) {
+        id -> Text,
+        account_id -> Text,
+        hash -> Text,
+        hint -> Text,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     units,
     unit_successors,
@@ -211,5 +237,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     model_special_areas,
     model_progress,
     evaluations,
-    commendations
+    commendations,
+    service_accounts,
+    service_account_secrets
 );

@@ -283,6 +283,7 @@ const ENUM_COLUMNS: &[&str] = &[
     "recipient.subject",
     "recipient_subject",
     "unit.level",
+    "roles",
 ];
 
 fn is_unit_column(path: &str) -> bool {

@@ -17,4 +17,5 @@ mod models;
 mod public;
 mod reorganize;
 mod reports;
+mod service_accounts;
 mod units;

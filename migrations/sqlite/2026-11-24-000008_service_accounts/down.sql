@@ -1,0 +1,2 @@
+DROP TABLE service_account_secrets;
+DROP TABLE service_accounts;

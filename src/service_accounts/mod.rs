@@ -1,0 +1,23 @@
+//! Service accounts for scripts: bound to a unit and roles, they authenticate with the OAuth 2.0
+//! client-credentials grant (`POST /oauth/token`) and get a short-lived JWT the rest of the API
+//! takes like any other. Secrets are Argon2id hashes; two may be valid at once during rotation;
+//! disabling an account stops its tokens at once.
+
+pub mod handlers;
+pub mod secrets;
+pub mod service;
+pub mod store;
+pub mod types;
+
+use utoipa_actix_web::service_config::ServiceConfig;
+
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(handlers::create_service_account)
+        .service(handlers::list_service_accounts)
+        .service(handlers::get_service_account)
+        .service(handlers::update_service_account)
+        .service(handlers::disable_service_account)
+        .service(handlers::enable_service_account)
+        .service(handlers::rotate_secret)
+        .service(handlers::token);
+}

@@ -1,0 +1,256 @@
+//! Service-account operations, each inside one transaction, and the client-credentials grant.
+
+use chrono::Duration;
+
+use crate::audit::{self, Change};
+use crate::auth::{Actor, Claims, Role};
+use crate::db::DbConnection;
+use crate::error::ApiError;
+use crate::http::etag::IfMatch;
+
+use super::secrets;
+use super::store::{self, AccountRow, SecretRow};
+use super::types::*;
+
+/// The `sub` of the tokens an account gets: `sa:` and its id.
+pub const SUBJECT_PREFIX: &str = "sa:";
+
+fn change<'a>(action: &'a str, row: &'a AccountRow) -> Change<'a> {
+    Change { action, resource_type: "service_account", resource_id: &row.id, unit_id: Some(&row.unit_id) }
+}
+
+fn load(conn: &mut DbConnection, row: &AccountRow) -> Result<ServiceAccount, ApiError> {
+    let live = store::live_secrets(conn, &row.id, crate::db::now())?;
+    row.to_api(&live)
+}
+
+/// Admins manage the accounts of their own unit and below; others do not learn they exist.
+pub fn visible(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<AccountRow, ApiError> {
+    actor.require(Role::Admin)?;
+    let row = store::find(conn, id)?.ok_or(ApiError::NotFound)?;
+    if crate::units::store::is_within(conn, &actor.unit_id, &row.unit_id)? {
+        Ok(row)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+fn roles_json(roles: &[Role]) -> String {
+    let mut roles = roles.to_vec();
+    roles.sort_by_key(|r| *r as u8);
+    roles.dedup();
+    crate::db::json_column(&roles)
+}
+
+fn new_secret(account_id: &str) -> (String, SecretRow) {
+    let secret = secrets::generate();
+    let row = SecretRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        account_id: account_id.to_string(),
+        hash: secrets::hash(&secret),
+        hint: secrets::hint(&secret),
+        created_at: crate::db::now(),
+        expires_at: None,
+    };
+    (secret, row)
+}
+
+pub fn create(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    input: CreateServiceAccount,
+) -> Result<ServiceAccountWithSecret, ApiError> {
+    actor.require(Role::Admin)?;
+    let unit_id = input.unit_id.clone().unwrap_or_else(|| actor.unit_id.clone());
+    let unit = crate::units::service::visible(conn, actor, &unit_id)
+        .map_err(|e| e.unresolved("unit_id", "unknown_unit", "no such unit, or it is outside your scope"))?;
+    if !crate::units::store::is_within(conn, &actor.unit_id, &unit.id)? {
+        return Err(ApiError::field("unit_id", "outside_scope", "an account is bound to your unit or one below it"));
+    }
+    if !unit.is_active() {
+        return Err(ApiError::field("unit_id", "unit_closed", "a closed unit gets no new accounts"));
+    }
+    let name = crate::units::rules::clean_text("name", &input.name, 255).map_err(|e| ApiError::validation(vec![e]))?;
+    let now = crate::db::now();
+    let row = AccountRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        unit_id: unit.id,
+        name,
+        description: input.description,
+        roles: roles_json(&input.roles),
+        status: AccountStatus::Active.as_str().into(),
+        created_by: actor.sub.clone(),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    store::insert(conn, &row)?;
+    let (client_secret, secret) = new_secret(&row.id);
+    store::insert_secret(conn, &secret)?;
+    let account = row.to_api(std::slice::from_ref(&secret))?;
+    audit::record(conn, actor, change("service_account.create", &row), None::<&()>, Some(&account))?;
+    Ok(ServiceAccountWithSecret { service_account: account, client_secret })
+}
+
+pub fn get(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<ServiceAccount, ApiError> {
+    let row = visible(conn, actor, id)?;
+    load(conn, &row)
+}
+
+/// Writes a change of the account over the row as read, with its audit record.
+fn save(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    action: &str,
+    before_row: &AccountRow,
+    mut row: AccountRow,
+) -> Result<ServiceAccount, ApiError> {
+    let before = load(conn, before_row)?;
+    row.updated_at = crate::db::now();
+    row.version = before_row.version + 1;
+    if !store::update(conn, &row, before_row.version)? {
+        return Err(ApiError::PreconditionFailed { current: None });
+    }
+    let after = load(conn, &row)?;
+    audit::record(conn, actor, change(action, &row), Some(&before), Some(&after))?;
+    Ok(after)
+}
+
+pub fn update(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: &str,
+    if_match: &IfMatch,
+    input: UpdateServiceAccount,
+) -> Result<ServiceAccount, ApiError> {
+    let before_row = visible(conn, actor, id)?;
+    if_match.check(before_row.version, &load(conn, &before_row)?)?;
+    let mut row = before_row.clone();
+    if let Some(name) = input.name {
+        row.name = crate::units::rules::clean_text("name", &name, 255).map_err(|e| ApiError::validation(vec![e]))?;
+    }
+    if let Some(description) = input.description {
+        row.description = description;
+    }
+    if let Some(roles) = input.roles {
+        row.roles = roles_json(&roles);
+    }
+    if row == before_row {
+        return load(conn, &row);
+    }
+    save(conn, actor, "service_account.update", &before_row, row)
+}
+
+pub fn set_status(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: &str,
+    if_match: &IfMatch,
+    status: AccountStatus,
+) -> Result<ServiceAccount, ApiError> {
+    let before_row = visible(conn, actor, id)?;
+    if_match.check(before_row.version, &load(conn, &before_row)?)?;
+    if before_row.status()? == status {
+        return Err(ApiError::conflict("invalid_transition", format!("the account is already {status}")));
+    }
+    let mut row = before_row.clone();
+    row.status = status.as_str().into();
+    let action = if status == AccountStatus::Disabled { "service_account.disable" } else { "service_account.enable" };
+    save(conn, actor, action, &before_row, row)
+}
+
+/// A new secret; the ones in use keep working for `previous_valid_for_secs` (only the newest of
+/// them: never more than two secrets work at once).
+pub fn rotate(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: &str,
+    if_match: &IfMatch,
+    input: RotateSecret,
+) -> Result<ServiceAccountWithSecret, ApiError> {
+    let before_row = visible(conn, actor, id)?;
+    if_match.check(before_row.version, &load(conn, &before_row)?)?;
+    let now = crate::db::now();
+    let live = store::live_secrets(conn, &before_row.id, now)?;
+    let overlap = Duration::seconds(input.previous_valid_for_secs.unwrap_or(86_400));
+    if let Some((newest, older)) = live.split_first() {
+        let until = newest.expires_at.map_or(now + overlap, |e| e.min(now + overlap));
+        store::expire(conn, std::slice::from_ref(&newest.id), until)?;
+        store::expire(conn, &older.iter().map(|s| s.id.clone()).collect::<Vec<_>>(), now)?;
+    }
+    let (client_secret, secret) = new_secret(&before_row.id);
+    store::insert_secret(conn, &secret)?;
+    let account = save(conn, actor, "service_account.rotate_secret", &before_row, before_row.clone())?;
+    Ok(ServiceAccountWithSecret { service_account: account, client_secret })
+}
+
+/// The client-credentials grant: an error of RFC 6749 §5.2, or the claims of a new token.
+pub fn grant(
+    conn: &mut DbConnection,
+    client_id: &str,
+    client_secret: &str,
+    scope: Option<&str>,
+    auth: &crate::auth::Authenticator,
+    lifetime_secs: i64,
+) -> Result<(Claims, Vec<Role>), ApiError> {
+    let now = crate::db::now();
+    // Every failure of the client costs the same: the account's live secrets or decoys.
+    let account = if client_id.len() <= 64 { store::find(conn, client_id)? } else { None };
+    let hashes: Vec<String> = match &account {
+        Some(a) => store::live_secrets(conn, &a.id, now)?.into_iter().map(|s| s.hash).collect(),
+        None => vec![],
+    };
+    let secret_ok = secrets::matches(client_secret, &hashes);
+    let account = match account {
+        Some(a) if secret_ok && a.status()? == AccountStatus::Active => a,
+        _ => return Err(ApiError::oauth(401, "invalid_client", "client authentication failed")),
+    };
+    let unit = crate::units::store::find(conn, &account.unit_id)?.ok_or(ApiError::NotFound)?;
+    if !unit.is_active() {
+        return Err(ApiError::oauth(401, "invalid_client", "client authentication failed"));
+    }
+    let granted = account.roles()?;
+    let roles = match scope.map(str::trim).filter(|s| !s.is_empty()) {
+        None => granted,
+        Some(scope) => {
+            let mut asked = Vec::new();
+            for word in scope.split_whitespace() {
+                match Role::parse(word) {
+                    Some(r) if granted.contains(&r) => asked.push(r),
+                    _ => {
+                        return Err(ApiError::oauth(
+                            400,
+                            "invalid_scope",
+                            format!("{word:?} is not a role of this account"),
+                        ))
+                    }
+                }
+            }
+            asked
+        }
+    };
+    let issued = chrono::Utc::now().timestamp();
+    let claims = Claims {
+        sub: format!("{SUBJECT_PREFIX}{}", account.id),
+        unit: unit.code.clone(),
+        level: unit.level.clone(),
+        roles: roles.iter().map(|r| r.as_str().to_string()).collect(),
+        iss: auth.issuer().to_string(),
+        aud: auth.audience().to_string(),
+        exp: issued + lifetime_secs,
+        nbf: None,
+        iat: Some(issued),
+        jti: Some(uuid::Uuid::new_v4().to_string()),
+        name: Some(account.name.clone()),
+    };
+    Ok((claims, roles))
+}
+
+/// The roles a token of account `id` may use now: its current roles if it is active, else none
+/// (the token is refused). Checked on every request, so disabling takes effect at once.
+pub fn current_roles(conn: &mut DbConnection, id: &str) -> Result<Option<(String, Vec<Role>)>, ApiError> {
+    match store::find(conn, id)? {
+        Some(a) if a.status()? == AccountStatus::Active => Ok(Some((a.unit_id.clone(), a.roles()?))),
+        _ => Ok(None),
+    }
+}
