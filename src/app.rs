@@ -41,6 +41,12 @@ impl Application {
         }
         let listener = TcpListener::bind(&config.bind).map_err(|e| format!("cannot bind {}: {e}", config.bind))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        // With port 0 the system chose: the state knows the real address (a webhook must not
+        // point at it).
+        let mut config = config;
+        if let Some((host, _)) = config.bind.rsplit_once(':') {
+            config.bind = format!("{host}:{port}");
+        }
         let state = web::Data::new(AppState {
             pool,
             auth,
@@ -93,7 +99,16 @@ impl Application {
         self.server.handle()
     }
 
+    /// Serves until stopped; the webhook sender runs beside the server and stops with it.
     pub async fn run(self) -> std::io::Result<()> {
-        self.server.await
+        let config = &self.state.config;
+        let sender = actix_web::rt::spawn(crate::webhooks::delivery::run(
+            self.state.pool.clone(),
+            config.webhook_retry_secs.clone(),
+            std::time::Duration::from_millis(config.webhook_poll_ms.max(10)),
+        ));
+        let served = self.server.await;
+        sender.abort();
+        served
     }
 }

@@ -22,6 +22,11 @@ pub struct Config {
     pub jwt_signing_kid: String,
     /// `DVK_ACCESS_TOKEN_SECS`, default 900: how long an issued access token lives.
     pub access_token_secs: i64,
+    /// `DVK_WEBHOOK_RETRY_SECS`, comma-separated waits between delivery attempts (default the
+    /// Standard Webhooks schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h).
+    pub webhook_retry_secs: Vec<u64>,
+    /// `DVK_WEBHOOK_POLL_MS`, default 1000: how often an idle sender looks for due deliveries.
+    pub webhook_poll_ms: u64,
     /// `DVK_JWT_ISSUER`, default `dvk`.
     pub jwt_issuer: String,
     /// `DVK_JWT_AUDIENCE`, default `dvk-api`.
@@ -68,6 +73,8 @@ impl Config {
             jwt_signing_key: None,
             jwt_signing_kid: "dvk-1".into(),
             access_token_secs: 900,
+            webhook_retry_secs: crate::webhooks::delivery::RETRY_SCHEDULE_SECS.to_vec(),
+            webhook_poll_ms: 1000,
             jwt_issuer: "dvk".into(),
             jwt_audience: "dvk-api".into(),
             jwt_leeway_secs: 30,
@@ -92,6 +99,15 @@ impl Config {
             jwt_signing_key: var("DVK_JWT_SIGNING_KEY").map(PathBuf::from),
             jwt_signing_kid: var("DVK_JWT_SIGNING_KID").unwrap_or(d.jwt_signing_kid),
             access_token_secs: parsed("DVK_ACCESS_TOKEN_SECS", d.access_token_secs)?,
+            webhook_retry_secs: match var("DVK_WEBHOOK_RETRY_SECS") {
+                Some(list) => list
+                    .split(',')
+                    .map(|s| s.trim().parse::<u64>())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|_| "DVK_WEBHOOK_RETRY_SECS must be comma-separated seconds".to_string())?,
+                None => d.webhook_retry_secs,
+            },
+            webhook_poll_ms: parsed("DVK_WEBHOOK_POLL_MS", d.webhook_poll_ms)?,
             jwt_issuer: var("DVK_JWT_ISSUER").unwrap_or(d.jwt_issuer),
             jwt_audience: var("DVK_JWT_AUDIENCE").unwrap_or(d.jwt_audience),
             jwt_leeway_secs: parsed("DVK_JWT_LEEWAY_SECS", d.jwt_leeway_secs)?,

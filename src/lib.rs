@@ -78,5 +78,6 @@ pub mod reports;
 pub mod service_accounts;
 pub mod units;
 pub mod vocabulary;
+pub mod webhooks;
 
 pub use app::{AppState, Application};

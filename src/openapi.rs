@@ -25,6 +25,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(crate::public::configure)
             .configure(crate::reports::configure)
             .configure(crate::service_accounts::configure)
+            .configure(crate::webhooks::configure)
             .service(crate::audit::list_audit_events),
     );
 }
@@ -105,6 +106,7 @@ pub fn document_json() -> String {
         (name = "public", description = "Recognised models and their commendations, with no token, for the portal"),
         (name = "reports", description = "Counts for review points: models, commendations, progress against targets; JSON, CSV or XLSX"),
         (name = "service-accounts", description = "Service accounts for scripts, the OAuth 2.0 client-credentials grant, and the server's public keys"),
+        (name = "webhooks", description = "Signed event deliveries to the portal: subscriptions, deliveries, replays"),
         (name = "audit", description = "Who changed what"),
         (name = "health", description = "Liveness and readiness"),
     )

@@ -29,6 +29,9 @@ pub fn record<B: Serialize, A: Serialize>(
     before: Option<&B>,
     after: Option<&A>,
 ) -> Result<(), ApiError> {
+    let after_value = after.and_then(|a| serde_json::to_value(a).ok());
+    // Changes that make a webhook event queue it here, in the same transaction.
+    crate::webhooks::service::on_change(conn, &change, after_value.as_ref())?;
     store::insert(
         conn,
         store::AuditRow {
@@ -41,7 +44,7 @@ pub fn record<B: Serialize, A: Serialize>(
             resource_id: change.resource_id.to_string(),
             unit_id: change.unit_id.map(str::to_string),
             before: before.and_then(|b| serde_json::to_string(b).ok()),
-            after: after.and_then(|a| serde_json::to_string(a).ok()),
+            after: after_value.map(|a| a.to_string()),
             request_id: Some(actor.request_id.clone()).filter(|r| !r.is_empty()),
         },
     )

@@ -226,6 +226,55 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhooks (id) {
+        id -> Text,
+        unit_id -> Text,
+        url -> Text,
+        description -> Nullable<Text>,
+        events -> Text,
+        secret -> Text,
+        status -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    webhook_events (seq) {
+        seq -> BigInt,
+        id -> Text,
+        event_type -> Text,
+        resource_type -> Text,
+        resource_id -> Text,
+        unit_id -> Text,
+        payload -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        webhook_id -> Text,
+        event_seq -> BigInt,
+        resource_id -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_attempt_at -> Nullable<Timestamp>,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::joinable!(webhook_deliveries -> webhook_events (event_seq));
+
 diesel::allow_tables_to_appear_in_same_query!(
     units,
     unit_successors,
@@ -239,5 +288,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     evaluations,
     commendations,
     service_accounts,
-    service_account_secrets
+    service_account_secrets,
+    webhooks,
+    webhook_events,
+    webhook_deliveries
 );

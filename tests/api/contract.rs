@@ -88,5 +88,5 @@ fn every_list_and_report_documents_csv_and_xlsx() {
             get["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
         assert!(params.contains(&"lang"), "{path} has no lang");
     }
-    assert_eq!(n, 13, "ten lists and three reports");
+    assert_eq!(n, 15, "twelve lists and three reports");
 }

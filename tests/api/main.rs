@@ -19,3 +19,4 @@ mod reorganize;
 mod reports;
 mod service_accounts;
 mod units;
+mod webhooks;

@@ -1,0 +1,224 @@
+//! Webhooks through the API, to a receiver on 127.0.0.1: delivery, Standard Webhooks signatures,
+//! retry after a failure, order per resource, the deliveries log and replay; nothing for a change
+//! that failed; bad URLs refused.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use serde_json::{json, Value};
+
+use crate::commendations::recognised;
+use crate::helpers::*;
+use crate::models::{act, district_campaign};
+
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub id: String,
+    pub timestamp: String,
+    pub signature: String,
+    pub body: String,
+    pub answered: u16,
+}
+
+struct ReceiverState {
+    got: Mutex<Vec<Received>>,
+    seen: AtomicUsize,
+    fail_first: usize,
+}
+
+pub struct Receiver {
+    pub url: String,
+    state: web::Data<ReceiverState>,
+}
+
+impl Receiver {
+    /// A receiver that answers 500 to its first `fail_first` requests, then 204.
+    pub async fn start(fail_first: usize) -> Receiver {
+        let state = web::Data::new(ReceiverState { got: Mutex::new(vec![]), seen: AtomicUsize::new(0), fail_first });
+        let shared = state.clone();
+        let server = HttpServer::new(move || {
+            App::new().app_data(shared.clone()).default_service(web::to(
+                |req: HttpRequest, body: web::Bytes, s: web::Data<ReceiverState>| async move {
+                    let n = s.seen.fetch_add(1, Ordering::SeqCst);
+                    let answered = if n < s.fail_first { 500 } else { 204 };
+                    let header = |name: &str| {
+                        req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+                    };
+                    s.got.lock().unwrap().push(Received {
+                        id: header("webhook-id"),
+                        timestamp: header("webhook-timestamp"),
+                        signature: header("webhook-signature"),
+                        body: String::from_utf8_lossy(&body).into_owned(),
+                        answered,
+                    });
+                    HttpResponse::build(actix_web::http::StatusCode::from_u16(answered).unwrap()).finish()
+                },
+            ))
+        })
+        .workers(1)
+        .bind("127.0.0.1:0")
+        .unwrap();
+        let port = server.addrs()[0].port();
+        actix_web::rt::spawn(server.run());
+        Receiver { url: format!("http://127.0.0.1:{port}/hooks/dvk"), state }
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.state.got.lock().unwrap().clone()
+    }
+
+    /// Waits until `n` requests have arrived (at most 20 s).
+    pub async fn wait_for(&self, n: usize) -> Vec<Received> {
+        for _ in 0..400 {
+            if self.received().len() >= n {
+                return self.received();
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("expected {n} deliveries, got {:?}", self.received());
+    }
+}
+
+async fn quick_app() -> TestApp {
+    TestApp::spawn_with(|c| {
+        c.webhook_retry_secs = vec![1, 1];
+        c.webhook_poll_ms = 50;
+    })
+    .await
+}
+
+async fn subscribe(app: &TestApp, fx: &Fixture, unit: &str, url: &str, events: Value) -> Value {
+    let admin = fx.token(app, unit, &["admin"]);
+    app.post("/api/v1/webhooks", &admin, &json!({"url": url, "events": events})).await.expect(201).json()
+}
+
+#[actix_web::test]
+async fn events_arrive_signed_in_order_and_retried() {
+    let app = quick_app().await;
+    let fx = Fixture::load(&app).await;
+    let receiver = Receiver::start(1).await;
+    let created = subscribe(
+        &app,
+        &fx,
+        "P1",
+        &receiver.url,
+        json!(["model.registered", "model.recognized", "commendation.issued"]),
+    )
+    .await;
+    let secret = created["secret"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("whsec_"));
+    let hook = created["webhook"]["id"].as_str().unwrap().to_string();
+
+    // Registered, then recognised: the first delivery fails once, and the second waits for it.
+    let campaign = district_campaign(&app, &fx).await;
+    let (model, _) = recognised(&app, &fx, &campaign).await;
+    let got = receiver.wait_for(3).await;
+    let bodies: Vec<Value> = got.iter().map(|r| serde_json::from_str(&r.body).unwrap()).collect();
+    let order: Vec<(&str, u16)> =
+        bodies.iter().zip(&got).map(|(b, r)| (b["type"].as_str().unwrap(), r.answered)).collect();
+    assert_eq!(order, [("model.registered", 500), ("model.registered", 204), ("model.recognized", 204)]);
+    assert_eq!(got[0].id, got[1].id, "a retry is the same message");
+    assert_ne!(got[1].id, got[2].id);
+    assert_eq!(bodies[2]["data"]["id"], model.as_str());
+    assert_eq!(bodies[2]["data"]["object"]["status"], "recognized");
+    // Each signature verifies with the secret, over id, timestamp and body.
+    for r in &got {
+        let ts: i64 = r.timestamp.parse().unwrap();
+        assert!((chrono::Utc::now().timestamp() - ts).abs() < 300);
+        assert_eq!(r.signature, dvk::webhooks::delivery::sign(&secret, &r.id, ts, &r.body));
+        let tampered = r.body.replace("model", "m0del");
+        assert_ne!(r.signature, dvk::webhooks::delivery::sign(&secret, &r.id, ts, &tampered));
+    }
+
+    // The log shows both, with their attempts; a replay sends the same message again.
+    let admin = fx.token(&app, "P1", &["admin"]);
+    let log = app.get(&format!("/api/v1/webhooks/{hook}/deliveries"), &admin).await.expect(200).json();
+    let items = log["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!((items[1]["event_type"].as_str(), items[1]["attempts"].as_i64()), (Some("model.registered"), Some(2)));
+    assert_eq!(items[1]["status"], "delivered");
+    assert_eq!(items[1]["last_status"], 204);
+    let first = items[1]["id"].as_str().unwrap();
+    let replay = app.post(&format!("/api/v1/webhooks/{hook}/deliveries/{first}/replay"), &admin, &json!({})).await;
+    assert_eq!(replay.expect(202).json()["status"], "pending");
+    let got = receiver.wait_for(4).await;
+    assert_eq!(got[3].id, got[0].id);
+
+    // A change that fails queues nothing; events outside the subtree are not sent.
+    let c1 = fx.token(&app, "C1", &["editor"]);
+    act(&app, &c1, &model, "submit", 99, json!({})).await.expect(412);
+    let p2 = crate::campaigns::launched(
+        &app,
+        &fx,
+        "P2",
+        &crate::campaigns::campaign("01-KH/LS", "2024-01-01", "2025-12-31", None),
+    )
+    .await;
+    let p2c1 = fx.token(&app, "P2C1", &["editor"]);
+    let body = json!({"campaign_id": p2["id"], "title": "Ngoài tỉnh", "subject": "collective", "kind": "comprehensive",
+                      "registered_level": "province", "year": 2024});
+    let m = app.post("/api/v1/models", &p2c1, &body).await.expect(201).json();
+    act(&app, &p2c1, m["id"].as_str().unwrap(), "submit", 1, json!({})).await.expect(200);
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.received().len(), 4);
+    let log = app.get(&format!("/api/v1/webhooks/{hook}/deliveries"), &admin).await.expect(200).json();
+    assert_eq!(log["items"].as_array().unwrap().len(), 3);
+}
+
+#[actix_web::test]
+async fn a_delivery_fails_for_good_after_its_schedule() {
+    let app = quick_app().await;
+    let fx = Fixture::load(&app).await;
+    let receiver = Receiver::start(usize::MAX).await;
+    let created = subscribe(&app, &fx, "D1", &receiver.url, json!(["model.registered"])).await;
+    let hook = created["webhook"]["id"].as_str().unwrap().to_string();
+    let campaign = district_campaign(&app, &fx).await;
+    let c1 = fx.token(&app, "C1", &["editor"]);
+    let body = json!({"campaign_id": campaign, "title": "Thử", "subject": "collective", "kind": "comprehensive",
+                      "registered_level": "district", "year": 2024});
+    let m = app.post("/api/v1/models", &c1, &body).await.expect(201).json();
+    act(&app, &c1, m["id"].as_str().unwrap(), "submit", 1, json!({})).await.expect(200);
+    receiver.wait_for(3).await;
+    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    let admin = fx.token(&app, "D1", &["admin"]);
+    let log = app.get(&format!("/api/v1/webhooks/{hook}/deliveries?status=failed"), &admin).await.expect(200).json();
+    assert_eq!(log["items"][0]["attempts"], 3, "the first try and two retries");
+    assert_eq!(log["items"][0]["last_status"], 500);
+    assert!(log["items"][0]["next_attempt_at"].is_null());
+    assert_eq!(receiver.received().len(), 3);
+}
+
+#[actix_web::test]
+async fn bad_subscriptions_are_refused() {
+    let app = TestApp::spawn().await;
+    let fx = Fixture::load(&app).await;
+    let admin = fx.token(&app, "P1", &["admin"]);
+    let post = |body: Value| {
+        let (app, admin) = (&app, admin.clone());
+        async move { app.post("/api/v1/webhooks", &admin, &body).await }
+    };
+    let p = post(json!({"url": "ftp://portal.example/hook", "events": ["model.registered"]})).await;
+    assert_eq!(p.problem(422, "validation_failed")["errors"][0]["code"], "invalid_url");
+    let own = format!("{}/api/v1/units", app.base);
+    let p = post(json!({"url": own, "events": ["model.registered"]})).await;
+    assert_eq!(p.problem(422, "validation_failed")["errors"][0]["code"], "self_url");
+    let p = post(json!({"url": "https://user:pw@portal.example/hook", "events": ["model.registered"]})).await;
+    assert_eq!(p.problem(422, "validation_failed")["errors"][0]["code"], "invalid_url");
+    post(json!({"url": "https://portal.example/hook", "events": ["model.deleted"]}))
+        .await
+        .problem(422, "validation_failed");
+    post(json!({"url": "https://portal.example/hook", "events": []})).await.problem(422, "validation_failed");
+    let outside = json!({"url": "https://portal.example/hook", "events": ["model.registered"], "unit_id": fx.id("P2")});
+    post(outside).await.problem(422, "validation_failed");
+    let ok =
+        post(json!({"url": "https://portal.example/hook", "events": ["model.registered"]})).await.expect(201).json();
+    let path = format!("/api/v1/webhooks/{}", ok["webhook"]["id"].as_str().unwrap());
+    app.get(&path, &fx.token(&app, "P1", &["viewer"])).await.problem(403, "missing_role");
+    app.get(&path, &fx.token(&app, "P2", &["admin"])).await.problem(404, "not_found");
+    let read = app.get(&path, &admin).await;
+    assert!(!read.expect(200).text().contains("whsec_"), "the secret is shown once");
+    let off = app.patch(&path, &admin, "\"1\"", &json!({"status": "disabled"})).await.expect(200).json();
+    assert_eq!(off["status"], "disabled");
+}
