@@ -227,9 +227,19 @@ pub fn text_after(cursor: &Option<Cursor>) -> Option<(String, String)> {
     cursor.as_ref().map(|c| (c.key.clone().unwrap_or_default(), c.id.clone()))
 }
 
-/// The key and id after which a page starts, for a timestamp sort key.
+/// The key and id after which a page starts, for a timestamp sort key. A time in the future is
+/// no cursor this API issued: refused like any other tampered cursor.
 pub fn time_after(cursor: &Option<Cursor>) -> Result<Option<(chrono::NaiveDateTime, String)>, ApiError> {
-    cursor.as_ref().map(|c| Ok((parse_timestamp_key(c.key.as_deref().unwrap_or(""))?, c.id.clone()))).transpose()
+    cursor
+        .as_ref()
+        .map(|c| {
+            let t = parse_timestamp_key(c.key.as_deref().unwrap_or(""))?;
+            if t > chrono::Utc::now().naive_utc() + chrono::Duration::seconds(5) {
+                return Err(parse_timestamp_key("future").unwrap_err());
+            }
+            Ok((t, c.id.clone()))
+        })
+        .transpose()
 }
 
 /// The key and id after which a page starts, for a date sort key.
@@ -265,6 +275,13 @@ mod tests {
         assert!(Cursor::decode("not base64!", "code").is_err());
         assert!(Cursor::decode(&URL_SAFE_NO_PAD.encode(b"{\"s\":1}"), "code").is_err());
         assert!(Cursor::decode(&"A".repeat(5000), "code").is_err());
+    }
+
+    #[test]
+    fn a_cursor_from_the_future_is_refused() {
+        let c = |key: &str| Some(Cursor { sort: "updated_at".into(), key: Some(key.into()), id: "x".into() });
+        assert!(time_after(&c("2025-01-01T00:00:00.000000")).is_ok());
+        assert!(time_after(&c("2999-01-01T00:00:00.000000")).is_err());
     }
 
     #[test]

@@ -18,5 +18,6 @@ mod public;
 mod reorganize;
 mod reports;
 mod service_accounts;
+mod sync;
 mod units;
 mod webhooks;
