@@ -28,11 +28,8 @@ fn load(conn: &mut DbConnection, row: &AccountRow) -> Result<ServiceAccount, Api
 pub fn visible(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<AccountRow, ApiError> {
     actor.require(Role::Admin)?;
     let row = store::find(conn, id)?.ok_or(ApiError::NotFound)?;
-    if crate::units::store::is_within(conn, &actor.unit_id, &row.unit_id)? {
-        Ok(row)
-    } else {
-        Err(ApiError::NotFound)
-    }
+    crate::units::service::require_admin_over(conn, actor, &row.unit_id)?;
+    Ok(row)
 }
 
 fn roles_json(roles: &[Role]) -> String {

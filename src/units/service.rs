@@ -23,6 +23,17 @@ pub fn visible(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<UnitR
     }
 }
 
+/// What an admin manages that hangs on a unit (service accounts, webhooks): the admin's own unit
+/// and below. Anything else is 404, so others do not learn it exists.
+pub fn require_admin_over(conn: &mut DbConnection, actor: &Actor, unit_id: &str) -> Result<(), ApiError> {
+    actor.require(crate::auth::Role::Admin)?;
+    if store::is_within(conn, &actor.unit_id, unit_id)? {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
 /// Admin writes reach strictly below the actor's own unit.
 fn require_admin_below(conn: &mut DbConnection, actor: &Actor, unit: &UnitRow) -> Result<(), ApiError> {
     actor.require(Role::Admin)?;

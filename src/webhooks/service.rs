@@ -21,11 +21,8 @@ fn change<'a>(action: &'a str, row: &'a WebhookRow) -> Change<'a> {
 pub fn visible(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<WebhookRow, ApiError> {
     actor.require(Role::Admin)?;
     let row = store::find(conn, id)?.ok_or(ApiError::NotFound)?;
-    if crate::units::store::is_within(conn, &actor.unit_id, &row.unit_id)? {
-        Ok(row)
-    } else {
-        Err(ApiError::NotFound)
-    }
+    crate::units::service::require_admin_over(conn, actor, &row.unit_id)?;
+    Ok(row)
 }
 
 /// An http(s) URL with a host, not pointing at this service (which would deliver to itself).
