@@ -170,22 +170,27 @@ async fn authority_rules_are_enforced_with_their_own_codes() {
 }
 
 #[actix_web::test]
-async fn of_two_proposals_racing_for_one_achievement_one_wins() {
+async fn of_fifty_proposals_racing_for_one_achievement_one_wins() {
     let app = TestApp::spawn().await;
     let fx = Fixture::load(&app).await;
     let campaign_id = district_campaign(&app, &fx).await;
     let (model_id, _) = recognised(&app, &fx, &campaign_id).await;
     let c1 = fx.token(&app, "C1", &["editor"]);
     let d1 = fx.token(&app, "D1", &["editor"]);
-    let (a, b) = futures_util::future::join(
-        app.post("/api/v1/commendations", &c1, &proposal(&fx, &model_id, "giay_khen", "D1", "Ban Dân vận Huyện ủy")),
-        app.post("/api/v1/commendations", &d1, &proposal(&fx, &model_id, "bang_khen", "P1", "Ban Dân vận Tỉnh ủy")),
-    )
-    .await;
-    let mut statuses = [a.status, b.status];
-    statuses.sort();
-    assert_eq!(statuses, [201, 409], "{} / {}", a.text(), b.text());
-    (if a.status == 409 { &a } else { &b }).problem(409, "already_commended");
+    let racers = (0..50).map(|i| {
+        let (app, fx, model_id) = (&app, &fx, model_id.clone());
+        let (token, body) = if i % 2 == 0 {
+            (c1.clone(), proposal(fx, &model_id, "giay_khen", "D1", "Ban Dân vận Huyện ủy"))
+        } else {
+            (d1.clone(), proposal(fx, &model_id, "bang_khen", "P1", "Ban Dân vận Tỉnh ủy"))
+        };
+        async move { app.post("/api/v1/commendations", &token, &body).await }
+    });
+    let answers = futures_util::future::join_all(racers).await;
+    assert_eq!(answers.iter().filter(|r| r.status == 201).count(), 1, "one proposal wins");
+    for lost in answers.iter().filter(|r| r.status != 201) {
+        lost.problem(409, "already_commended");
+    }
     let list = app.get(&format!("/api/v1/commendations?model_id={model_id}"), &c1).await.expect(200).json();
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
 }

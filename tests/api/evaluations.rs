@@ -179,7 +179,7 @@ async fn bad_scores_and_wrong_units_are_refused_and_change_nothing() {
 }
 
 #[actix_web::test]
-async fn of_two_racing_finalisations_exactly_one_wins() {
+async fn of_fifty_racing_finalisations_exactly_one_wins() {
     let app = TestApp::spawn().await;
     let fx = Fixture::load(&app).await;
     let campaign_id = district_campaign(&app, &fx).await;
@@ -197,19 +197,21 @@ async fn of_two_racing_finalisations_exactly_one_wins() {
     let problem = finalize(&app, &d1, unscored["id"].as_str().unwrap(), 1).await.problem(422, "validation_failed");
     assert_eq!(problem["errors"][0]["code"], "required_criterion_unscored");
     assert_eq!(problem["errors"][0]["field"], "criteria[0].score");
-    let a = app.post("/api/v1/evaluations", &d1, &full("recognize")).await.expect(201).json();
-    let b = app.post("/api/v1/evaluations", &p1, &full("not_recognize")).await.expect(201).json();
-    let (ra, rb) = futures_util::future::join(
-        finalize(&app, &d1, a["id"].as_str().unwrap(), 1),
-        finalize(&app, &p1, b["id"].as_str().unwrap(), 1),
-    )
-    .await;
-    let mut statuses = [ra.status, rb.status];
-    statuses.sort();
-    assert_eq!(statuses, [200, 409], "{} / {}", ra.text(), rb.text());
-    let loser = if ra.status == 409 { &ra } else { &rb };
-    loser.problem(409, "already_decided");
-    let winner_decision = if ra.status == 200 { "recognized" } else { "not_recognized" };
+    // Fifty drafts, half from the district and half from the province, finalised at once.
+    let mut drafts = Vec::new();
+    for i in 0..50 {
+        let (token, decision) = if i % 2 == 0 { (&d1, "recognize") } else { (&p1, "not_recognize") };
+        let e = app.post("/api/v1/evaluations", token, &full(decision)).await.expect(201).json();
+        drafts.push((token.clone(), e["id"].as_str().unwrap().to_string(), decision));
+    }
+    let racers = drafts.iter().map(|(token, id, _)| finalize(&app, token, id, 1));
+    let answers = futures_util::future::join_all(racers).await;
+    let winners: Vec<usize> = answers.iter().enumerate().filter(|(_, r)| r.status == 200).map(|(i, _)| i).collect();
+    assert_eq!(winners.len(), 1, "one decision stands");
+    for lost in answers.iter().filter(|r| r.status != 200) {
+        lost.problem(409, "already_decided");
+    }
+    let winner_decision = if drafts[winners[0]].2 == "recognize" { "recognized" } else { "not_recognized" };
     let model = app.get(&format!("/api/v1/models/{model_id}"), &d1).await.expect(200).json();
     assert_eq!(model["status"], winner_decision);
     let decided = model["status_history"].as_array().unwrap().iter().filter(|h| h["action"] != "create").count();
