@@ -73,6 +73,8 @@ pub mod labels;
 pub mod lifecycle;
 pub mod models;
 pub mod openapi;
+#[cfg(test)]
+mod properties;
 pub mod public;
 pub mod reports;
 pub mod service_accounts;
