@@ -4,7 +4,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{from_fn, Compress, Logger};
+use actix_web::middleware::{from_fn, Compress};
 use actix_web::{web, App, HttpServer};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
@@ -21,6 +21,7 @@ pub struct AppState {
     pub config: Config,
     pub unit_cache: UnitCache,
     pub rate_limiter: RateLimiter,
+    pub metrics: crate::metrics::Metrics,
 }
 
 pub struct Application {
@@ -52,6 +53,7 @@ impl Application {
             auth,
             rate_limiter: RateLimiter::new(config.rate_limit_per_second, config.rate_limit_burst),
             unit_cache: UnitCache::default(),
+            metrics: crate::metrics::Metrics::default(),
             config: config.clone(),
         });
         let openapi = Arc::new(crate::openapi::document());
@@ -69,11 +71,10 @@ impl Application {
                 .default_service(web::to(crate::health::not_found))
                 .wrap(from_fn(http::idempotency::idempotency))
                 .wrap(from_fn(http::rate_limit::rate_limit))
+                // Inside request_id (so the log line has it), outside compression.
+                .wrap(from_fn(crate::metrics::observe))
                 .wrap(from_fn(http::request_id))
                 .wrap(Compress::default())
-                // The request id links a log line to the problem a client reports; the token
-                // never appears (no request headers are logged).
-                .wrap(Logger::new("%a \"%r\" %s %b %Dms rid=%{x-request-id}o"))
         })
         .workers(config.workers)
         .listen(listener)

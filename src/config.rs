@@ -27,6 +27,8 @@ pub struct Config {
     pub webhook_retry_secs: Vec<u64>,
     /// `DVK_WEBHOOK_POLL_MS`, default 1000: how often an idle sender looks for due deliveries.
     pub webhook_poll_ms: u64,
+    /// `DVK_METRICS_TOKEN`: when set, `/metrics` is served only to a bearer of this token.
+    pub metrics_token: Option<String>,
     /// `DVK_JWT_ISSUER`, default `dvk`.
     pub jwt_issuer: String,
     /// `DVK_JWT_AUDIENCE`, default `dvk-api`.
@@ -75,6 +77,7 @@ impl Config {
             access_token_secs: 900,
             webhook_retry_secs: crate::webhooks::delivery::RETRY_SCHEDULE_SECS.to_vec(),
             webhook_poll_ms: 1000,
+            metrics_token: None,
             jwt_issuer: "dvk".into(),
             jwt_audience: "dvk-api".into(),
             jwt_leeway_secs: 30,
@@ -108,6 +111,7 @@ impl Config {
                 None => d.webhook_retry_secs,
             },
             webhook_poll_ms: parsed("DVK_WEBHOOK_POLL_MS", d.webhook_poll_ms)?,
+            metrics_token: var("DVK_METRICS_TOKEN"),
             jwt_issuer: var("DVK_JWT_ISSUER").unwrap_or(d.jwt_issuer),
             jwt_audience: var("DVK_JWT_AUDIENCE").unwrap_or(d.jwt_audience),
             jwt_leeway_secs: parsed("DVK_JWT_LEEWAY_SECS", d.jwt_leeway_secs)?,

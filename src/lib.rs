@@ -71,6 +71,7 @@ pub mod health;
 pub mod http;
 pub mod labels;
 pub mod lifecycle;
+pub mod metrics;
 pub mod models;
 pub mod openapi;
 #[cfg(test)]

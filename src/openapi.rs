@@ -15,19 +15,23 @@ use crate::error::{ApiError, Problem};
 
 /// Every route of the service, for the server and for the document alike.
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(crate::health::healthz).service(crate::health::readyz).service(crate::auth::jwks).service(
-        scope::scope("/api/v1")
-            .configure(crate::units::configure)
-            .configure(crate::campaigns::configure)
-            .configure(crate::models::configure)
-            .configure(crate::evaluations::configure)
-            .configure(crate::commendations::configure)
-            .configure(crate::public::configure)
-            .configure(crate::reports::configure)
-            .configure(crate::service_accounts::configure)
-            .configure(crate::webhooks::configure)
-            .service(crate::audit::list_audit_events),
-    );
+    cfg.service(crate::health::healthz)
+        .service(crate::health::readyz)
+        .service(crate::metrics::metrics)
+        .service(crate::auth::jwks)
+        .service(
+            scope::scope("/api/v1")
+                .configure(crate::units::configure)
+                .configure(crate::campaigns::configure)
+                .configure(crate::models::configure)
+                .configure(crate::evaluations::configure)
+                .configure(crate::commendations::configure)
+                .configure(crate::public::configure)
+                .configure(crate::reports::configure)
+                .configure(crate::service_accounts::configure)
+                .configure(crate::webhooks::configure)
+                .service(crate::audit::list_audit_events),
+        );
 }
 
 pub fn document() -> utoipa::openapi::OpenApi {

@@ -202,3 +202,32 @@ async fn imports_take_files_larger_than_a_json_body_up_to_their_own_limit() {
     let report = app.post_csv("/api/v1/units/import", &admin, &medium).await.expect(200).json();
     assert_eq!(report["created"], 20);
 }
+
+#[actix_web::test]
+async fn metrics_count_requests_by_route() {
+    let app = TestApp::spawn().await;
+    let admin = app.root_admin();
+    for _ in 0..3 {
+        app.get(&format!("/api/v1/units/{ROOT_ID}"), &admin).await.expect(200);
+    }
+    app.get("/api/v1/units/nope", &admin).await.expect(404);
+    let res = app.request(Method::GET, "/metrics", None, &[], None).await;
+    let text = res.expect(200).text();
+    assert!(res.header("content-type").unwrap().starts_with("text/plain; version=0.0.4"));
+    assert!(
+        text.contains(r#"dvk_http_requests_total{route="/api/v1/units/{id}",method="GET",status="200"} 3"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"dvk_http_requests_total{route="/api/v1/units/{id}",method="GET",status="404"} 1"#));
+    assert!(text.contains(
+        r#"dvk_http_request_duration_seconds_count{route="/api/v1/units/{id}",method="GET",status="200"} 3"#
+    ));
+    assert!(text.contains("dvk_db_pool_max_size 4"));
+    assert!(text.contains("dvk_webhook_backlog 0"));
+    assert!(!text.contains(&admin), "no token in the metrics");
+
+    let guarded = TestApp::spawn_with(|c| c.metrics_token = Some("scrape-secret-0123456789".into())).await;
+    guarded.request(Method::GET, "/metrics", None, &[], None).await.problem(401, "invalid_token");
+    guarded.get("/metrics", "wrong").await.problem(401, "invalid_token");
+    guarded.get("/metrics", "scrape-secret-0123456789").await.expect(200);
+}
