@@ -51,12 +51,39 @@ fn with_database(admin_url: &str, name: &str) -> String {
     }
 }
 
+/// Every log line the process writes during the tests, for the test that no secret is logged.
+pub static LOG_LINES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+struct Capture;
+
+impl log::Log for Capture {
+    fn enabled(&self, _: &log::Metadata) -> bool {
+        true
+    }
+    fn log(&self, record: &log::Record) {
+        if let Ok(mut lines) = LOG_LINES.lock() {
+            lines.push(format!("{} {} {}", record.level(), record.target(), record.args()));
+        }
+    }
+    fn flush(&self) {}
+}
+
+fn capture_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if log::set_boxed_logger(Box::new(Capture)).is_ok() {
+            log::set_max_level(log::LevelFilter::Trace);
+        }
+    });
+}
+
 impl TestApp {
     pub async fn spawn() -> TestApp {
         Self::spawn_with(|_| {}).await
     }
 
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        capture_logs();
         let id = uuid::Uuid::new_v4().simple().to_string();
         let (database_url, cleanup) = match std::env::var("DVK_TEST_DATABASE_URL") {
             Ok(admin_url) if !admin_url.is_empty() => {

@@ -247,3 +247,36 @@ async fn the_server_signs_with_its_own_key_and_publishes_it() {
     let empty = hs.request(Method::GET, "/.well-known/jwks.json", None, &[], None).await.expect(200).json();
     assert_eq!(empty, json!({"keys": []}));
 }
+
+#[actix_web::test]
+async fn no_secret_or_token_in_any_log_line() {
+    let app = TestApp::spawn().await;
+    let fx = Fixture::load(&app).await;
+    let (id, secret) = account(&app, &fx, &["viewer"]).await;
+    let token = access_token(&app, &id, &secret).await;
+    app.get("/api/v1/units?q=ha", &token).await.expect(200);
+    token_request(&app, &[("Authorization", &basic(&id, "dvk_wrong_secret"))], "grant_type=client_credentials")
+        .await
+        .expect(401);
+    let form = format!("grant_type=client_credentials&client_id={id}&client_secret={secret}");
+    token_request(&app, &[], &form).await.expect(200);
+    let admin = fx.token(&app, "P1", &["admin"]);
+    let hook = app
+        .post(
+            "/api/v1/webhooks",
+            &admin,
+            &json!({"url": "https://portal.example/hook", "events": ["model.registered"]}),
+        )
+        .await
+        .expect(201)
+        .json();
+    let hook_secret = hook["secret"].as_str().unwrap().to_string();
+    app.get("/api/v1/units", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.").await.expect(401);
+    let lines = LOG_LINES.lock().unwrap().clone();
+    assert!(lines.iter().any(|l| l.contains("dvk::access")), "the access log is captured");
+    for line in &lines {
+        for secret in [secret.as_str(), token.as_str(), admin.as_str(), hook_secret.as_str(), "eyJ", "whsec_"] {
+            assert!(!line.contains(secret), "a log line holds a secret: {line}");
+        }
+    }
+}
