@@ -15,7 +15,7 @@ pub struct Health {
 }
 
 /// Liveness: the process answers.
-#[utoipa::path(tag = "health", responses((status = 200, description = "The process is up", body = Health)))]
+#[utoipa::path(tag = "health", responses((status = 200, description = "The process is up", body = Health)), security(()))]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok".into() })
@@ -26,7 +26,7 @@ pub async fn healthz() -> HttpResponse {
     (status = 200, description = "Ready to serve", body = Health),
     (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json",
      headers(("Retry-After" = u32, description = "Seconds to wait"))),
-))]
+), security(()))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     crate::db::run(&state.pool, |conn| diesel::sql_query("SELECT 1").execute(conn).map_err(|_| ApiError::Unavailable))

@@ -3,7 +3,9 @@
 /// A closed set of values stored and sent as lower snake_case strings.
 #[macro_export]
 macro_rules! str_enum {
-    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $s:literal),+ $(,)? }) => {
+    // `$s:tt`, not `:literal`: a literal fragment reaches derive macros wrapped in an invisible
+    // group, and utoipa then ignores the `serde(rename)`, documenting `Economy` for `economy`.
+    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $s:tt),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
         pub enum $name { $($(#[$vmeta])* #[serde(rename = $s)] $variant),+ }

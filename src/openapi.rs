@@ -92,12 +92,12 @@ pub fn document_json() -> String {
     info(
         title = "dvk — Dân vận khéo API",
         description = "The system of record for the \"Dân vận khéo\" (skilful mass mobilisation) emulation movement: units, campaigns, models, evaluations, commendations and reports.\n\nConventions: JSON in snake_case; errors are RFC 9457 `application/problem+json` with a stable `code`; lists page with `limit` and an opaque `cursor`; every resource has an `ETag`, writes need `If-Match`; POSTs accept `Idempotency-Key`; every response carries `X-Request-Id`.",
-        license(name = "MIT"),
+        license(name = "MIT", identifier = "MIT"),
     ),
     servers((url = "/", description = "This server")),
     modifiers(&Security),
     components(
-        schemas(Problem),
+        schemas(Problem, crate::labels::Lang),
         responses(BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed, PayloadTooLarge,
                   UnsupportedMediaType, NotAcceptable, Unprocessable, PreconditionRequired, TooManyRequests, Unavailable)
     ),

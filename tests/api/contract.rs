@@ -90,3 +90,33 @@ fn every_list_and_report_documents_csv_and_xlsx() {
     }
     assert_eq!(n, 15, "twelve lists and three reports");
 }
+
+/// Enums are documented as they travel: lower snake_case codes (`economy`, `model.registered`),
+/// never the Rust variant names.
+#[test]
+fn every_enum_is_documented_by_its_wire_values() {
+    fn walk(v: &serde_json::Value, at: &str, bad: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(map) => {
+                if let Some(values) = map.get("enum").and_then(|e| e.as_array()) {
+                    for value in values.iter().filter_map(|x| x.as_str()) {
+                        if !value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.')
+                        {
+                            bad.push(format!("{at}: {value}"));
+                        }
+                    }
+                }
+                for (k, child) in map {
+                    walk(child, &format!("{at}/{k}"), bad);
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|i| walk(i, at, bad)),
+            _ => {}
+        }
+    }
+    let doc: serde_json::Value = serde_json::from_str(&dvk::openapi::document_json()).unwrap();
+    let mut bad = vec![];
+    walk(&doc, "", &mut bad);
+    assert!(bad.is_empty(), "{bad:#?}");
+    assert_eq!(doc["components"]["schemas"]["Field"]["enum"][0], "economy");
+}
