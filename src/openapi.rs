@@ -38,7 +38,33 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let (_, mut doc) =
         actix_web::App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(routes).split_for_parts();
     spreadsheets(&mut doc);
+    optional_bodies(&mut doc);
     doc
+}
+
+/// An optional body (`Option<T>`) comes out of utoipa as a nullable schema. Generated clients
+/// (openapi-python-client) then send `null` or crash when there is no body; an optional body is
+/// `required: false` with the plain schema. (The server takes no body, and `null`, as none.)
+fn optional_bodies(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::schema::{Schema, SchemaType, Type};
+    use utoipa::openapi::Required;
+    for item in doc.paths.paths.values_mut() {
+        for op in [&mut item.post, &mut item.patch, &mut item.put].into_iter().flatten() {
+            let Some(body) = op.request_body.as_mut() else { continue };
+            let mut optional = false;
+            for content in body.content.values_mut() {
+                let Some(RefOr::T(Schema::OneOf(one_of))) = &content.schema else { continue };
+                let is_null = |s: &RefOr<Schema>| matches!(s, RefOr::T(Schema::Object(o)) if o.schema_type == SchemaType::Type(Type::Null));
+                if one_of.items.len() == 2 && one_of.items.iter().any(is_null) {
+                    content.schema = one_of.items.iter().find(|s| !is_null(s)).cloned();
+                    optional = true;
+                }
+            }
+            if optional {
+                body.required = Some(Required::False);
+            }
+        }
+    }
 }
 
 /// Every operation with a `lang` parameter (each list and report) also answers in CSV and XLSX

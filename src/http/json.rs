@@ -195,7 +195,7 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for MaybeJson<T> {
         Box::pin(async move {
             let limit = req.app_data::<web::Data<AppState>>().map(|s| s.config.body_limit).unwrap_or(1024 * 1024);
             let body = read_body(&req, &mut payload, limit).await?;
-            if body.iter().all(u8::is_ascii_whitespace) {
+            if body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"null" {
                 return Ok(MaybeJson(None));
             }
             require_content_type(&req, &["application/json"], true)?;

@@ -231,3 +231,17 @@ async fn metrics_count_requests_by_route() {
     guarded.get("/metrics", "wrong").await.problem(401, "invalid_token");
     guarded.get("/metrics", "scrape-secret-0123456789").await.expect(200);
 }
+
+#[actix_web::test]
+async fn an_optional_body_may_be_absent_or_null() {
+    let app = TestApp::spawn().await;
+    let fx = Fixture::load(&app).await;
+    let editor = fx.token(&app, "P1", &["editor"]);
+    let body = crate::campaigns::campaign("01-KH/X", "2025-01-01", "2025-12-31", None);
+    let id = app.post("/api/v1/campaigns", &editor, &body).await.expect(201).json()["id"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/campaigns/{id}/launch");
+    let auth = format!("Bearer {editor}");
+    let headers = [("If-Match", "\"1\""), ("Authorization", auth.as_str())];
+    let res = app.request(Method::POST, &path, None, &headers, Some(("application/json", b"null".to_vec()))).await;
+    assert_eq!(res.expect(200).json()["status"], "active");
+}
