@@ -17,6 +17,7 @@ mod models;
 mod public;
 mod reorganize;
 mod reports;
+mod security;
 mod service_accounts;
 mod sync;
 mod units;

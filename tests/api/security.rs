@@ -1,0 +1,133 @@
+//! The security table: every operation of the document that takes a bearer token is called with
+//! each kind of bad token, and with a token that lacks the role. Each answer must be the
+//! documented refusal (401, or 403/404 for a wrong role or scope), a problem document that says
+//! nothing more, and never a 5xx.
+
+use actix_web::http::Method;
+use base64::Engine;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+/// Every operation with bearer security: (method, path with ids filled in, documented statuses).
+fn operations() -> Vec<(Method, String, Vec<u16>)> {
+    let doc: Value = serde_json::from_str(&dvk::openapi::document_json()).unwrap();
+    let mut out = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let bearer = op["security"].as_array().is_some_and(|s| s.iter().any(|r| r.get("bearer").is_some()));
+            if !bearer {
+                continue;
+            }
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let mut concrete = path.clone();
+            while let (Some(a), Some(b)) = (concrete.find('{'), concrete.find('}')) {
+                concrete.replace_range(a..=b, "01900000-0000-7000-8000-000000000042");
+            }
+            let documented = op["responses"].as_object().unwrap().keys().filter_map(|k| k.parse().ok()).collect();
+            out.push((method, concrete, documented));
+        }
+    }
+    out
+}
+
+fn b64(v: &Value) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+}
+
+#[actix_web::test]
+async fn every_operation_refuses_every_bad_token() {
+    let app = TestApp::spawn().await;
+    let fx = Fixture::load(&app).await;
+    let admin = fx.token(&app, "D1", &["admin"]);
+    app.post_with(&format!("/api/v1/units/{}/close", fx.id("V1")), &admin, &[("If-Match", "\"1\"")], &json!({}))
+        .await
+        .expect(200);
+    let now = chrono::Utc::now().timestamp();
+    let all_roles = ["viewer", "editor", "reviewer", "approver", "admin"];
+    let with = |change: &dyn Fn(&mut Value)| {
+        let mut c = claims("P1", "province", &all_roles);
+        change(&mut c);
+        sign_hs256(&c)
+    };
+    let public_key = std::fs::read(fixture_path("rsa-public.pem")).unwrap();
+    let mut confused = Header::new(Algorithm::HS256);
+    confused.kid = Some("test-rsa".into());
+    let tokens: Vec<(&str, Option<String>, &str)> = vec![
+        ("no token", None, "missing_token"),
+        ("expired", Some(with(&|c| c["exp"] = json!(now - 3600))), "token_expired"),
+        ("not yet valid", Some(with(&|c| c["nbf"] = json!(now + 3600))), "token_not_yet_valid"),
+        (
+            "alg none",
+            Some(format!(
+                "{}.{}.",
+                b64(&json!({"alg": "none", "typ": "JWT"})),
+                b64(&claims("P1", "province", &all_roles))
+            )),
+            "invalid_token",
+        ),
+        (
+            "HS256 keyed with the RS256 public key",
+            Some(
+                jsonwebtoken::encode(
+                    &confused,
+                    &claims("P1", "province", &all_roles),
+                    &EncodingKey::from_secret(&public_key),
+                )
+                .unwrap(),
+            ),
+            "unsupported_algorithm",
+        ),
+        ("wrong audience", Some(with(&|c| c["aud"] = json!("another-api"))), "invalid_audience"),
+        ("wrong issuer", Some(with(&|c| c["iss"] = json!("someone-else"))), "invalid_issuer"),
+        ("a level that lies", Some(with(&|c| c["level"] = json!("central"))), "level_mismatch"),
+        ("a closed unit", Some(fx.token(&app, "V1", &all_roles)), "unit_closed"),
+        ("an unknown unit", Some(with(&|c| c["unit"] = json!("NOWHERE"))), "unknown_unit"),
+        ("garbage", Some("not.a.jwt".into()), "invalid_token"),
+    ];
+    let ops = operations();
+    assert!(ops.len() > 50, "{} operations", ops.len());
+    for (method, path, documented) in &ops {
+        assert!(documented.contains(&401), "{method} {path} does not document 401");
+        for (what, token, code) in &tokens {
+            let mut headers: Vec<(&str, String)> = vec![("If-Match", "\"1\"".into())];
+            if let Some(t) = token {
+                headers.push(("Authorization", format!("Bearer {t}")));
+            }
+            let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let body = matches!(*method, Method::POST | Method::PATCH).then(|| ("application/json", b"{}".to_vec()));
+            let res = app.request(method.clone(), path, None, &headers, body).await;
+            assert_eq!(res.status, 401, "{method} {path} with {what}: {}", res.text());
+            let p = res.json();
+            assert_eq!(p["code"], *code, "{method} {path} with {what}");
+            assert!(res.header("www-authenticate").is_some_and(|h| h.starts_with("Bearer")), "{method} {path}");
+            let keys: Vec<&String> = p.as_object().unwrap().keys().collect();
+            assert_eq!(keys, ["type", "title", "status", "detail", "code"], "{method} {path}: only the problem");
+        }
+    }
+}
+
+#[actix_web::test]
+async fn every_operation_answers_a_stranger_with_a_documented_refusal() {
+    let app = TestApp::spawn().await;
+    let fx = Fixture::load(&app).await;
+    // A viewer of another province: no role to write, and nothing of P1's to see.
+    let stranger = fx.token(&app, "P2", &["viewer"]);
+    for (method, path, documented) in operations() {
+        let body = matches!(method, Method::POST | Method::PATCH).then(|| ("application/json", b"{}".to_vec()));
+        let auth = format!("Bearer {stranger}");
+        let headers = [("If-Match", "\"1\""), ("Authorization", auth.as_str())];
+        let res = app.request(method.clone(), &path, None, &headers, body).await;
+        assert!(res.status < 500, "{method} {path}: {} {}", res.status, res.text());
+        assert!(
+            documented.contains(&res.status),
+            "{method} {path} answered {} (documented: {documented:?}): {}",
+            res.status,
+            res.text()
+        );
+        if res.status >= 400 {
+            assert_eq!(res.header("content-type").as_deref(), Some("application/problem+json"), "{method} {path}");
+        }
+    }
+}
