@@ -41,3 +41,70 @@ async fn dvk_token_mints_what_the_service_accepts() {
     let bad = dvk().env("DVK_JWT_SECRET", SECRET).args(["token", "--unit", "VN", "--roles", "king"]).output().unwrap();
     assert_eq!(bad.status.code(), Some(1));
 }
+
+/// SIGTERM while a long import runs: the import finishes and is answered, new connections are
+/// refused, and the process exits 0.
+#[actix_web::test]
+async fn sigterm_lets_in_flight_requests_finish_then_exits_cleanly() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (database_url, pg) = match std::env::var("DVK_TEST_DATABASE_URL") {
+        Ok(admin) if !admin.is_empty() => {
+            use diesel::{Connection, RunQueryDsl};
+            let name = format!("dvk_sigterm_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = diesel::PgConnection::establish(&admin).unwrap();
+            diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn).unwrap();
+            let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
+            (format!("{base}/{name}"), Some((admin, name)))
+        }
+        _ => (std::env::temp_dir().join(format!("dvk-sigterm-{port}.db")).display().to_string(), None),
+    };
+    let mut child = dvk()
+        .env("DVK_JWT_SECRET", SECRET)
+        .env("DVK_BIND", format!("127.0.0.1:{port}"))
+        .env("DVK_DATABASE_URL", &database_url)
+        .env("DVK_RATE_LIMIT_PER_SECOND", "0")
+        .arg("serve")
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = awc::Client::builder().timeout(std::time::Duration::from_secs(60)).finish();
+    for _ in 0..100 {
+        if client.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status() == 200) {
+            break;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let admin = sign_hs256(&claims("VN", "central", &["admin"]));
+    let csv = std::fs::read(data_path("vn-units-2024.csv")).unwrap();
+    let import = client
+        .post(format!("{base}/api/v1/units/import"))
+        .insert_header(("Authorization", format!("Bearer {admin}")))
+        .insert_header(("Content-Type", "text/csv"))
+        .send_body(csv);
+    let in_flight = actix_web::rt::spawn(async move {
+        let mut res = import.await.expect("the in-flight import is answered");
+        (res.status().as_u16(), res.body().limit(1 << 20).await.unwrap())
+    });
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(300)).await;
+    let term = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(term.success());
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(300)).await;
+    let refused = awc::Client::default().get(format!("{base}/healthz")).send().await;
+    assert!(refused.is_err() || refused.is_ok_and(|r| r.status() == 503), "new requests are refused");
+    let (status, body) = in_flight.await.unwrap();
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let report: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(report["created"], 10810);
+    let exit = actix_web::rt::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
+    assert_eq!(exit.code(), Some(0), "a clean exit");
+    match pg {
+        Some((admin, name)) => {
+            use diesel::{Connection, RunQueryDsl};
+            let mut conn = diesel::PgConnection::establish(&admin).unwrap();
+            diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).unwrap();
+        }
+        None => {
+            let _ = std::fs::remove_file(&database_url);
+        }
+    }
+}
