@@ -290,7 +290,25 @@ impl From<diesel::result::Error> for ApiError {
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
                 ApiError::conflict("concurrent_update", "a concurrent change got there first; retry the request")
             }
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => ApiError::Unavailable,
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) | Error::BrokenTransactionManager => {
+                ApiError::Unavailable
+            }
+            // The server is shutting down or restarting (SQLSTATE 57P01-57P03 and lost sockets).
+            Error::DatabaseError(_, ref info)
+                if [
+                    "terminating connection",
+                    "server closed the connection",
+                    "no connection to the server",
+                    "could not send data",
+                    "shutting down",
+                    "starting up",
+                    "could not connect",
+                ]
+                .iter()
+                .any(|m| info.message().contains(m)) =>
+            {
+                ApiError::Unavailable
+            }
             Error::DatabaseError(_, ref info)
                 if info.message().contains("database is locked") || info.message().contains("busy") =>
             {

@@ -29,9 +29,14 @@ pub async fn healthz() -> HttpResponse {
 ), security(()))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    crate::db::run(&state.pool, |conn| diesel::sql_query("SELECT 1").execute(conn).map_err(|_| ApiError::Unavailable))
-        .await
-        .map_err(|_| ApiError::Unavailable)?;
+    // A probe must answer quickly: a second for a connection, not the pool's usual wait.
+    let pool = state.pool.clone();
+    web::block(move || {
+        let mut conn = pool.get_timeout(std::time::Duration::from_secs(1)).map_err(|_| ApiError::Unavailable)?;
+        diesel::sql_query("SELECT 1").execute(&mut conn).map_err(|_| ApiError::Unavailable)
+    })
+    .await
+    .map_err(|_| ApiError::Unavailable)??;
     Ok(HttpResponse::Ok().json(Health { status: "ready".into() }))
 }
 

@@ -20,6 +20,13 @@ pub enum DbConnection {
 
 pub type Pool = r2d2::Pool<Manager>;
 
+thread_local! {
+    /// Set when a request on this thread found its connection gone (the server restarted):
+    /// diesel does not mark such a connection broken, so the pool is told here to drop it
+    /// rather than hand it to the next request.
+    static LOST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
@@ -78,7 +85,7 @@ impl ManageConnection for Manager {
     }
 
     fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        std::thread::panicking() || conn.is_broken()
+        std::thread::panicking() || conn.is_broken() || LOST.with(|lost| lost.replace(false))
     }
 }
 
@@ -90,7 +97,8 @@ pub fn build_pool(url: &str, size: u32) -> Result<Pool, String> {
         // A broken connection shows itself as an error on use; checking every checkout costs a
         // round trip per request.
         .test_on_check_out(false)
-        .connection_timeout(Duration::from_secs(5))
+        // With the database down, a request fails with 503 after this wait instead of hanging.
+        .connection_timeout(Duration::from_secs(2))
         .build(manager)
         .map_err(|e| format!("cannot open the database at {}: {e}", redact(url)))
 }
@@ -186,7 +194,14 @@ where
             log::warn!("database unavailable: {e}");
             ApiError::Unavailable
         })?;
-        f(&mut conn)
+        let result = f(&mut conn);
+        if matches!(result, Err(ApiError::Unavailable)) {
+            // The database went away under the request: 503 with Retry-After, and this
+            // connection is not reused.
+            LOST.with(|lost| lost.set(true));
+        }
+        drop(conn);
+        result
     })
     .await
     .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))?
