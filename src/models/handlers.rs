@@ -336,6 +336,7 @@ pub async fn import_models(
             (String = "text/csv"),
             (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
          )),
+        (status = 400, response = crate::openapi::BadRequest),
         (status = 401, response = crate::openapi::Unauthorized),
         (status = 406, response = crate::openapi::NotAcceptable),
         (status = 429, response = crate::openapi::TooManyRequests),

@@ -215,6 +215,7 @@ pub async fn close_unit(
     params(ImportParams, crate::openapi::IdempotencyKeyHeader),
     responses(
         (status = 200, description = "What the import did (or would do)", body = ImportReport),
+        (status = 400, response = crate::openapi::BadRequest),
         (status = 401, response = crate::openapi::Unauthorized),
         (status = 403, response = crate::openapi::Forbidden),
         (status = 413, response = crate::openapi::PayloadTooLarge),
