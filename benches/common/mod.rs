@@ -22,7 +22,7 @@ pub struct Bench {
     pub backend: &'static str,
     pub state: actix_web::web::Data<dvk::AppState>,
     handle: actix_web::dev::ServerHandle,
-    url: String,
+    pub url: String,
     pg: Option<(String, String)>,
 }
 
