@@ -55,8 +55,12 @@ pub trait StrEnum: Copy + PartialEq + 'static {
     const ALL: &'static [Self];
     fn parse(s: &str) -> Option<Self>;
     fn as_str(self) -> &'static str;
+    /// Every code, in declaration order.
+    fn codes() -> Vec<&'static str> {
+        Self::ALL.iter().map(|v| v.as_str()).collect()
+    }
     fn names() -> String {
-        Self::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
+        Self::codes().join(", ")
     }
 }
 

@@ -78,15 +78,13 @@ fn column_named(heading: &str, keys: &[&'static str]) -> Option<&'static str> {
 }
 
 fn codes(key: &str) -> Vec<&'static str> {
-    fn all<T: Copy>(values: &[T], f: fn(T) -> &'static str) -> Vec<&'static str> {
-        values.iter().map(|v| f(*v)).collect()
-    }
+    use crate::StrEnum;
     match key {
-        "subject" => all(Subject::ALL, Subject::as_str),
-        "kind" => all(ModelKind::ALL, ModelKind::as_str),
-        "field" => all(Field::ALL, Field::as_str),
-        "special_areas" => all(SpecialArea::ALL, SpecialArea::as_str),
-        "registered_level" => all(Level::ALL, Level::as_str),
+        "subject" => Subject::codes(),
+        "kind" => ModelKind::codes(),
+        "field" => Field::codes(),
+        "special_areas" => SpecialArea::codes(),
+        "registered_level" => Level::codes(),
         _ => vec![],
     }
 }

@@ -54,11 +54,6 @@ pub fn codes<T: StrEnum>(field: &str, raw: Option<&str>, errors: &mut Vec<FieldE
     out
 }
 
-/// Every code of `T`.
-pub fn all<T: StrEnum>() -> Vec<&'static str> {
-    T::ALL.iter().map(|v| v.as_str()).collect()
-}
-
 /// A year range: each bound within 2000–2100, and in order.
 pub fn years(from: Option<i32>, to: Option<i32>, errors: &mut Vec<FieldError>) -> (Option<i32>, Option<i32>) {
     for (name, y) in [("year_from", from), ("year_to", to)] {

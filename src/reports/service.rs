@@ -11,6 +11,7 @@ use crate::labels::{label, Lang};
 use crate::models::types::ModelStatus;
 use crate::units::types::Level;
 use crate::vocabulary::{Field, ModelKind, Subject};
+use crate::StrEnum;
 
 use super::rules::{self, Axis, Counts};
 use super::store::{self, CommendationFilter, ModelFilter};
@@ -111,13 +112,11 @@ fn unit_axis(
             ids.push(id);
         }
     }
-    let labels = store::unit_labels(conn, &ids)?;
-    let (mut units, own): (Vec<_>, Vec<_>) = labels.into_iter().partition(|u| u.id != root);
-    units.extend(own.into_iter().map(|u| {
-        let name = format!("{} ({})", u.name, label(lang, "own_models"));
-        store::UnitLabel { name, ..u }
-    }));
-    Ok(Axis::of_units("unit", units.into_iter().map(|u| (u.id, u.code, u.name)).collect()))
+    let labels = crate::units::store::labels(conn, &ids)?;
+    let (mut units, own): (Vec<_>, Vec<_>) = labels.into_iter().partition(|(id, _, _)| id != root);
+    // The root's own models come last, named as such.
+    units.extend(own.into_iter().map(|(id, code, name)| (id, code, format!("{name} ({})", label(lang, "own_models")))));
+    Ok(Axis::of_units("unit", units))
 }
 
 /// The values a dimension's axis shows: all codes (or those filtered on) and any seen.
@@ -155,29 +154,20 @@ pub fn models_report(conn: &mut DbConnection, actor: &Actor, r: &ModelReportRequ
         let f = &r.filter;
         let lang = r.lang;
         axes.push(match d {
-            ModelDimension::Field => {
-                Axis::of_codes("field", lang, &codes_or_all(&f.field, rules::all::<Field>()), seen)
-            }
-            ModelDimension::Kind => {
-                Axis::of_codes("kind", lang, &codes_or_all(&f.kind, rules::all::<ModelKind>()), seen)
-            }
+            ModelDimension::Field => Axis::of_codes("field", lang, &codes_or_all(&f.field, Field::codes()), seen),
+            ModelDimension::Kind => Axis::of_codes("kind", lang, &codes_or_all(&f.kind, ModelKind::codes()), seen),
             ModelDimension::Subject => {
-                Axis::of_codes("subject", lang, &codes_or_all(&f.subject, rules::all::<Subject>()), seen)
+                Axis::of_codes("subject", lang, &codes_or_all(&f.subject, Subject::codes()), seen)
             }
-            ModelDimension::Level => {
-                Axis::of_codes("level", lang, &codes_or_all(&f.level, rules::all::<Level>()), seen)
+            ModelDimension::Level => Axis::of_codes("level", lang, &codes_or_all(&f.level, Level::codes()), seen),
+            ModelDimension::RegisteredLevel => {
+                Axis::of_codes("registered_level", lang, &codes_or_all(&f.registered_level, Level::codes()), seen)
             }
-            ModelDimension::RegisteredLevel => Axis::of_codes(
-                "registered_level",
-                lang,
-                &codes_or_all(&f.registered_level, rules::all::<Level>()),
-                seen,
-            ),
             ModelDimension::Status => {
-                Axis::of_codes("status", lang, &codes_or_all(&f.status, rules::all::<ModelStatus>()), seen)
+                Axis::of_codes("status", lang, &codes_or_all(&f.status, ModelStatus::codes()), seen)
             }
             ModelDimension::SpecialArea => {
-                let all_areas = rules::all::<crate::vocabulary::SpecialArea>();
+                let all_areas = crate::vocabulary::SpecialArea::codes();
                 let codes = f.special_area.map(|a| vec![a]).unwrap_or(all_areas);
                 Axis::of_codes("special_area", lang, &codes, seen)
             }
@@ -236,19 +226,16 @@ pub fn commendations_report(
             CommendationDimension::Issuer => {
                 // Issuers are whoever issued: only those seen, by code.
                 let ids: Vec<String> = seen.cloned().collect();
-                let units = store::unit_labels(conn, &ids)?;
-                Axis::of_units("issuer", units.into_iter().map(|u| (u.id, u.code, u.name)).collect())
+                Axis::of_units("issuer", crate::units::store::labels(conn, &ids)?)
             }
             CommendationDimension::IssuingAuthority => {
-                Axis::of_codes("issuing_authority", lang, &rules::all::<IssuingAuthority>(), seen)
+                Axis::of_codes("issuing_authority", lang, &IssuingAuthority::codes(), seen)
             }
             CommendationDimension::IssuerLevel => {
-                Axis::of_codes("issuer_level", lang, &codes_or_all(&f.issuer_level, rules::all::<Level>()), seen)
+                Axis::of_codes("issuer_level", lang, &codes_or_all(&f.issuer_level, Level::codes()), seen)
             }
-            CommendationDimension::Form => {
-                Axis::of_codes("form", lang, &codes_or_all(&f.form, rules::all::<Form>()), seen)
-            }
-            CommendationDimension::Subject => Axis::of_codes("subject", lang, &rules::all::<Subject>(), seen),
+            CommendationDimension::Form => Axis::of_codes("form", lang, &codes_or_all(&f.form, Form::codes()), seen),
+            CommendationDimension::Subject => Axis::of_codes("subject", lang, &Subject::codes(), seen),
             CommendationDimension::Year => Axis::of_years("year", (f.year_from, f.year_to), seen),
             CommendationDimension::Status => {
                 let statuses = if f.include_revoked {

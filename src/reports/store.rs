@@ -302,31 +302,6 @@ pub fn commendation_counts(
     Ok(counts)
 }
 
-/// A unit as a report labels it.
-#[derive(QueryableByName, Debug, Clone)]
-pub struct UnitLabel {
-    #[diesel(sql_type = Text)]
-    pub id: String,
-    #[diesel(sql_type = Text)]
-    pub code: String,
-    #[diesel(sql_type = Text)]
-    pub name: String,
-    #[diesel(sql_type = Text)]
-    pub status: String,
-}
-
-/// The units `ids` (for labels), in code order.
-pub fn unit_labels(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<UnitLabel>, ApiError> {
-    let mut out = Vec::new();
-    for chunk in ids.chunks(500) {
-        let mut binds = Vec::new();
-        let sql = format!("SELECT id, code, name, status FROM units WHERE id IN ({})", list_of(chunk, &mut binds));
-        out.extend(load::<UnitLabel>(conn, &sql, &binds)?);
-    }
-    out.sort_by(|a, b| a.code.cmp(&b.code).then(a.id.cmp(&b.id)));
-    Ok(out)
-}
-
 /// The active children of `root`: the rows a report by unit always shows, zeros included.
 pub fn active_children(conn: &mut DbConnection, root: &str) -> Result<Vec<String>, ApiError> {
     #[derive(QueryableByName)]

@@ -601,13 +601,25 @@ macro_rules! within_scope {
     }};
 }
 
+/// (id, code, name) of the units `ids`, in code order: how reports and spreadsheets label units.
+pub fn labels(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<(String, String, String)>, ApiError> {
+    let mut out: Vec<(String, String, String)> = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        out.extend(
+            units::table.filter(units::id.eq_any(chunk)).select((units::id, units::code, units::name)).load::<(
+                String,
+                String,
+                String,
+            )>(
+                conn
+            )?,
+        );
+    }
+    out.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
+    Ok(out)
+}
+
 /// "code – name" of the units `ids`, by id: how spreadsheets show a unit a person must recognise.
 pub fn names(conn: &mut DbConnection, ids: &[String]) -> Result<HashMap<String, String>, ApiError> {
-    let mut out = HashMap::new();
-    for chunk in ids.chunks(500) {
-        let rows: Vec<(String, String, String)> =
-            units::table.filter(units::id.eq_any(chunk)).select((units::id, units::code, units::name)).load(conn)?;
-        out.extend(rows.into_iter().map(|(id, code, name)| (id, format!("{code} – {name}"))));
-    }
-    Ok(out)
+    Ok(labels(conn, ids)?.into_iter().map(|(id, code, name)| (id, format!("{code} – {name}"))).collect())
 }
