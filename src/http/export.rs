@@ -71,19 +71,7 @@ impl Format {
         if !self.is_spreadsheet() {
             return crate::http::pagination::limit(requested);
         }
-        match requested {
-            None => Ok(MAX_EXPORT_ROWS),
-            Some(n) if (1..=MAX_EXPORT_ROWS).contains(&n) => Ok(n),
-            Some(_) => Err(ApiError::BadRequest {
-                code: "invalid_limit",
-                detail: format!("limit must be between 1 and {MAX_EXPORT_ROWS} in CSV and XLSX"),
-                errors: vec![crate::error::FieldError::new(
-                    "limit",
-                    "out_of_range",
-                    format!("must be between 1 and {MAX_EXPORT_ROWS}"),
-                )],
-            }),
-        }
+        crate::http::pagination::limit_between(requested, MAX_EXPORT_ROWS, MAX_EXPORT_ROWS, " in CSV and XLSX")
     }
 }
 

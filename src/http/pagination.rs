@@ -16,13 +16,18 @@ pub const MAX_LIMIT: i64 = 200;
 
 /// The page size: 1 to 200, default 50.
 pub fn limit(requested: Option<i64>) -> Result<i64, ApiError> {
+    limit_between(requested, DEFAULT_LIMIT, MAX_LIMIT, "")
+}
+
+/// A page size of 1 to `max`, `default` when not asked for; `context` ends the error's detail.
+pub fn limit_between(requested: Option<i64>, default: i64, max: i64, context: &str) -> Result<i64, ApiError> {
     match requested {
-        None => Ok(DEFAULT_LIMIT),
-        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        None => Ok(default),
+        Some(n) if (1..=max).contains(&n) => Ok(n),
         Some(_) => Err(ApiError::BadRequest {
             code: "invalid_limit",
-            detail: format!("limit must be between 1 and {MAX_LIMIT}"),
-            errors: vec![FieldError::new("limit", "out_of_range", format!("must be between 1 and {MAX_LIMIT}"))],
+            detail: format!("limit must be between 1 and {max}{context}"),
+            errors: vec![FieldError::new("limit", "out_of_range", format!("must be between 1 and {max}"))],
         }),
     }
 }
