@@ -245,3 +245,31 @@ async fn an_optional_body_may_be_absent_or_null() {
     let res = app.request(Method::POST, &path, None, &headers, Some(("application/json", b"null".to_vec()))).await;
     assert_eq!(res.expect(200).json()["status"], "active");
 }
+
+/// What each connection is set to when the pool opens it. SQLite: WAL, so readers run beside the
+/// writer (once silently off: a multi-statement PRAGMA ran only its first statement). PostgreSQL:
+/// a plan per execution, so a search or a large scope is not served by a generic plan.
+#[actix_web::test]
+async fn connections_are_set_up_for_concurrent_readers_and_value_specific_plans() {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        value: String,
+    }
+    let app = TestApp::spawn().await;
+    let mut conn = app.state.pool.get().unwrap();
+    let read = |conn: &mut dvk::db::DbConnection, sql: &str| -> String {
+        diesel::sql_query(sql).get_result::<Setting>(conn).unwrap().value
+    };
+    match &mut *conn {
+        dvk::db::DbConnection::Sqlite(_) => {
+            assert_eq!(read(&mut conn, "SELECT journal_mode AS value FROM pragma_journal_mode"), "wal");
+            assert_eq!(read(&mut conn, "SELECT CAST(synchronous AS TEXT) AS value FROM pragma_synchronous"), "1");
+            assert_eq!(read(&mut conn, "SELECT CAST(foreign_keys AS TEXT) AS value FROM pragma_foreign_keys"), "1");
+        }
+        dvk::db::DbConnection::Postgresql(_) => {
+            assert_eq!(read(&mut conn, "SELECT current_setting('plan_cache_mode') AS value"), "force_custom_plan");
+        }
+    }
+}
