@@ -499,3 +499,74 @@ async fn model_lists_filter_search_page_and_sync() {
     read.expect(200);
     let _ = economy;
 }
+
+/// A list keeps to its viewer's scope by one of four plans (the whole tree for the root, the
+/// subtree of a unit asked for, the owner index for a small scope, a probe per row for a scope
+/// of more than a thousand units): each must give exactly the models of the scope, page by page.
+#[actix_web::test]
+async fn every_scope_plan_lists_exactly_the_models_of_the_scope() {
+    let app = TestApp::spawn().await;
+    let fx = Fixture::load(&app).await;
+    // 1,100 villages under C1: P1, D1 and C1 now see more than a thousand units each.
+    let mut csv = String::from("code,name,level,division_type,parent_code\n");
+    for k in 0..1100 {
+        csv.push_str(&format!("C1-T{k},Thôn {k},village,thôn,C1\n"));
+    }
+    app.post_csv("/api/v1/units/import", &app.root_admin(), &csv).await.expect(200);
+    let root = app.root_admin();
+    let national = launched(&app, &fx, "VN", &campaign("01-KH/TW", "2023-01-01", "2025-12-31", None)).await;
+    let national = national["id"].as_str().unwrap();
+    let mut created = std::collections::HashMap::new();
+    for (unit, n) in [("C1", 3), ("C3", 2), ("P2C1", 2)] {
+        for i in 0..n {
+            let mut body = model(national, &format!("{unit} mô hình {i}"));
+            body["unit_id"] = json!(fx.id(unit));
+            body["registered_level"] = json!("province");
+            let m =
+                app.post("/api/v1/models", &app.token("VN", "central", &["editor"]), &body).await.expect(201).json();
+            created.insert(m["id"].as_str().unwrap().to_string(), unit);
+        }
+    }
+    // Every page of one model, by cursor: the titles of the whole list.
+    let list = |token: String, query: String| {
+        let app = &app;
+        async move {
+            let mut titles = Vec::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let after = cursor.map(|c| format!("&cursor={c}")).unwrap_or_default();
+                let page = app.get(&format!("/api/v1/models?limit=1{query}{after}"), &token).await.expect(200).json();
+                titles
+                    .extend(page["items"].as_array().unwrap().iter().map(|m| m["title"].as_str().unwrap().to_string()));
+                match page["next_cursor"].as_str() {
+                    Some(next) => cursor = Some(next.to_string()),
+                    None => break,
+                }
+            }
+            titles.sort();
+            titles
+        }
+    };
+    let of = |units: &[&str]| -> Vec<String> {
+        let mut titles: Vec<String> = [("C1", 3), ("C3", 2), ("P2C1", 2)]
+            .iter()
+            .filter(|(u, _)| units.contains(u))
+            .flat_map(|(u, n)| (0..*n).map(move |i| format!("{u} mô hình {i}")))
+            .collect();
+        titles.sort();
+        titles
+    };
+    assert_eq!(created.len(), 7);
+    assert_eq!(list(root.clone(), String::new()).await, of(&["C1", "C3", "P2C1"]), "the root: the whole tree");
+    assert_eq!(list(fx.token(&app, "P1", &["viewer"]), String::new()).await, of(&["C1", "C3"]), "P1: a probe per row");
+    assert_eq!(list(fx.token(&app, "D1", &["viewer"]), String::new()).await, of(&["C1"]), "D1: a probe per row");
+    assert_eq!(list(fx.token(&app, "D2", &["viewer"]), String::new()).await, of(&["C3"]), "D2: the owner index");
+    assert_eq!(list(fx.token(&app, "P2", &["viewer"]), String::new()).await, of(&["P2C1"]), "P2: the owner index");
+    let p1 = fx.id("P1").to_string();
+    let by_ancestor = list(root.clone(), format!("&ancestor_id={p1}")).await;
+    assert_eq!(by_ancestor, of(&["C1", "C3"]), "the root asking for P1's subtree");
+    // A unit outside the viewer's scope is not a way in.
+    let p2 = fx.id("P2").to_string();
+    let outside = list(fx.token(&app, "P1", &["viewer"]), format!("&ancestor_id={p2}")).await;
+    assert!(outside.is_empty(), "{outside:?}");
+}
