@@ -278,13 +278,21 @@ pub fn commendation_counts(
     while exprs.len() < 2 {
         exprs.push("''".into());
     }
+    // Under the root every commendation is in scope: a national report reads the commendations
+    // alone, and their models only when a dimension or filter needs them.
+    let whole_tree = crate::units::store::is_root(conn, root)?;
+    let needs_model = !whole_tree || f.campaign_id.is_some() || groups.contains(&D::Unit);
     let mut sql = format!(
         "SELECT '' AS scope_id, 0 AS own, {} AS g1, {} AS g2, CAST(COUNT(*) AS BIGINT) AS n \
-         FROM commendations c JOIN models m ON m.id = c.model_id \
-         WHERE m.unit_id IN (SELECT descendant_id FROM {closure} WHERE ancestor_id = ?)",
-        exprs[0], exprs[1]
+         FROM commendations c {} WHERE 1 = 1",
+        exprs[0],
+        exprs[1],
+        if needs_model { "JOIN models m ON m.id = c.model_id" } else { "" }
     );
-    binds.push(Bind::Text(root.to_string()));
+    if !whole_tree {
+        sql.push_str(&format!(" AND m.unit_id IN (SELECT descendant_id FROM {closure} WHERE ancestor_id = ?)"));
+        binds.push(Bind::Text(root.to_string()));
+    }
     let statuses: &[&str] = if f.include_revoked { &["issued", "revoked"] } else { &["issued"] };
     and_in(&mut sql, "c.status", statuses, &mut binds);
     and(&mut sql, "m.campaign_id = ?", f.campaign_id.clone().map(Bind::Text), &mut binds);
