@@ -263,50 +263,9 @@ async fn run() {
     std::process::exit(0);
 }
 
-/// The list's SQL three ways, at 32 connections: the real endpoint; a yardstick (a bare actix +
-/// diesel endpoint running the same SQL with no auth, no conventions, its own pool of 8); and
-/// the database alone (pgbench with the same SQL, or SQLite queried from two threads).
+/// The list's SQL three ways, at 32 connections: the real endpoint, the yardstick, and the
+/// database alone.
 async fn yardstick(bench: &Bench, admin: &str, seconds: f64) {
-    const SQL: &str = "SELECT * FROM models ORDER BY created_at, id LIMIT 51";
-    let pool = dvk::db::build_pool(&bench.url, 8).unwrap();
-    let server = actix_web::HttpServer::new(move || {
-        actix_web::App::new().app_data(actix_web::web::Data::new(pool.clone())).route(
-            "/yardstick",
-            actix_web::web::get().to(|pool: actix_web::web::Data<dvk::db::Pool>| async move {
-                let rows = actix_web::web::block(move || {
-                    use diesel::prelude::*;
-                    use dvk::db::schema::models;
-                    use dvk::models::store::ModelRow;
-                    let mut conn = pool.get().unwrap();
-                    models::table
-                        .order((models::created_at, models::id))
-                        .limit(51)
-                        .select(ModelRow::as_select())
-                        .load::<ModelRow>(&mut conn)
-                        .unwrap()
-                })
-                .await
-                .unwrap();
-                let items: Vec<Value> = rows
-                    .iter()
-                    .map(|r| {
-                        json!({"id": r.id, "campaign_id": r.campaign_id, "unit_id": r.unit_id, "title": r.title,
-                                    "subject": r.subject, "kind": r.kind, "field": r.field, "year": r.year,
-                                    "status": r.status, "created_at": r.created_at, "updated_at": r.updated_at,
-                                    "version": r.version})
-                    })
-                    .collect();
-                actix_web::HttpResponse::Ok().json(json!({"items": items}))
-            }),
-        )
-    })
-    .workers(2)
-    .bind("127.0.0.1:0")
-    .unwrap();
-    let port = server.addrs()[0].port();
-    let handle = server.run();
-    let stop = handle.handle();
-    actix_web::rt::spawn(handle);
     let real = common::Load {
         url: format!("{}/api/v1/models?limit=50", bench.base),
         token: admin,
@@ -314,49 +273,8 @@ async fn yardstick(bench: &Bench, admin: &str, seconds: f64) {
         script: None,
     };
     let real = common::wrk(&real, 32, seconds);
-    // One request first: the yardstick is up before the load starts.
-    let mut probe =
-        bench.client.get(format!("http://127.0.0.1:{port}/yardstick")).send().await.expect("the yardstick answers");
-    assert_eq!(probe.status().as_u16(), 200, "{:?}", probe.body().await);
-    let stick =
-        common::Load { url: format!("http://127.0.0.1:{port}/yardstick"), token: "none", headers: &[], script: None };
-    let stick = common::wrk(&stick, 32, seconds);
-    stop.stop(true).await;
-    let bare = if bench.backend == "PostgreSQL" {
-        let file = std::env::temp_dir().join("dvk-yardstick.sql");
-        std::fs::write(&file, format!("{SQL};\n")).unwrap();
-        let out = std::process::Command::new("pgbench")
-            .args(["-n", "-c", "8", "-j", "2", "-T", &format!("{}", seconds.ceil() as u64), "-f"])
-            .arg(&file)
-            .arg(&bench.url)
-            .output()
-            .expect("pgbench (apt-get install postgresql-contrib)");
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        text.lines()
-            .find(|l| l.starts_with("tps"))
-            .and_then(|l| l.split_whitespace().nth(2)?.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    } else {
-        let url = bench.url.clone();
-        let deadline = Instant::now() + std::time::Duration::from_secs_f64(seconds);
-        let threads: Vec<_> = (0..2)
-            .map(|_| {
-                let url = url.clone();
-                std::thread::spawn(move || {
-                    use diesel::Connection;
-                    let mut conn = diesel::SqliteConnection::establish(&url).unwrap();
-                    let mut n = 0u64;
-                    while Instant::now() < deadline {
-                        diesel::sql_query(SQL).execute(&mut conn).unwrap();
-                        n += 1;
-                    }
-                    n
-                })
-            })
-            .collect();
-        let n: u64 = threads.into_iter().map(|t| t.join().unwrap()).sum();
-        n as f64 / seconds
-    };
+    let stick = common::yardstick(bench, 32, seconds).await;
+    let bare = common::bare(bench, common::YARDSTICK_SQL, 8, seconds);
     println!("  the list's SQL three ways, 32 connections (database alone: 8 clients):");
     println!("  {:<44} {}", "dvk: national list, first page", real.line());
     println!("  {:<44} {}", "yardstick: bare actix + diesel, same SQL", stick.line());
