@@ -309,6 +309,11 @@ impl From<diesel::result::Error> for ApiError {
             {
                 ApiError::Unavailable
             }
+            // PostgreSQL text cannot hold U+0000; whatever carried it (a query, a path, a body,
+            // an imported file), the statement failed and its transaction rolled back.
+            Error::DatabaseError(_, ref info) if info.message().contains("0x00") => {
+                ApiError::bad_request("nul_character", "text may not contain the NUL character (U+0000)")
+            }
             Error::DatabaseError(_, ref info)
                 if info.message().contains("database is locked") || info.message().contains("busy") =>
             {

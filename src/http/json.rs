@@ -28,6 +28,13 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for Json<T> {
             let body = read_body(&req, &mut payload, limit).await?;
             let value = parse_json::<T>(&body)?;
             value.validate().map_err(|e| ApiError::validation(field_errors(&e)))?;
+            if holds_nul(&body) {
+                return Err(ApiError::validation(vec![FieldError::new(
+                    nul_path(&body),
+                    "invalid_characters",
+                    "must not contain the NUL character (U+0000)",
+                )]));
+            }
             Ok(Json(value))
         })
     }
@@ -97,6 +104,44 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         let field = if field == "." || field.is_empty() { "body".to_string() } else { field };
         ApiError::validation(vec![FieldError::new(field, code, message)])
     })
+}
+
+/// Whether a JSON text holds U+0000 in a string: PostgreSQL cannot store it, and a body should
+/// be refused the same way on both databases. In valid JSON it can only be the escape `\u0000`
+/// (an escaped backslash before `u0000` is text, not the character).
+fn holds_nul(body: &[u8]) -> bool {
+    let mut i = 0;
+    while i < body.len() {
+        if body[i] == b'\\' {
+            if body[i + 1..].starts_with(b"u0000") {
+                return true;
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
+/// Where the first string holding U+0000 is, as `indicators[0].name`.
+fn nul_path(body: &[u8]) -> String {
+    fn find(v: &serde_json::Value, path: String) -> Option<String> {
+        match v {
+            serde_json::Value::String(s) if s.contains('\0') => Some(path),
+            serde_json::Value::Array(items) => {
+                items.iter().enumerate().find_map(|(i, item)| find(item, format!("{path}[{i}]")))
+            }
+            serde_json::Value::Object(fields) => fields.iter().find_map(|(k, item)| {
+                if k.contains('\0') {
+                    return Some(join_path(&path, k));
+                }
+                find(item, join_path(&path, k))
+            }),
+            _ => None,
+        }
+    }
+    serde_json::from_slice(body).ok().and_then(|v| find(&v, String::new())).unwrap_or_else(|| "body".into())
 }
 
 fn join_path(path: &str, field: &str) -> String {
@@ -203,5 +248,20 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for MaybeJson<T> {
             value.validate().map_err(|e| ApiError::validation(field_errors(&e)))?;
             Ok(MaybeJson(Some(value)))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{holds_nul, nul_path};
+
+    #[test]
+    fn nul_is_found_only_where_json_means_it() {
+        assert!(holds_nul(br#"{"name": "a\u0000b"}"#));
+        assert!(holds_nul(br#"{"a\u0000": 1}"#));
+        assert!(!holds_nul(br#"{"name": "a\\u0000b"}"#), "an escaped backslash, then text");
+        assert!(holds_nul(br#"{"name": "a\\\u0000b"}"#), "an escaped backslash, then the character");
+        assert!(!holds_nul(br#"{"name": "\u0001"}"#));
+        assert_eq!(nul_path(br#"{"a": 1, "indicators": [{"name": "x"}, {"name": "y\u0000"}]}"#), "indicators[1].name");
     }
 }
