@@ -373,6 +373,12 @@ async fn recognised_models_are_replicated() {
     let res = app.get(&format!("/api/v1/models/{source_id}"), &viewer).await;
     let read = res.expect(200).json();
     assert_eq!(read["replication_count"], 3, "every replication counts");
+    // A list counts in its own query; it must say what the single read says.
+    let in_list = |page: &Value| -> Value {
+        page["items"].as_array().unwrap().iter().find(|m| m["id"] == source_id).unwrap()["replication_count"].clone()
+    };
+    let page = app.get("/api/v1/models?limit=200", &viewer).await.expect(200).json();
+    assert_eq!(in_list(&page), 3);
     // The count is part of the source: its ETag moves with it, so a cached copy is not kept.
     let etag = res.header("etag").unwrap();
     let cached = app
@@ -390,6 +396,8 @@ async fn recognised_models_are_replicated() {
         .request(Method::GET, &format!("/api/v1/models/{source_id}"), Some(&viewer), &[("If-None-Match", &etag)], None)
         .await;
     assert_eq!(stale.expect(200).json()["replication_count"], 2);
+    let page = app.get("/api/v1/models?limit=200", &viewer).await.expect(200).json();
+    assert_eq!(in_list(&page), 2, "a withdrawn replication is not counted in the list either");
     let synced = app
         .get(&format!("/api/v1/models?updated_since={}", mark.replace('+', "%2B")), &viewer)
         .await
