@@ -23,8 +23,11 @@ USER dvk
 WORKDIR /var/lib/dvk
 # SQLite at /var/lib/dvk/dvk.db by default; set DVK_DATABASE_URL=postgres://… for PostgreSQL,
 # and DVK_JWT_SECRET (or DVK_JWT_JWKS) for tokens: without a key the service refuses to start.
+# MALLOC_ARENA_MAX: glibc's default of 8 arenas per core lets each blocking thread keep freed
+# memory of its own (peak 208 MiB against 124 in the scale benchmark, at some throughput).
 ENV DVK_BIND=0.0.0.0:8080 \
     DVK_DATABASE_URL=/var/lib/dvk/dvk.db \
+    MALLOC_ARENA_MAX=2 \
     RUST_LOG=info
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
