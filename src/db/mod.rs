@@ -18,7 +18,23 @@ pub enum DbConnection {
     Sqlite(diesel::SqliteConnection),
 }
 
-pub type Pool = r2d2::Pool<Manager>;
+/// The connection pool, and the turns requests take at it.
+#[derive(Clone)]
+pub struct Pool {
+    inner: r2d2::Pool<Manager>,
+    /// Requests through `run` take a connection in the order they asked for one. r2d2 lets a
+    /// newcomer take a returned connection from a waiter: with 32 clients on 8 connections some
+    /// requests waited most of a second (PostgreSQL national list, p99 148 ms, max 815 ms).
+    turns: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+impl std::ops::Deref for Pool {
+    type Target = r2d2::Pool<Manager>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.inner
+    }
+}
 
 thread_local! {
     /// Set when a request on this thread found its connection gone (the server restarted):
@@ -97,16 +113,20 @@ impl ManageConnection for Manager {
 pub fn build_pool(url: &str, size: u32) -> Result<Pool, String> {
     let backend = Backend::of_url(url);
     let manager = Manager { backend, url: url.to_string() };
-    r2d2::Pool::builder()
+    let inner = r2d2::Pool::builder()
         .max_size(size)
         // A broken connection shows itself as an error on use; checking every checkout costs a
         // round trip per request.
         .test_on_check_out(false)
         // With the database down, a request fails with 503 after this wait instead of hanging.
-        .connection_timeout(Duration::from_secs(2))
+        .connection_timeout(CONNECTION_WAIT)
         .build(manager)
-        .map_err(|e| format!("cannot open the database at {}: {e}", redact(url)))
+        .map_err(|e| format!("cannot open the database at {}: {e}", redact(url)))?;
+    Ok(Pool { inner, turns: std::sync::Arc::new(tokio::sync::Semaphore::new(size as usize)) })
 }
+
+/// How long a request waits for a connection before it is answered 503.
+const CONNECTION_WAIT: Duration = Duration::from_secs(2);
 
 /// The URL without its password, for logs and error messages.
 pub fn redact(url: &str) -> String {
@@ -193,9 +213,17 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
+    // A turn first (FIFO), then the connection; both within the one wait a request is allowed.
+    let asked = std::time::Instant::now();
+    let turn = tokio::time::timeout(CONNECTION_WAIT, pool.turns.clone().acquire_owned())
+        .await
+        .map_err(|_| ApiError::Unavailable)?
+        .map_err(|_| ApiError::internal("the pool's turns are closed"))?;
     let pool = pool.clone();
+    let left = CONNECTION_WAIT.saturating_sub(asked.elapsed()).max(Duration::from_millis(100));
     actix_web::web::block(move || {
-        let mut conn = pool.get().map_err(|e| {
+        let _turn = turn;
+        let mut conn = pool.get_timeout(left).map_err(|e| {
             log::warn!("database unavailable: {e}");
             ApiError::Unavailable
         })?;
