@@ -219,14 +219,7 @@ async fn run() {
     println!("  {:<44} {}", "the same, one client at a time", common::wrk(&single, 1, seconds).line());
 
     // Registrations through the API: each keeps the counts of the commune, Hà Nội and the nation.
-    let mut res = client
-        .post(format!("{base}/api/v1/campaigns/{campaign_id}/launch"))
-        .bearer_auth(&admin)
-        .insert_header(("If-Match", "\"1\""))
-        .send_json(&json!({}))
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 200, "{:?}", res.body().await);
+    common::launch(&bench, &admin, &campaign_id).await;
     let editor = token("00004", "commune", &["editor"]);
     let body = json!({"campaign_id": campaign_id, "title": "Dân vận khéo đăng ký qua API", "subject": "collective",
                       "kind": "by_field", "field": "economy", "special_areas": ["religious"],

@@ -297,14 +297,7 @@ async fn run() {
         client.post(format!("{base}/api/v1/campaigns")).bearer_auth(&admin).send_json(&campaign).await.unwrap();
     let campaign: Value = res.json().await.unwrap();
     let campaign_id = campaign["id"].as_str().unwrap().to_string();
-    let mut res = client
-        .post(format!("{base}/api/v1/campaigns/{campaign_id}/launch"))
-        .bearer_auth(&admin)
-        .insert_header(("If-Match", "\"1\""))
-        .send_json(&json!({}))
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 200, "{:?}", res.body().await);
+    common::launch(&bench, &admin, &campaign_id).await;
     let rss_after_import = common::rss_mib();
 
     let started = Instant::now();

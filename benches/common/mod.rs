@@ -217,13 +217,7 @@ end
 
 /// The peak resident set of this process (server and load generator together), in MiB.
 pub fn peak_rss_mib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-        / 1024
+    status_mib("VmHWM")
 }
 
 /// Forgets this process's peak resident set, so the next `peak_rss_mib` is the peak since now
@@ -335,11 +329,27 @@ pub fn bare(bench: &Bench, sql: &str, clients: usize, seconds: f64) -> f64 {
 
 /// This process's resident set now, in MiB.
 pub fn rss_mib() -> u64 {
+    status_mib("VmRSS")
+}
+
+/// A size line of `/proc/self/status` (in kB there), in MiB.
+fn status_mib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmRSS")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
+        .and_then(|s| s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
         .unwrap_or(0)
         / 1024
+}
+
+/// Launches campaign `id` (at version 1) as `token`.
+pub async fn launch(bench: &Bench, token: &str, id: &str) {
+    let mut res = bench
+        .client
+        .post(format!("{}/api/v1/campaigns/{id}/launch", bench.base))
+        .bearer_auth(token)
+        .insert_header(("If-Match", "\"1\""))
+        .send_json(&json!({}))
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200, "{:?}", res.body().await);
 }

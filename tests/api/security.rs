@@ -10,6 +10,15 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
+/// A documented path with every `{parameter}` replaced by `id`.
+fn with_ids(path: &str, id: &str) -> String {
+    let mut concrete = path.to_string();
+    while let (Some(a), Some(b)) = (concrete.find('{'), concrete.find('}')) {
+        concrete.replace_range(a..=b, id);
+    }
+    concrete
+}
+
 /// Every operation with bearer security: (method, path with ids filled in, documented statuses).
 fn operations() -> Vec<(Method, String, Vec<u16>)> {
     let doc: Value = serde_json::from_str(&dvk::openapi::document_json()).unwrap();
@@ -21,10 +30,7 @@ fn operations() -> Vec<(Method, String, Vec<u16>)> {
                 continue;
             }
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            let mut concrete = path.clone();
-            while let (Some(a), Some(b)) = (concrete.find('{'), concrete.find('}')) {
-                concrete.replace_range(a..=b, "01900000-0000-7000-8000-000000000042");
-            }
+            let concrete = with_ids(path, "01900000-0000-7000-8000-000000000042");
             let documented = op["responses"].as_object().unwrap().keys().filter_map(|k| k.parse().ok()).collect();
             out.push((method, concrete, documented));
         }
@@ -177,10 +183,7 @@ async fn every_query_parameter_takes_hostile_text_without_a_server_error() {
     for (path, item) in doc["paths"].as_object().unwrap() {
         let Some(op) = item.get("get") else { continue };
         let documented: Vec<u16> = op["responses"].as_object().unwrap().keys().filter_map(|k| k.parse().ok()).collect();
-        let mut concrete = path.clone();
-        while let (Some(a), Some(b)) = (concrete.find('{'), concrete.find('}')) {
-            concrete.replace_range(a..=b, fx.id("P1"));
-        }
+        let concrete = with_ids(path, fx.id("P1"));
         let params = op["parameters"].as_array().cloned().unwrap_or_default();
         for param in params.iter().filter(|p| p["in"] == "query") {
             let name = param["name"].as_str().unwrap();
@@ -235,10 +238,7 @@ async fn every_write_refuses_fields_it_does_not_take() {
             for field in &extra {
                 body.insert(field.to_string(), json!("injected"));
             }
-            let mut concrete = path.clone();
-            while let (Some(a), Some(b)) = (concrete.find('{'), concrete.find('}')) {
-                concrete.replace_range(a..=b, fx.id("P1"));
-            }
+            let concrete = with_ids(path, fx.id("P1"));
             let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let auth = format!("Bearer {token}");
             let headers = [("If-Match", "\"1\""), ("Authorization", auth.as_str())];
