@@ -311,8 +311,11 @@ pub async fn import_models(
     let body = crate::http::json::read_body(&req, &mut payload, state.config.model_import_limit).await?;
     let ImportModelsParams { campaign_id, dry_run } = params.into_inner();
     let dry_run = dry_run.unwrap_or(false);
+    // Parsing is CPU work: off the worker thread, and without holding a database connection.
+    let grid = web::block(move || crate::http::sheet::read(kind, &body, import::MAX_ROWS))
+        .await
+        .map_err(|_| ApiError::internal("the spreadsheet reader stopped"))??;
     let report = db::run(&state.pool, move |conn| {
-        let grid = crate::http::sheet::read(kind, &body, import::MAX_ROWS)?;
         let run = |conn: &mut db::DbConnection| import::import(conn, &actor, &campaign_id, &grid, dry_run);
         if dry_run {
             db::rolled_back(conn, run)

@@ -64,34 +64,68 @@ impl Errors {
     }
 }
 
-/// A file's rows: the line number and the values by column name.
-type CsvRows = Vec<(u64, HashMap<String, String>)>;
+/// At most this many rows in one unit list: the whole country down to its villages fits.
+pub const MAX_ROWS: usize = 250_000;
+
+/// A file's header and its rows, each with its line number and its cells in header order: the
+/// cells are kept as a list, not a map per row, so a list's size in memory stays near its size
+/// on the wire.
+struct CsvRows {
+    headers: Vec<String>,
+    rows: Vec<(u64, Vec<String>)>,
+}
+
+/// One row, its cells found by column name.
+struct CsvRow<'a> {
+    headers: &'a [String],
+    cells: &'a [String],
+}
+
+impl CsvRow<'_> {
+    fn get(&self, column: &str) -> Option<&String> {
+        self.headers.iter().position(|h| h == column).and_then(|i| self.cells.get(i))
+    }
+}
+
+impl CsvRows {
+    fn iter(&self) -> impl Iterator<Item = (u64, CsvRow<'_>)> {
+        self.rows.iter().map(|(line, cells)| (*line, CsvRow { headers: &self.headers, cells }))
+    }
+}
 
 /// Reads a CSV text into rows of named columns, checking the header.
 fn read_csv(text: &str, what: &str, required: &[&str], optional: &[&str]) -> Result<CsvRows, ApiError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut reader = csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::All).from_reader(text.as_bytes());
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(|e| ApiError::unprocessable("invalid_file", format!("the {what} is not CSV: {e}")))?
-        .iter()
-        .map(|h| h.to_ascii_lowercase())
-        .collect();
+    let header =
+        reader.headers().map_err(|e| ApiError::unprocessable("invalid_file", format!("the {what} is not CSV: {e}")))?;
+    // Known columns, each once: a header of a million commas is refused before it is copied.
+    let known = required.len() + optional.len();
+    if header.len() > known + 16 {
+        return Err(ApiError::unprocessable(
+            "too_many_columns",
+            format!("the {what} has {} columns; it takes {}", header.len(), [required, optional].concat().join(", ")),
+        ));
+    }
+    let headers: Vec<String> = header.iter().map(|h| h.to_ascii_lowercase()).collect();
     let mut errors = Errors(Vec::new());
     for column in required {
         if !headers.iter().any(|h| h == column) {
             errors.push(1, column, "missing_column", format!("the header needs a {column} column"));
         }
     }
-    for h in &headers {
+    for (i, h) in headers.iter().enumerate() {
         if !required.contains(&h.as_str()) && !optional.contains(&h.as_str()) {
             errors.push(1, h, "unknown_column", format!("unknown column {h:?}"));
+        } else if headers[..i].contains(h) {
+            errors.push(1, h, "duplicate_column", format!("column {h:?} appears twice"));
         }
     }
     errors.into_result(what)?;
     let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| {
+    let mut record = csv::StringRecord::new();
+    loop {
+        let more = reader.read_record(&mut record).map_err(|e| {
             let line = e.position().map(|p| p.line()).unwrap_or(0);
             ApiError::Unprocessable {
                 code: "invalid_file",
@@ -99,17 +133,25 @@ fn read_csv(text: &str, what: &str, required: &[&str], optional: &[&str]) -> Res
                 errors: vec![FieldError::new("csv", "malformed_row", e.to_string()).at_row(line)],
             }
         })?;
+        if !more {
+            break;
+        }
         let line = record.position().map(|p| p.line()).unwrap_or(0);
         if record.iter().all(str::is_empty) {
             continue;
         }
-        let map = headers.iter().cloned().zip(record.iter().map(str::to_string)).collect();
-        rows.push((line, map));
+        if rows.len() == MAX_ROWS {
+            return Err(ApiError::unprocessable(
+                "too_many_rows",
+                format!("a {what} holds at most {MAX_ROWS} rows; split it"),
+            ));
+        }
+        rows.push((line, record.iter().map(str::to_string).collect()));
     }
     if rows.is_empty() {
         return Err(ApiError::unprocessable("empty_file", format!("the {what} has no rows")));
     }
-    Ok(rows)
+    Ok(CsvRows { headers, rows })
 }
 
 fn optional(value: Option<&String>) -> Option<String> {
@@ -122,8 +164,8 @@ pub fn parse_units_csv(text: &str) -> Result<Vec<UnitLine>, ApiError> {
         read_csv(text, what, &["code", "name", "level", "parent_code"], &["division_type", "short_name", "kind"])?;
     let mut errors = Errors(Vec::new());
     let mut seen: HashMap<String, u64> = HashMap::new();
-    let mut lines = Vec::with_capacity(rows.len());
-    for (line, row) in rows {
+    let mut lines = Vec::with_capacity(rows.rows.len());
+    for (line, row) in rows.iter() {
         let get = |c: &str| row.get(c).cloned().unwrap_or_default();
         let code = match UnitCode::parse(&get("code")) {
             Ok(c) => c.into_string(),
@@ -179,8 +221,8 @@ pub fn parse_successions_csv(text: &str) -> Result<Vec<SuccessionLine>, ApiError
     let rows = read_csv(text, what, &["legacy_code", "successor_code", "is_primary"], &[])?;
     let mut errors = Errors(Vec::new());
     let mut seen: HashMap<(String, String), u64> = HashMap::new();
-    let mut lines = Vec::with_capacity(rows.len());
-    for (line, row) in rows {
+    let mut lines = Vec::with_capacity(rows.rows.len());
+    for (line, row) in rows.iter() {
         let get = |c: &str| row.get(c).cloned().unwrap_or_default();
         let legacy = UnitCode::parse(&get("legacy_code"));
         let successor = UnitCode::parse(&get("successor_code"));
