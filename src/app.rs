@@ -17,10 +17,13 @@ use crate::http::{self, rate_limit::RateLimiter};
 /// What every request handler shares.
 pub struct AppState {
     pub pool: Pool,
+    /// What secrets at rest are sealed and hashed with (`DVK_DATA_KEYS`).
+    pub keyring: crate::keyring::Keyring,
     pub auth: Authenticator,
     pub config: Config,
     pub unit_cache: UnitCache,
     pub rate_limiter: RateLimiter,
+    pub token_limits: http::rate_limit::TokenLimits,
     pub metrics: crate::metrics::Metrics,
 }
 
@@ -35,10 +38,17 @@ impl Application {
     /// the system picks a free port; `port()` tells which.
     pub fn build(config: Config) -> Result<Application, String> {
         let auth = Authenticator::from_config(&config).map_err(|e| e.to_string())?;
+        let keyring = config.data_keys.clone().ok_or(
+            "no data key is configured: set DVK_DATA_KEYS (make one with `dvk data-key`), \
+             or start with --dev to generate a development key",
+        )?;
         let pool = db::build_pool(&config.database_url, config.db_pool_size)?;
         {
             let mut conn = pool.get().map_err(|e| format!("cannot connect to the database: {e}"))?;
             db::migrate(&mut conn)?;
+            // Webhook secrets written in plain text, or under a key that is no longer current,
+            // are sealed under the current key.
+            crate::webhooks::store::reseal_secrets(&mut conn, &keyring)?;
         }
         let listener = TcpListener::bind(&config.bind).map_err(|e| format!("cannot bind {}: {e}", config.bind))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
@@ -50,8 +60,13 @@ impl Application {
         }
         let state = web::Data::new(AppState {
             pool,
+            keyring,
             auth,
             rate_limiter: RateLimiter::new(config.rate_limit_per_second, config.rate_limit_burst),
+            token_limits: http::rate_limit::TokenLimits::new(
+                config.token_rate_per_second,
+                config.token_failures_per_minute,
+            ),
             unit_cache: UnitCache::default(),
             metrics: crate::metrics::Metrics::default(),
             config: config.clone(),
@@ -107,6 +122,8 @@ impl Application {
             self.state.pool.clone(),
             config.webhook_retry_secs.clone(),
             std::time::Duration::from_millis(config.webhook_poll_ms.max(10)),
+            config.webhook_allow_networks.clone(),
+            self.state.keyring.clone(),
         ));
         let served = self.server.await;
         sender.abort();

@@ -27,6 +27,10 @@ pub struct Config {
     pub webhook_retry_secs: Vec<u64>,
     /// `DVK_WEBHOOK_POLL_MS`, default 1000: how often an idle sender looks for due deliveries.
     pub webhook_poll_ms: u64,
+    /// `DVK_WEBHOOK_ALLOW_NETWORKS`, default none: internal networks (`10.0.0.0/8, fd00::/8`)
+    /// webhook receivers may be in. Loopback, private, link-local and other internal addresses
+    /// are refused otherwise, at subscription and at every send.
+    pub webhook_allow_networks: crate::webhooks::network::NetworkPolicy,
     /// `DVK_METRICS_TOKEN`: when set, `/metrics` is served only to a bearer of this token.
     pub metrics_token: Option<String>,
     /// `DVK_JWT_ISSUER`, default `dvk`.
@@ -35,6 +39,9 @@ pub struct Config {
     pub jwt_audience: String,
     /// `DVK_JWT_LEEWAY_SECS`, default 30: clock skew allowed on `exp`/`nbf`.
     pub jwt_leeway_secs: u64,
+    /// `DVK_JWT_MAX_TTL_SECS`, default 86400: the longest lifetime a token may have; a token
+    /// whose `exp` lies further from its `iat` (or from now) is refused.
+    pub jwt_max_ttl_secs: i64,
     /// `DVK_BODY_LIMIT`, default 1 MiB: the largest JSON body.
     pub body_limit: usize,
     /// `DVK_IMPORT_LIMIT`, default 32 MiB: the largest file for import and reorganisation.
@@ -46,6 +53,16 @@ pub struct Config {
     pub rate_limit_per_second: u32,
     /// `DVK_RATE_LIMIT_BURST`, default 1000: requests a subject may send at once.
     pub rate_limit_burst: u32,
+    /// `DVK_DATA_KEYS`: the keys secrets are kept under at rest (`kid:base64-of-32-bytes`,
+    /// comma-separated, the current one first; `dvk data-key` makes one). Required to serve.
+    pub data_keys: Option<crate::keyring::Keyring>,
+    /// `DVK_TOKEN_RATE_PER_SECOND`, default 5 (0: off): token requests per client address and
+    /// per `client_id`, each, with a burst of twice that.
+    pub token_rate_per_second: u32,
+    /// `DVK_TOKEN_FAILURES_PER_MINUTE`, default 10 (0: off): failed client authentications per
+    /// address and per `client_id` before the token endpoint answers 429 for the rest of the
+    /// minute.
+    pub token_failures_per_minute: u32,
     /// `DVK_WORKERS`, default: the number of cores.
     pub workers: usize,
     /// `--dev`: generate a signing key when none is configured (never in production).
@@ -77,15 +94,20 @@ impl Config {
             access_token_secs: 900,
             webhook_retry_secs: crate::webhooks::delivery::RETRY_SCHEDULE_SECS.to_vec(),
             webhook_poll_ms: 1000,
+            webhook_allow_networks: Default::default(),
             metrics_token: None,
             jwt_issuer: "dvk".into(),
             jwt_audience: "dvk-api".into(),
             jwt_leeway_secs: 30,
+            jwt_max_ttl_secs: 86_400,
             body_limit: 1024 * 1024,
             import_limit: 32 * 1024 * 1024,
             model_import_limit: 8 * 1024 * 1024,
             rate_limit_per_second: 200,
             rate_limit_burst: 1000,
+            data_keys: None,
+            token_rate_per_second: 5,
+            token_failures_per_minute: 10,
             workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             dev: false,
         }
@@ -111,15 +133,25 @@ impl Config {
                 None => d.webhook_retry_secs,
             },
             webhook_poll_ms: parsed("DVK_WEBHOOK_POLL_MS", d.webhook_poll_ms)?,
+            webhook_allow_networks: crate::webhooks::network::NetworkPolicy::parse(
+                &var("DVK_WEBHOOK_ALLOW_NETWORKS").unwrap_or_default(),
+            )
+            .map_err(|e| format!("DVK_WEBHOOK_ALLOW_NETWORKS: {e}"))?,
             metrics_token: var("DVK_METRICS_TOKEN"),
             jwt_issuer: var("DVK_JWT_ISSUER").unwrap_or(d.jwt_issuer),
             jwt_audience: var("DVK_JWT_AUDIENCE").unwrap_or(d.jwt_audience),
             jwt_leeway_secs: parsed("DVK_JWT_LEEWAY_SECS", d.jwt_leeway_secs)?,
+            jwt_max_ttl_secs: parsed("DVK_JWT_MAX_TTL_SECS", d.jwt_max_ttl_secs)?,
             body_limit: parsed("DVK_BODY_LIMIT", d.body_limit)?,
             import_limit: parsed("DVK_IMPORT_LIMIT", d.import_limit)?,
             model_import_limit: parsed("DVK_MODEL_IMPORT_LIMIT", d.model_import_limit)?,
             rate_limit_per_second: parsed("DVK_RATE_LIMIT_PER_SECOND", d.rate_limit_per_second)?,
             rate_limit_burst: parsed("DVK_RATE_LIMIT_BURST", d.rate_limit_burst)?,
+            data_keys: var("DVK_DATA_KEYS")
+                .map(|list| crate::keyring::Keyring::parse(&list).map_err(|e| format!("DVK_DATA_KEYS: {e}")))
+                .transpose()?,
+            token_rate_per_second: parsed("DVK_TOKEN_RATE_PER_SECOND", d.token_rate_per_second)?,
+            token_failures_per_minute: parsed("DVK_TOKEN_FAILURES_PER_MINUTE", d.token_failures_per_minute)?,
             workers: parsed("DVK_WORKERS", d.workers)?,
             dev: false,
         };
@@ -130,6 +162,9 @@ impl Config {
     pub fn check(&self) -> Result<(), String> {
         if self.db_pool_size == 0 {
             return Err("DVK_DB_POOL_SIZE must be at least 1".into());
+        }
+        if self.jwt_max_ttl_secs < 60 || self.access_token_secs > self.jwt_max_ttl_secs {
+            return Err("DVK_JWT_MAX_TTL_SECS must be at least 60 and at least DVK_ACCESS_TOKEN_SECS".into());
         }
         if self.workers == 0 {
             return Err("DVK_WORKERS must be at least 1".into());

@@ -75,6 +75,7 @@ pub mod error;
 pub mod evaluations;
 pub mod health;
 pub mod http;
+pub mod keyring;
 pub mod labels;
 pub mod lifecycle;
 pub mod metrics;

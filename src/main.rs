@@ -10,6 +10,8 @@ use dvk::{db, units};
 
 /// Where `--dev` keeps the signing key it generated, so `dvk token` can mint with it.
 const DEV_SECRET_FILE: &str = ".dvk-dev-secret";
+/// Where `--dev` keeps the data key it generated (what secrets at rest are sealed with).
+const DEV_DATA_KEY_FILE: &str = ".dvk-dev-data-key";
 
 #[derive(Parser)]
 #[command(name = "dvk", version, about = "The Dân vận khéo system of record")]
@@ -65,6 +67,12 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Print a new data key for DVK_DATA_KEYS (`kid:base64`): put it first in the list to rotate.
+    DataKey {
+        /// The key's id, e.g. the date it was made.
+        #[arg(long, default_value = "k1")]
+        kid: String,
+    },
 }
 
 fn main() {
@@ -109,6 +117,12 @@ fn run(cli: Cli) -> Result<(), String> {
             })
         }
         Command::Token { unit, roles, level, sub, ttl } => token(&config, unit, roles, level, sub, ttl),
+        Command::DataKey { kid } => {
+            let entry = dvk::keyring::Keyring::generate_entry(&kid);
+            dvk::keyring::Keyring::parse(&entry)?;
+            println!("{entry}");
+            Ok(())
+        }
         Command::Openapi => {
             print!("{}", dvk::openapi::document_json());
             Ok(())
@@ -129,6 +143,12 @@ fn serve(mut config: Config) -> Result<(), String> {
              mint tokens with `dvk token --unit VN --roles admin`. Never run like this in production."
         );
     }
+    if config.data_keys.is_none() && config.dev {
+        config.data_keys = Some(dvk::keyring::Keyring::parse(&dev_file(DEV_DATA_KEY_FILE, || {
+            dvk::keyring::Keyring::generate_entry("dev")
+        })?)?);
+        log::warn!("DEVELOPMENT MODE: secrets at rest are sealed with a generated key kept in {DEV_DATA_KEY_FILE}");
+    }
     actix_web::rt::System::new().block_on(async move {
         let app = dvk::Application::build(config)?;
         app.run().await.map_err(|e| e.to_string())
@@ -136,16 +156,23 @@ fn serve(mut config: Config) -> Result<(), String> {
 }
 
 fn dev_secret() -> Result<String, String> {
-    let path = Path::new(DEV_SECRET_FILE);
+    use rand::Rng;
+    dev_file(DEV_SECRET_FILE, || {
+        rand::thread_rng().sample_iter(&rand::distributions::Alphanumeric).take(48).map(char::from).collect()
+    })
+}
+
+/// A development secret kept in `name`: read back when it is there, else made and written (only
+/// the owner may read it).
+fn dev_file(name: &str, make: impl FnOnce() -> String) -> Result<String, String> {
+    let path = Path::new(name);
     if let Ok(secret) = std::fs::read_to_string(path) {
         if secret.trim().len() >= 32 {
             return Ok(secret.trim().to_string());
         }
     }
-    use rand::Rng;
-    let secret: String =
-        rand::thread_rng().sample_iter(&rand::distributions::Alphanumeric).take(48).map(char::from).collect();
-    std::fs::write(path, &secret).map_err(|e| format!("cannot write {DEV_SECRET_FILE}: {e}"))?;
+    let secret = make();
+    std::fs::write(path, &secret).map_err(|e| format!("cannot write {name}: {e}"))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -172,6 +199,7 @@ fn with_operator(
         level: units::types::Level::Central,
         roles: vec![Role::Admin],
         request_id: format!("cli-{}", uuid::Uuid::new_v4()),
+        client_request_id: None,
     };
     let out = f(&mut conn, &actor).map_err(|e| {
         let problem = e.problem();
@@ -200,6 +228,12 @@ fn token(
             .map(|s| s.trim().to_string())
             .map_err(|_| format!("no DVK_JWT_SECRET and no {DEV_SECRET_FILE}: start the server with --dev first"))?,
     };
+    if ttl < 1 || ttl > config.jwt_max_ttl_secs {
+        return Err(format!(
+            "--ttl must be between 1 and {} s (DVK_JWT_MAX_TTL_SECS): the server refuses longer tokens",
+            config.jwt_max_ttl_secs
+        ));
+    }
     for r in &roles {
         if Role::parse(r).is_none() {
             return Err(format!("unknown role {r:?}: use viewer, editor, reviewer, approver, admin"));

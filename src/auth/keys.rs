@@ -65,6 +65,8 @@ pub struct Authenticator {
     issuer: String,
     audience: String,
     leeway: u64,
+    /// The longest lifetime (`exp` minus `iat`, or minus now) a token may have, leeway included.
+    max_ttl: i64,
 }
 
 impl Authenticator {
@@ -107,6 +109,7 @@ impl Authenticator {
             issuer: config.jwt_issuer.clone(),
             audience: config.jwt_audience.clone(),
             leeway: config.jwt_leeway_secs,
+            max_ttl: config.jwt_max_ttl_secs + config.jwt_leeway_secs as i64,
         })
     }
 
@@ -138,7 +141,7 @@ impl Authenticator {
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = self.leeway;
         validation.validate_nbf = true;
-        decode::<Claims>(token, key, &validation).map(|data| data.claims).map_err(|e| {
+        let claims = decode::<Claims>(token, key, &validation).map(|data| data.claims).map_err(|e| {
             use jsonwebtoken::errors::ErrorKind;
             match e.kind() {
                 ErrorKind::ExpiredSignature => ApiError::unauthorized("token_expired", "the token has expired"),
@@ -159,7 +162,32 @@ impl Authenticator {
                 }
                 _ => invalid("the token's signature or claims are not valid"),
             }
-        })
+        })?;
+        self.check_claims(&claims)?;
+        Ok(claims)
+    }
+
+    /// What the signature cannot vouch for: a subject that names nobody, and a lifetime longer
+    /// than an operator allows (a stolen token signed for centuries would never expire).
+    fn check_claims(&self, claims: &Claims) -> Result<(), ApiError> {
+        if claims.sub.trim().is_empty() || claims.sub.len() > 255 || claims.sub.chars().any(char::is_control) {
+            return Err(ApiError::unauthorized(
+                "invalid_subject",
+                "the token's sub must name its holder (1 to 255 characters)",
+            ));
+        }
+        let now = chrono::Utc::now().timestamp();
+        let from = claims.iat.map_or(now, |iat| iat.min(now));
+        if claims.exp.saturating_sub(from) > self.max_ttl {
+            return Err(ApiError::unauthorized(
+                "token_lifetime_too_long",
+                format!(
+                    "the token lives longer than the {} s this service accepts (DVK_JWT_MAX_TTL_SECS)",
+                    self.max_ttl
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Signs `claims` with the server's own key; `None` when only an identity provider's public

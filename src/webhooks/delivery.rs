@@ -10,7 +10,9 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::db::{self, Pool};
+use crate::keyring::Keyring;
 
+use super::network::{GuardedResolver, NetworkPolicy};
 use super::store;
 
 /// The waits between attempts: Standard Webhooks' schedule, 27.6 h in all.
@@ -29,10 +31,21 @@ pub fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> String {
 }
 
 /// One attempt: `Ok(status)` for a 2xx, else the status (if any) and what went wrong.
-fn send(due: &store::Due, timeout: Duration) -> Result<u16, (Option<u16>, String)> {
+/// Redirects are not followed: each hop would need the address check again, and a receiver has
+/// no reason to move.
+fn send(
+    due: &store::Due,
+    timeout: Duration,
+    policy: &NetworkPolicy,
+    keyring: &Keyring,
+) -> Result<u16, (Option<u16>, String)> {
     let timestamp = chrono::Utc::now().timestamp();
-    let signature = sign(&due.secret, &due.event_id, timestamp, &due.payload);
-    let agent = ureq::AgentBuilder::new().timeout(timeout).redirects(0).build();
+    let Some(secret) = keyring.open(&due.secret) else {
+        return Err((None, "not sent: the signing secret is sealed under a key DVK_DATA_KEYS no longer lists".into()));
+    };
+    let signature = sign(&secret, &due.event_id, timestamp, &due.payload);
+    let resolver = GuardedResolver::new(policy.clone());
+    let agent = ureq::AgentBuilder::new().timeout(timeout).redirects(0).resolver(resolver.clone()).build();
     let res = agent
         .post(&due.url)
         .set("content-type", "application/json")
@@ -45,12 +58,12 @@ fn send(due: &store::Due, timeout: Duration) -> Result<u16, (Option<u16>, String
         Ok(r) if (200..300).contains(&r.status()) => Ok(r.status()),
         Ok(r) => Err((Some(r.status()), format!("the receiver answered {}", r.status()))),
         Err(ureq::Error::Status(code, _)) => Err((Some(code), format!("the receiver answered {code}"))),
-        Err(e) => Err((None, e.kind().to_string())),
+        Err(e) => Err((None, resolver.refusal().unwrap_or_else(|| e.kind().to_string()))),
     }
 }
 
 /// Claims what is due, sends it, records each attempt. Returns how many were attempted.
-pub fn run_once(pool: &Pool, schedule: &[u64], timeout: Duration) -> usize {
+pub fn run_once(pool: &Pool, schedule: &[u64], timeout: Duration, policy: &NetworkPolicy, keyring: &Keyring) -> usize {
     let now = db::now();
     let due = match pool
         .get()
@@ -66,7 +79,7 @@ pub fn run_once(pool: &Pool, schedule: &[u64], timeout: Duration) -> usize {
     };
     let n = due.len();
     for d in due {
-        let outcome = send(&d, timeout);
+        let outcome = send(&d, timeout, policy, keyring);
         let at = db::now();
         let (code, error, retry_at) = match outcome {
             Ok(code) => (Some(i32::from(code)), None, None),
@@ -85,11 +98,13 @@ pub fn run_once(pool: &Pool, schedule: &[u64], timeout: Duration) -> usize {
 }
 
 /// The sender: polls the outbox every `poll` until the server stops.
-pub async fn run(pool: Pool, schedule: Vec<u64>, poll: Duration) {
+pub async fn run(pool: Pool, schedule: Vec<u64>, poll: Duration, policy: NetworkPolicy, keyring: Keyring) {
     loop {
-        let (pool, schedule) = (pool.clone(), schedule.clone());
+        let (pool, schedule, policy, keyring) = (pool.clone(), schedule.clone(), policy.clone(), keyring.clone());
         let sent =
-            actix_web::web::block(move || run_once(&pool, &schedule, Duration::from_secs(10))).await.unwrap_or(0);
+            actix_web::web::block(move || run_once(&pool, &schedule, Duration::from_secs(10), &policy, &keyring))
+                .await
+                .unwrap_or(0);
         if sent == 0 {
             actix_web::rt::time::sleep(poll).await;
         }

@@ -34,12 +34,13 @@ pub async fn create_webhook(
     actor: Actor,
     body: Json<CreateWebhook>,
 ) -> Result<HttpResponse, ApiError> {
-    let (input, bind) = (body.0, state.config.bind.clone());
+    let (input, shared) = (body.0, state.clone());
     let created =
-        db::run(&state.pool, move |conn| db::transaction(conn, |conn| service::create(conn, &actor, input, &bind)))
+        db::run(&state.pool, move |conn| db::transaction(conn, |conn| service::create(conn, &actor, input, &shared)))
             .await?;
     let w = &created.webhook;
-    Ok(etag::created(format!("/api/v1/webhooks/{}", w.id), w.version, &created))
+    let res = etag::created(format!("/api/v1/webhooks/{}", w.id), w.version, &created);
+    Ok(crate::http::idempotency::shows_secret(res, &["secret"]))
 }
 
 /// The subscriptions of your subtree (admin).
@@ -116,9 +117,9 @@ pub async fn update_webhook(
     body: Json<UpdateWebhook>,
 ) -> Result<HttpResponse, ApiError> {
     let if_match = IfMatch::required(&req)?;
-    let (id, input, bind) = (id.into_inner(), body.0, state.config.bind.clone());
+    let (id, input, shared) = (id.into_inner(), body.0, state.clone());
     let w = db::run(&state.pool, move |conn| {
-        db::transaction(conn, |conn| service::update(conn, &actor, &id, &if_match, input, &bind))
+        db::transaction(conn, |conn| service::update(conn, &actor, &id, &if_match, input, &shared))
     })
     .await?;
     Ok(etag::respond(&req, StatusCode::OK, w.version, &w))

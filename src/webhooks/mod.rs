@@ -4,6 +4,7 @@
 
 pub mod delivery;
 pub mod handlers;
+pub mod network;
 pub mod service;
 pub mod store;
 pub mod types;

@@ -6,9 +6,11 @@ use rand::RngCore;
 
 use crate::audit::{self, Change};
 use crate::auth::{Actor, Role};
+use crate::config::Config;
 use crate::db::DbConnection;
 use crate::error::ApiError;
 use crate::http::etag::IfMatch;
+use crate::AppState;
 
 use super::store::{self, WebhookRow};
 use super::types::*;
@@ -25,28 +27,39 @@ pub fn visible(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<Webho
     Ok(row)
 }
 
-/// An http(s) URL with a host, not pointing at this service (which would deliver to itself).
-pub fn check_url(raw: &str, own_bind: &str) -> Result<String, ApiError> {
+/// An http(s) URL with a host, not pointing at this service (which would deliver to itself), nor
+/// at an internal address the operator has not allowed.
+pub fn check_url(raw: &str, config: &Config) -> Result<String, ApiError> {
     let bad = |m: &str| ApiError::field("url", "invalid_url", m);
-    let uri: actix_web::http::Uri = raw.trim().parse().map_err(|_| bad("not a URL"))?;
-    let scheme = uri.scheme_str().unwrap_or("");
-    if scheme != "http" && scheme != "https" {
+    let raw = raw.trim();
+    // The WHATWG parser is the one the sender uses: `2130706433` and `0x7f000001` are the
+    // address 127.0.0.1 to both.
+    let url = url::Url::parse(raw).map_err(|_| bad("not a URL"))?;
+    if url.scheme() != "http" && url.scheme() != "https" {
         return Err(bad("the URL must be http or https"));
     }
-    let host = uri.host().filter(|h| !h.is_empty()).ok_or_else(|| bad("the URL needs a host"))?;
-    if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+    let host = url.host().ok_or_else(|| bad("the URL needs a host"))?;
+    if !url.username().is_empty() || url.password().is_some() {
         return Err(bad("the URL must not carry credentials"));
     }
-    let port = uri.port_u16().unwrap_or(if scheme == "https" { 443 } else { 80 });
-    let own_port = own_bind.rsplit_once(':').and_then(|(_, p)| p.parse::<u16>().ok());
-    let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
-    let local = matches!(host.as_str(), "localhost" | "127.0.0.1" | "::1" | "0.0.0.0" | "::")
-        || host.starts_with("127.")
-        || own_bind.rsplit_once(':').is_some_and(|(h, _)| h.eq_ignore_ascii_case(&host));
+    let port = url.port_or_known_default().unwrap_or(80);
+    let own = config.bind.rsplit_once(':');
+    let own_port = own.and_then(|(_, p)| p.parse::<u16>().ok());
+    let own_host = own.map(|(h, _)| h.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase());
+    let local = match &host {
+        url::Host::Ipv4(ip) => ip.is_loopback() || ip.is_unspecified(),
+        url::Host::Ipv6(ip) => {
+            ip.is_loopback() || ip.is_unspecified() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+        url::Host::Domain(name) => name.trim_end_matches('.').eq_ignore_ascii_case("localhost"),
+    } || own_host.as_deref() == Some(host.to_string().trim_start_matches('[').trim_end_matches(']'));
     if local && Some(port) == own_port {
         return Err(ApiError::field("url", "self_url", "the URL points at this service"));
     }
-    Ok(raw.trim().to_string())
+    if let Some(why) = super::network::refuse_at_subscription(&url, &config.webhook_allow_networks) {
+        return Err(ApiError::field("url", "internal_address", why));
+    }
+    Ok(raw.to_string())
 }
 
 fn events_json(events: &[EventType]) -> String {
@@ -67,8 +80,9 @@ pub fn create(
     conn: &mut DbConnection,
     actor: &Actor,
     input: CreateWebhook,
-    own_bind: &str,
+    state: &AppState,
 ) -> Result<WebhookWithSecret, ApiError> {
+    let config = &state.config;
     actor.require(Role::Admin)?;
     let unit_id = input.unit_id.clone().unwrap_or_else(|| actor.unit_id.clone());
     let unit = crate::units::service::visible(conn, actor, &unit_id)
@@ -76,15 +90,16 @@ pub fn create(
     if !crate::units::store::is_within(conn, &actor.unit_id, &unit.id)? {
         return Err(ApiError::field("unit_id", "outside_scope", "a subscription is for your unit or one below it"));
     }
-    let url = check_url(&input.url, own_bind)?;
+    let url = check_url(&input.url, config)?;
     let now = crate::db::now();
+    let secret = new_secret();
     let row = WebhookRow {
         id: uuid::Uuid::now_v7().to_string(),
         unit_id: unit.id,
         url,
         description: input.description,
         events: events_json(&input.events),
-        secret: new_secret(),
+        secret: state.keyring.seal(&secret),
         status: WebhookStatus::Active.as_str().into(),
         created_by: actor.sub.clone(),
         created_at: now,
@@ -94,7 +109,7 @@ pub fn create(
     store::insert(conn, &row)?;
     let webhook = row.to_api()?;
     audit::record(conn, actor, change("webhook.create", &row), None::<&()>, Some(&webhook))?;
-    Ok(WebhookWithSecret { webhook, secret: row.secret })
+    Ok(WebhookWithSecret { webhook, secret })
 }
 
 pub fn update(
@@ -103,14 +118,15 @@ pub fn update(
     id: &str,
     if_match: &IfMatch,
     input: UpdateWebhook,
-    own_bind: &str,
+    state: &AppState,
 ) -> Result<Webhook, ApiError> {
+    let config = &state.config;
     let before_row = visible(conn, actor, id)?;
     let before = before_row.to_api()?;
     if_match.check(before.version, &before)?;
     let mut row = before_row.clone();
     if let Some(url) = input.url {
-        row.url = check_url(&url, own_bind)?;
+        row.url = check_url(&url, config)?;
     }
     if let Some(description) = input.description {
         row.description = description;

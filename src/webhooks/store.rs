@@ -365,3 +365,32 @@ pub fn record_attempt(
         .execute(conn)?;
     Ok(())
 }
+
+/// Seals every signing secret that is not sealed under the current key: plain ones (written
+/// before secrets were sealed) and ones under an older key of the ring. Run at start-up.
+pub fn reseal_secrets(conn: &mut DbConnection, keyring: &crate::keyring::Keyring) -> Result<usize, String> {
+    let rows: Vec<(String, String)> =
+        webhooks::table.select((webhooks::id, webhooks::secret)).load(conn).map_err(|e| e.to_string())?;
+    let mut resealed = 0;
+    for (id, stored) in rows {
+        if keyring.is_current_seal(&stored) {
+            continue;
+        }
+        let plain = if stored.starts_with("sealed:") {
+            keyring.open(&stored).ok_or_else(|| {
+                format!("webhook {id}'s signing secret is sealed under a key DVK_DATA_KEYS does not list; add that key back")
+            })?
+        } else {
+            stored
+        };
+        diesel::update(webhooks::table.find(&id))
+            .set(webhooks::secret.eq(keyring.seal(&plain)))
+            .execute(conn)
+            .map_err(|e| e.to_string())?;
+        resealed += 1;
+    }
+    if resealed > 0 {
+        log::info!("sealed {resealed} webhook signing secrets under the current data key");
+    }
+    Ok(resealed)
+}

@@ -71,6 +71,10 @@ pub struct Webhook {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct WebhookWithSecret {
     pub webhook: Webhook,
+    /// The signing secret (`whsec_…`). `null` on an idempotent replay
+    /// (`Idempotent-Replay-Withheld: secret`): secrets are not kept for replays; if the first
+    /// answer was lost, delete nothing and rotate by subscribing anew.
+    #[schema(value_type = Option<String>)]
     pub secret: String,
 }
 
