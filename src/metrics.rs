@@ -94,14 +94,20 @@ pub async fn observe(
         .get::<crate::auth::Claims>()
         .map(|c| c.sub.clone())
         .or_else(|| extensions.get::<crate::auth::Actor>().map(|a| a.sub.clone()));
-    let request_id = extensions.get::<crate::http::RequestId>().map(|r| r.0.clone());
+    let request_id = extensions.get::<crate::http::RequestId>().cloned();
+    let client_id = extensions.get::<crate::service_accounts::ClientId>().map(|c| c.0.clone());
     drop(extensions);
+    let (request_id, client_request_id) = match request_id {
+        Some(r) => (Some(r.id), r.client),
+        None => (None, None),
+    };
     log::info!(
         target: "dvk::access",
         "{}",
         serde_json::json!({
             "peer": peer, "method": method, "path": path, "route": route, "status": status,
-            "ms": (seconds * 1e4).round() / 10.0, "request_id": request_id, "sub": subject,
+            "ms": (seconds * 1e4).round() / 10.0, "request_id": request_id,
+            "client_request_id": client_request_id, "sub": subject, "client_id": client_id,
         })
     );
     Ok(res)

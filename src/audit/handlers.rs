@@ -33,8 +33,10 @@ pub struct AuditEvent {
     pub before: Option<Value>,
     /// The resource after the change.
     pub after: Option<Value>,
-    /// The `X-Request-Id` of the request that made the change.
+    /// The server's id of the request that made the change: the `X-Request-Id` of its answer.
     pub request_id: Option<String>,
+    /// The `X-Request-Id` the client sent with it, if any: the client's word, not unique.
+    pub client_request_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -112,6 +114,7 @@ pub async fn list_audit_events(
             before: parse(r.before),
             after: parse(r.after),
             request_id: r.request_id,
+            client_request_id: r.client_request_id,
         })
         .collect();
     crate::http::export::respond(&state.pool, format, lang, AuditEventPage { items, next_cursor }).await
@@ -127,6 +130,7 @@ impl crate::http::export::Tabular for AuditEvent {
         "resource_id",
         "unit_id",
         "request_id",
+        "client_request_id",
         "id",
     ];
 }

@@ -22,6 +22,7 @@ pub struct AuditRow {
     pub before: Option<String>,
     pub after: Option<String>,
     pub request_id: Option<String>,
+    pub client_request_id: Option<String>,
 }
 
 pub fn insert(conn: &mut DbConnection, row: AuditRow) -> Result<(), ApiError> {

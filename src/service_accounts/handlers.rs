@@ -1,7 +1,7 @@
 //! HTTP handlers for service accounts and `POST /oauth/token`.
 
 use actix_web::http::{header, StatusCode};
-use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, patch, post, web, HttpMessage, HttpRequest, HttpResponse};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
@@ -35,11 +35,13 @@ pub async fn create_service_account(
     actor: Actor,
     body: Json<CreateServiceAccount>,
 ) -> Result<HttpResponse, ApiError> {
-    let input = body.0;
+    let (input, keyring) = (body.0, state.keyring.clone());
     let created =
-        db::run(&state.pool, move |conn| db::transaction(conn, |conn| service::create(conn, &actor, input))).await?;
+        db::run(&state.pool, move |conn| db::transaction(conn, |conn| service::create(conn, &actor, input, &keyring)))
+            .await?;
     let a = &created.service_account;
-    Ok(etag::created(format!("/api/v1/service-accounts/{}", a.id), a.version, &created))
+    let res = etag::created(format!("/api/v1/service-accounts/{}", a.id), a.version, &created);
+    Ok(crate::http::idempotency::shows_secret(res, &["client_secret"]))
 }
 
 /// The service accounts of your subtree (admin), oldest first.
@@ -205,15 +207,14 @@ pub async fn rotate_secret(
     body: MaybeJson<RotateSecret>,
 ) -> Result<HttpResponse, ApiError> {
     let if_match = IfMatch::required(&req)?;
-    let (id, input) = (id.into_inner(), body.0.unwrap_or_default());
+    let (id, input, keyring) = (id.into_inner(), body.0.unwrap_or_default(), state.keyring.clone());
     let rotated = db::run(&state.pool, move |conn| {
-        db::transaction(conn, |conn| service::rotate(conn, &actor, &id, &if_match, input))
+        db::transaction(conn, |conn| service::rotate(conn, &actor, &id, &if_match, input, &keyring))
     })
     .await?;
     let version = rotated.service_account.version;
-    let mut res = etag::respond(&req, StatusCode::OK, version, &rotated);
-    res.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
-    Ok(res)
+    let res = etag::respond(&req, StatusCode::OK, version, &rotated);
+    Ok(crate::http::idempotency::shows_secret(res, &["client_secret"]))
 }
 
 /// The client id and secret of a request: HTTP Basic (RFC 6749 §2.3.1, form-encoded parts) or
@@ -280,13 +281,65 @@ pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: web::Byte
         None => return Err(ApiError::oauth(400, "invalid_request", "grant_type is required")),
     }
     let (client_id, client_secret) = client_credentials(&req, &form)?;
-    let scope = form.scope.clone();
-    let lifetime = state.config.access_token_secs;
-    let shared = state.clone();
-    let (claims, roles) = db::run(&state.pool, move |conn| {
-        service::grant(conn, &client_id, &client_secret, scope.as_deref(), &shared.auth, lifetime)
+    let shown_id: String = client_id.chars().filter(|c| !c.is_control()).take(64).collect();
+    req.extensions_mut().insert(super::ClientId(shown_id.clone()));
+    let address = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+    state
+        .token_limits
+        .admit(&address, &client_id)
+        .map_err(|retry_after_secs| ApiError::TooManyRequests { retry_after_secs })?;
+
+    // The connection is held to read the client, then to record the outcome; never while the
+    // secret is checked.
+    let lookup_id = client_id.clone();
+    let client = db::run(&state.pool, move |conn| service::load_client(conn, &lookup_id)).await?;
+    let hashes: Vec<String> = client.secrets.iter().map(|s| s.hash.clone()).collect();
+    let (keyring, secret) = (state.keyring.clone(), client_secret.clone());
+    let matched = web::block(move || super::secrets::matching(&keyring, &secret, &hashes))
+        .await
+        .map_err(|_| ApiError::internal("the secret check stopped"))?;
+    let outcome = service::grant(&client, matched, form.scope.as_deref(), &state.auth, state.config.access_token_secs);
+    if matches!(&outcome, Err(ApiError::OAuth { error: "invalid_client", .. })) {
+        state.token_limits.failed(&address, &client_id);
+    }
+    let rehashed = match &outcome {
+        Ok(_) => service::rehash(&client, matched, &client_secret, &state.keyring),
+        Err(_) => None,
+    };
+    let request = req.extensions().get::<crate::http::RequestId>().cloned();
+    let (request_id, client_request_id) = request.map(|r| (r.id, r.client)).unwrap_or_default();
+    let roles: Vec<&'static str> =
+        outcome.as_ref().map(|(_, roles)| roles.iter().map(|r| r.as_str()).collect()).unwrap_or_default();
+    let outcome_code = match &outcome {
+        Ok(_) => "granted",
+        Err(ApiError::OAuth { error, .. }) => error,
+        Err(_) => "error",
+    };
+    let record = db::run(&state.pool, move |conn| {
+        let sub = match &client.account {
+            Some(a) => format!("{}{}", service::SUBJECT_PREFIX, a.id),
+            None => "anonymous".to_string(),
+        };
+        let who = crate::audit::Who {
+            sub: &sub,
+            unit_id: client.account.as_ref().map(|a| a.unit_id.as_str()),
+            request_id: &request_id,
+            client_request_id: client_request_id.as_deref(),
+        };
+        let record =
+            service::GrantRecord { client_id: &shown_id, outcome: outcome_code, roles, address: Some(&address) };
+        db::transaction(conn, |conn| service::record_grant(conn, &client, rehashed, &record, &who))
     })
-    .await?;
+    .await;
+    if let Err(e) = record {
+        // A token is not handed out unless its grant is on record.
+        if outcome.is_ok() {
+            return Err(e);
+        }
+        log::warn!("could not record a refused token request: {e}");
+    }
+    let (claims, roles) = outcome?;
+    let lifetime = state.config.access_token_secs;
     let access_token = state.auth.sign(&claims).ok_or(ApiError::Unavailable)?;
     let scope = roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(" ");
     Ok(HttpResponse::Ok()

@@ -7,6 +7,7 @@ use crate::auth::{Actor, Claims, Role};
 use crate::db::DbConnection;
 use crate::error::ApiError;
 use crate::http::etag::IfMatch;
+use crate::keyring::Keyring;
 
 use super::secrets;
 use super::store::{self, AccountRow, SecretRow};
@@ -39,12 +40,29 @@ fn roles_json(roles: &[Role]) -> String {
     crate::db::json_column(&roles)
 }
 
-fn new_secret(account_id: &str) -> (String, SecretRow) {
+/// A grantor gives only roles it holds itself (on creation, on a change of roles, and on a new
+/// secret, which hands the account's roles to whoever holds it): an admin who is not an
+/// approver cannot make an approver.
+pub fn require_grantable(actor: &Actor, roles: &[Role]) -> Result<(), ApiError> {
+    let mut missing: Vec<&str> = roles.iter().filter(|r| !actor.has(**r)).map(|r| r.as_str()).collect();
+    missing.sort_unstable();
+    missing.dedup();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "role_not_held",
+            format!("you may grant only roles you hold; you do not hold {}", missing.join(", ")),
+        ))
+    }
+}
+
+fn new_secret(keyring: &Keyring, account_id: &str) -> (String, SecretRow) {
     let secret = secrets::generate();
     let row = SecretRow {
         id: uuid::Uuid::now_v7().to_string(),
         account_id: account_id.to_string(),
-        hash: secrets::hash(&secret),
+        hash: secrets::hash(keyring, &secret),
         hint: secrets::hint(&secret),
         created_at: crate::db::now(),
         expires_at: None,
@@ -56,8 +74,10 @@ pub fn create(
     conn: &mut DbConnection,
     actor: &Actor,
     input: CreateServiceAccount,
+    keyring: &Keyring,
 ) -> Result<ServiceAccountWithSecret, ApiError> {
     actor.require(Role::Admin)?;
+    require_grantable(actor, &input.roles)?;
     let unit_id = input.unit_id.clone().unwrap_or_else(|| actor.unit_id.clone());
     let unit = crate::units::service::visible(conn, actor, &unit_id)
         .map_err(|e| e.unresolved("unit_id", "unknown_unit", "no such unit, or it is outside your scope"))?;
@@ -82,7 +102,7 @@ pub fn create(
         version: 1,
     };
     store::insert(conn, &row)?;
-    let (client_secret, secret) = new_secret(&row.id);
+    let (client_secret, secret) = new_secret(keyring, &row.id);
     store::insert_secret(conn, &secret)?;
     let account = row.to_api(std::slice::from_ref(&secret))?;
     audit::record(conn, actor, change("service_account.create", &row), None::<&()>, Some(&account))?;
@@ -130,6 +150,10 @@ pub fn update(
         row.description = description;
     }
     if let Some(roles) = input.roles {
+        // Taking a role away is always allowed; giving one needs it held.
+        let held = before_row.roles()?;
+        let added: Vec<Role> = roles.iter().copied().filter(|r| !held.contains(r)).collect();
+        require_grantable(actor, &added)?;
         row.roles = roles_json(&roles);
     }
     if row == before_row {
@@ -164,8 +188,10 @@ pub fn rotate(
     id: &str,
     if_match: &IfMatch,
     input: RotateSecret,
+    keyring: &Keyring,
 ) -> Result<ServiceAccountWithSecret, ApiError> {
     let before_row = visible(conn, actor, id)?;
+    require_grantable(actor, &before_row.roles()?)?;
     if_match.check(before_row.version, &load(conn, &before_row)?)?;
     let now = crate::db::now();
     let live = store::live_secrets(conn, &before_row.id, now)?;
@@ -175,37 +201,45 @@ pub fn rotate(
         store::expire(conn, std::slice::from_ref(&newest.id), until)?;
         store::expire(conn, &older.iter().map(|s| s.id.clone()).collect::<Vec<_>>(), now)?;
     }
-    let (client_secret, secret) = new_secret(&before_row.id);
+    let (client_secret, secret) = new_secret(keyring, &before_row.id);
     store::insert_secret(conn, &secret)?;
     let account = save(conn, actor, "service_account.rotate_secret", &before_row, before_row.clone())?;
     Ok(ServiceAccountWithSecret { service_account: account, client_secret })
 }
 
-/// The client-credentials grant: an error of RFC 6749 §5.2, or the claims of a new token.
+/// What the token endpoint reads of a client before its secret is checked; the secret is
+/// checked after the connection is given back.
+pub struct Client {
+    pub account: Option<AccountRow>,
+    pub secrets: Vec<SecretRow>,
+    pub unit: Option<crate::units::store::UnitRow>,
+}
+
+pub fn load_client(conn: &mut DbConnection, client_id: &str) -> Result<Client, ApiError> {
+    let now = crate::db::now();
+    // Every failure of the client costs the same: the account's live secrets or decoys.
+    let account = if client_id.len() <= 64 { store::find(conn, client_id)? } else { None };
+    let (secrets, unit) = match &account {
+        Some(a) => (store::live_secrets(conn, &a.id, now)?, crate::units::store::find(conn, &a.unit_id)?),
+        None => (vec![], None),
+    };
+    Ok(Client { account, secrets, unit })
+}
+
+/// The client-credentials grant, once the secret has been checked (`matched`: which of the
+/// client's live secrets it is): an error of RFC 6749 §5.2, or the claims of a new token.
 pub fn grant(
-    conn: &mut DbConnection,
-    client_id: &str,
-    client_secret: &str,
+    client: &Client,
+    matched: Option<usize>,
     scope: Option<&str>,
     auth: &crate::auth::Authenticator,
     lifetime_secs: i64,
 ) -> Result<(Claims, Vec<Role>), ApiError> {
-    let now = crate::db::now();
-    // Every failure of the client costs the same: the account's live secrets or decoys.
-    let account = if client_id.len() <= 64 { store::find(conn, client_id)? } else { None };
-    let hashes: Vec<String> = match &account {
-        Some(a) => store::live_secrets(conn, &a.id, now)?.into_iter().map(|s| s.hash).collect(),
-        None => vec![],
+    let refused = || ApiError::oauth(401, "invalid_client", "client authentication failed");
+    let (account, unit) = match (&client.account, &client.unit, matched) {
+        (Some(a), Some(u), Some(_)) if a.status()? == AccountStatus::Active && u.is_active() => (a, u),
+        _ => return Err(refused()),
     };
-    let secret_ok = secrets::matches(client_secret, &hashes);
-    let account = match account {
-        Some(a) if secret_ok && a.status()? == AccountStatus::Active => a,
-        _ => return Err(ApiError::oauth(401, "invalid_client", "client authentication failed")),
-    };
-    let unit = crate::units::store::find(conn, &account.unit_id)?.ok_or(ApiError::NotFound)?;
-    if !unit.is_active() {
-        return Err(ApiError::oauth(401, "invalid_client", "client authentication failed"));
-    }
     let granted = account.roles()?;
     let roles = match scope.map(str::trim).filter(|s| !s.is_empty()) {
         None => granted,
@@ -241,6 +275,44 @@ pub fn grant(
         name: Some(account.name.clone()),
     };
     Ok((claims, roles))
+}
+
+/// A token request as the audit log keeps it: never the secret.
+#[derive(serde::Serialize)]
+pub struct GrantRecord<'a> {
+    pub client_id: &'a str,
+    /// `granted`, or the RFC 6749 error (`invalid_client`, `invalid_scope`).
+    pub outcome: &'a str,
+    pub roles: Vec<&'a str>,
+    pub address: Option<&'a str>,
+}
+
+/// The new hash of a secret that matched under an older one (Argon2id, or an older data key):
+/// its id and the hash under the current key.
+pub fn rehash(client: &Client, matched: Option<usize>, secret: &str, keyring: &Keyring) -> Option<(String, String)> {
+    let row = client.secrets.get(matched?)?;
+    secrets::needs_rehash(keyring, &row.hash).then(|| (row.id.clone(), secrets::hash(keyring, secret)))
+}
+
+/// Records a token request in the audit log (under the account's unit, or the root's for an
+/// unknown client), and stores a secret's new hash.
+pub fn record_grant(
+    conn: &mut DbConnection,
+    client: &Client,
+    rehashed: Option<(String, String)>,
+    record: &GrantRecord<'_>,
+    who: &audit::Who<'_>,
+) -> Result<(), ApiError> {
+    if let Some((id, hash)) = rehashed {
+        store::set_hash(conn, &id, &hash)?;
+    }
+    let (resource_id, unit_id) = match &client.account {
+        Some(a) => (a.id.as_str(), a.unit_id.as_str()),
+        None => (record.client_id, crate::units::store::ROOT_ID),
+    };
+    let action = if record.outcome == "granted" { "oauth.token_granted" } else { "oauth.token_refused" };
+    let change = Change { action, resource_type: "service_account", resource_id, unit_id: Some(unit_id) };
+    audit::record_event(conn, who, change, record)
 }
 
 /// The roles a token of account `id` may use now: its current roles if it is active, else none

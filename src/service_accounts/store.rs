@@ -111,6 +111,11 @@ pub fn insert_secret(conn: &mut DbConnection, row: &SecretRow) -> Result<(), Api
 }
 
 /// Sets when secrets `ids` stop working.
+pub fn set_hash(conn: &mut DbConnection, id: &str, hash: &str) -> Result<(), ApiError> {
+    diesel::update(secrets::table.find(id)).set(secrets::hash.eq(hash)).execute(conn)?;
+    Ok(())
+}
+
 pub fn expire(conn: &mut DbConnection, ids: &[String], at: NaiveDateTime) -> Result<(), ApiError> {
     diesel::update(secrets::table.filter(secrets::id.eq_any(ids)))
         .set(secrets::expires_at.eq(Some(at)))

@@ -49,6 +49,10 @@ pub struct ServiceAccount {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ServiceAccountWithSecret {
     pub service_account: ServiceAccount,
+    /// The secret, shown this once. `null` on an idempotent replay
+    /// (`Idempotent-Replay-Withheld: client_secret`): secrets are never stored for replays; if the
+    /// first answer was lost, rotate the secret.
+    #[schema(value_type = Option<String>)]
     pub client_secret: String,
 }
 
