@@ -80,7 +80,10 @@ pub struct Actor {
     pub unit_code: String,
     pub level: Level,
     pub roles: Vec<Role>,
+    /// The server's id of the request (what the audit log records).
     pub request_id: String,
+    /// The caller's own `X-Request-Id`, if it sent a sane one.
+    pub client_request_id: Option<String>,
 }
 
 impl Actor {
@@ -223,7 +226,8 @@ impl FromRequest for Actor {
             if claims.level != unit.level.as_str() {
                 return Err(ApiError::unauthorized("level_mismatch", "the token's level is not the level of its unit"));
             }
-            let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+            let (request_id, client_request_id) =
+                req.extensions().get::<RequestId>().map(|r| (r.id.clone(), r.client.clone())).unwrap_or_default();
             let mut roles: Vec<Role> = claims.roles.iter().filter_map(|r| Role::parse(r)).collect();
             // A service account's token works while the account is active, with the roles it
             // has now: disabling it or taking a role away takes effect on the next request.
@@ -253,6 +257,7 @@ impl FromRequest for Actor {
                 level: unit.level,
                 roles,
                 request_id,
+                client_request_id,
             };
             req.extensions_mut().insert(actor.clone());
             Ok(actor)

@@ -55,12 +55,15 @@ diesel::table! {
         before -> Nullable<Text>,
         after -> Nullable<Text>,
         request_id -> Nullable<Text>,
+        client_request_id -> Nullable<Text>,
     }
 }
 
 diesel::table! {
-    idempotency_keys (subject, idem_key) {
+    idempotency_keys (subject, authority, operation, idem_key) {
         subject -> Text,
+        authority -> Text,
+        operation -> Text,
         idem_key -> Text,
         request_hash -> Text,
         state -> Text,

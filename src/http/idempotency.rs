@@ -1,6 +1,12 @@
 //! `Idempotency-Key` on POST: the first response is stored (in the database, so every instance
 //! sees it) and replayed for 24 hours; the same key with another request is 422; a retry that
 //! arrives while the first is still running is 409.
+//!
+//! A key belongs to who sent it and to what it was sent to: the token's subject, the authority
+//! it carries (unit, level, roles, all checked in full before any stored answer is looked at)
+//! and the operation. A replay therefore never answers a caller the first request would not
+//! have answered. A response that carries a credential is stored without it: its replay has
+//! the field `null` and says which in `Idempotent-Replay-Withheld`.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -11,6 +17,7 @@ use actix_web::{web, HttpResponse};
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 
+use crate::auth::Actor;
 use crate::db::schema::idempotency_keys as ik;
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
@@ -18,6 +25,28 @@ use crate::AppState;
 
 pub static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 pub static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+pub static REPLAY_WITHHELD: HeaderName = HeaderName::from_static("idempotent-replay-withheld");
+
+/// Put on a response whose named top-level fields hold a credential shown once: they are not
+/// stored for a replay.
+#[derive(Clone, Copy, Debug)]
+pub struct WithholdOnReplay(pub &'static [&'static str]);
+
+/// Marks a response that shows a credential once: not cached by anyone, and not stored whole
+/// for an idempotent replay.
+pub fn shows_secret(mut res: HttpResponse, fields: &'static [&'static str]) -> HttpResponse {
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res.extensions_mut().insert(WithholdOnReplay(fields));
+    res
+}
+
+/// Where a key belongs: who, with what authority, to which operation.
+#[derive(Clone, Debug)]
+struct Scope {
+    subject: String,
+    authority: String,
+    operation: String,
+}
 
 const TTL_HOURS: i64 = 24;
 /// A pending key older than this belongs to a request that died; a retry may take it over.
@@ -50,11 +79,29 @@ pub async fn idempotency(
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
-    // Without a valid token the request fails with 401 anyway; there is no subject to key on.
-    let Some(claims) = crate::auth::verified_claims(req.request(), &state) else {
+    // Without a bearer token there is no subject to key on: the operation answers for itself
+    // (401, or the token endpoint's own authentication).
+    if !matches!(crate::auth::bearer_token(req.request()), Ok(Some(_))) {
         return Ok(next.call(req).await?.map_into_boxed_body());
+    }
+    // Authenticated in full (signature, unit, level, account) before a stored answer is read.
+    let actor = match <Actor as actix_web::FromRequest>::extract(req.request()).await {
+        Ok(actor) => actor,
+        Err(e) => return Ok(req.error_response(e)),
     };
-    let subject = format!("{}|{}", claims.iss, claims.sub);
+    let Some(claims) = crate::auth::verified_claims(req.request(), &state) else {
+        return Ok(req.error_response(ApiError::unauthorized("invalid_token", "the token is not valid")));
+    };
+    let scope = Scope {
+        subject: format!("{}|{}", claims.iss, actor.sub),
+        authority: format!(
+            "{}|{}|{}",
+            actor.unit_id,
+            actor.level.as_str(),
+            actor.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",")
+        ),
+        operation: format!("{} {}", req.method(), req.match_pattern().unwrap_or_else(|| req.path().to_string())),
+    };
 
     let (http_req, mut payload) = req.into_parts();
     let body = match super::json::read_body(&http_req, &mut payload, state.config.import_limit).await {
@@ -64,8 +111,8 @@ pub async fn idempotency(
     let hash = request_hash(&http_req, &body);
 
     let begin = {
-        let (subject, key, hash) = (subject.clone(), key.clone(), hash.clone());
-        db::run(&state.pool, move |conn| begin(conn, &subject, &key, &hash)).await
+        let (scope, key, hash) = (scope.clone(), key.clone(), hash.clone());
+        db::run(&state.pool, move |conn| begin(conn, &scope, &key, &hash)).await
     };
     match begin {
         Err(e) => return Ok(ServiceResponse::new(http_req, actix_web::ResponseError::error_response(&e))),
@@ -87,6 +134,7 @@ pub async fn idempotency(
 
     let req = ServiceRequest::from_parts(http_req, bytes_to_payload(body));
     let res = next.call(req).await?;
+    let withheld = res.response().extensions().get::<WithholdOnReplay>().copied();
     let status = res.status();
     let (http_req, res) = res.into_parts();
     let (head, res_body) = res.into_parts();
@@ -94,14 +142,19 @@ pub async fn idempotency(
         actix_web::body::to_bytes(res_body).await.map_err(|e| actix_web::error::ErrorInternalServerError(e.into()))?;
     let keep = storable(status) && std::str::from_utf8(&bytes).is_ok();
     let content_type = head.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let headers: Vec<(String, String)> = KEPT_HEADERS
+    let mut headers: Vec<(String, String)> = KEPT_HEADERS
         .iter()
         .filter_map(|h| head.headers().get(h).and_then(|v| v.to_str().ok()).map(|v| (h.to_string(), v.to_string())))
         .collect();
-    let stored_body = String::from_utf8_lossy(&bytes).into_owned();
+    let mut stored_body = String::from_utf8_lossy(&bytes).into_owned();
+    if let Some(WithholdOnReplay(fields)) = withheld {
+        stored_body = withhold(&stored_body, fields);
+        headers.push((REPLAY_WITHHELD.to_string(), fields.join(", ")));
+    }
     let finish = db::run(&state.pool, move |conn| {
+        let row = ik::table.find((&scope.subject, &scope.authority, &scope.operation, &key));
         if keep {
-            diesel::update(ik::table.find((&subject, &key)))
+            diesel::update(row)
                 .set((
                     ik::state.eq("done"),
                     ik::status.eq(status.as_u16() as i32),
@@ -111,7 +164,7 @@ pub async fn idempotency(
                 ))
                 .execute(conn)?;
         } else {
-            diesel::delete(ik::table.find((&subject, &key))).execute(conn)?;
+            diesel::delete(row).execute(conn)?;
         }
         Ok(())
     })
@@ -140,12 +193,28 @@ fn request_hash(req: &actix_web::HttpRequest, body: &[u8]) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn begin(conn: &mut DbConnection, subject: &str, key: &str, hash: &str) -> Result<Begin, ApiError> {
+/// The body with `fields` set to null: what is stored of a response that shows a credential.
+fn withhold(body: &str, fields: &[&str]) -> String {
+    match serde_json::from_str::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(mut object)) => {
+            for field in fields {
+                if let Some(value) = object.get_mut(*field) {
+                    *value = serde_json::Value::Null;
+                }
+            }
+            serde_json::Value::Object(object).to_string()
+        }
+        // Not the object it should be: keep nothing rather than something that may hold it.
+        _ => String::new(),
+    }
+}
+
+fn begin(conn: &mut DbConnection, scope: &Scope, key: &str, hash: &str) -> Result<Begin, ApiError> {
     db::transaction(conn, |conn| {
         let now = db::now();
         diesel::delete(ik::table.filter(ik::created_at.lt(now - chrono::Duration::hours(TTL_HOURS)))).execute(conn)?;
-        let existing = ik::table
-            .find((subject, key))
+        let row = ik::table.find((&scope.subject, &scope.authority, &scope.operation, key));
+        let existing = row
             .select((ik::request_hash, ik::state, ik::status, ik::content_type, ik::headers, ik::body, ik::created_at))
             .first::<(String, String, Option<i32>, Option<String>, Option<String>, Option<String>, chrono::NaiveDateTime)>(conn)
             .optional()?;
@@ -153,7 +222,9 @@ fn begin(conn: &mut DbConnection, subject: &str, key: &str, hash: &str) -> Resul
             None => {
                 diesel::insert_into(ik::table)
                     .values((
-                        ik::subject.eq(subject),
+                        ik::subject.eq(&scope.subject),
+                        ik::authority.eq(&scope.authority),
+                        ik::operation.eq(&scope.operation),
                         ik::idem_key.eq(key),
                         ik::request_hash.eq(hash),
                         ik::state.eq("pending"),
@@ -174,7 +245,7 @@ fn begin(conn: &mut DbConnection, subject: &str, key: &str, hash: &str) -> Resul
             )),
             Some((_, state, _, _, _, _, created)) if state == "pending" => {
                 if (now - created).num_seconds() > ABANDONED_AFTER_SECS {
-                    diesel::update(ik::table.find((subject, key))).set(ik::created_at.eq(now)).execute(conn)?;
+                    diesel::update(row).set(ik::created_at.eq(now)).execute(conn)?;
                     Ok(Begin::Proceed)
                 } else {
                     Err(in_use())

@@ -16,9 +16,17 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::HttpMessage;
 
-/// The id of the request: the caller's `X-Request-Id` when it is sane, else a fresh UUID.
+/// The id of the request: always made here (a fresh UUID), so that it names one request of
+/// one caller in the audit log; a sane `X-Request-Id` of the caller is kept beside it as
+/// `client`, for tracing across systems, but never stands in for it.
 #[derive(Clone, Debug)]
-pub struct RequestId(pub String);
+pub struct RequestId {
+    pub id: String,
+    pub client: Option<String>,
+}
+
+/// A client's own request id, echoed back.
+pub static X_CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-client-request-id");
 
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -32,17 +40,20 @@ pub async fn request_id(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let id = req
+    let client = req
         .headers()
         .get(&X_REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|v| acceptable_request_id(v))
-        .map(str::to_string)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    req.extensions_mut().insert(RequestId(id.clone()));
+        .map(str::to_string);
+    let id = uuid::Uuid::new_v4().to_string();
+    req.extensions_mut().insert(RequestId { id: id.clone(), client: client.clone() });
     let mut res = next.call(req).await?;
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(X_REQUEST_ID.clone(), value);
+    }
+    if let Some(value) = client.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        res.headers_mut().insert(X_CLIENT_REQUEST_ID.clone(), value);
     }
     Ok(res)
 }

@@ -26,6 +26,17 @@ pub fn publish(conn: &mut DbConnection, models: Vec<Model>) -> Result<Vec<Public
         .map(|(id, name, level)| Ok((id.clone(), PublicUnit { id, name, level: Level::from_db(&level)? })))
         .collect::<Result<_, ApiError>>()?;
     let model_ids: Vec<&str> = models.iter().map(|m| m.id.as_str()).collect();
+    // Public figures count public records: a replica is counted once it is recognised itself,
+    // never while it is a draft or under review somewhere the reader cannot see.
+    let public_replicas: HashMap<String, i64> = crate::db::schema::models::table
+        .filter(crate::db::schema::models::replicated_from_id.eq_any(&model_ids))
+        .filter(crate::db::schema::models::status.eq(ModelStatus::Recognized.as_str()))
+        .group_by(crate::db::schema::models::replicated_from_id)
+        .select((crate::db::schema::models::replicated_from_id, diesel::dsl::count_star()))
+        .load::<(Option<String>, i64)>(conn)?
+        .into_iter()
+        .filter_map(|(id, n)| id.map(|id| (id, n)))
+        .collect();
     let mut issued: HashMap<String, Vec<PublicCommendation>> = HashMap::new();
     let rows: Vec<CommendationRow> = commendations::table
         .filter(commendations::model_id.eq_any(&model_ids))
@@ -58,6 +69,7 @@ pub fn publish(conn: &mut DbConnection, models: Vec<Model>) -> Result<Vec<Public
                 owners.get(&m.unit_id).cloned().ok_or_else(|| ApiError::internal("a model's unit is missing"))?;
             let recognized_on =
                 m.status_history.iter().rev().find(|h| h.to == ModelStatus::Recognized).map(|h| h.at.date_naive());
+            let replication_count = public_replicas.get(&m.id).copied().unwrap_or(0);
             Ok(PublicModel {
                 commendations: issued.remove(&m.id).unwrap_or_default(),
                 id: m.id,
@@ -73,7 +85,7 @@ pub fn publish(conn: &mut DbConnection, models: Vec<Model>) -> Result<Vec<Public
                 objectives: m.objectives,
                 indicators: m.indicators,
                 replicated_from_id: m.replicated_from_id,
-                replication_count: m.replication_count,
+                replication_count,
                 recognized_on,
             })
         })

@@ -48,6 +48,7 @@ pub struct PublicModel {
     pub objectives: Option<String>,
     pub indicators: Vec<Indicator>,
     pub replicated_from_id: Option<String>,
+    /// How many recognised models replicate this one: public records only.
     pub replication_count: i64,
     /// When it was recognised.
     pub recognized_on: Option<NaiveDate>,
