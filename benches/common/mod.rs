@@ -48,6 +48,7 @@ impl Bench {
         config.bind = "127.0.0.1:0".into();
         config.database_url = url.clone();
         config.jwt_secret = Some(SECRET.into());
+        config.data_keys = Some(dvk::keyring::Keyring::parse(&dvk::keyring::Keyring::generate_entry("bench")).unwrap());
         config.rate_limit_per_second = 0;
         config.workers = 2;
         let app = dvk::Application::build(config).expect("the application builds");

@@ -26,7 +26,8 @@ async fn writes_are_audited_with_actor_before_after_and_request_id() {
     assert_eq!(e["action"], "unit.update");
     assert_eq!(e["actor_sub"], "user-of-P1");
     assert_eq!(e["actor_unit_id"], fx.id("P1"));
-    assert_eq!(e["request_id"], "req-audit-1");
+    assert_eq!(e["request_id"], res.header("x-request-id").unwrap().as_str(), "the server's id");
+    assert_eq!(e["client_request_id"], "req-audit-1", "the client's, beside it");
     assert_eq!(e["before"]["name"], "Xã Đồng Du");
     assert_eq!(e["after"]["name"], "Xã Đồng Du Mới");
     // A refused write leaves no trace.

@@ -61,6 +61,7 @@ async fn sigterm_lets_in_flight_requests_finish_then_exits_cleanly() {
     let mut child = dvk()
         .env("DVK_JWT_SECRET", SECRET)
         .env("DVK_BIND", format!("127.0.0.1:{port}"))
+        .env("DVK_DATA_KEYS", dvk::keyring::Keyring::generate_entry("cli"))
         .env("DVK_DATABASE_URL", &database_url)
         .env("DVK_RATE_LIMIT_PER_SECOND", "0")
         .arg("serve")

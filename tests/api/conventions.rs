@@ -13,14 +13,17 @@ fn new_unit(code: &str) -> serde_json::Value {
 #[actix_web::test]
 async fn every_response_carries_a_request_id() {
     let app = TestApp::spawn().await;
+    // The server names every request itself; a caller's own id is echoed beside it.
     let res = app.request(Method::GET, "/healthz", None, &[("X-Request-Id", "abc-123")], None).await;
-    assert_eq!(res.header("x-request-id").as_deref(), Some("abc-123"));
+    assert_eq!(res.header("x-request-id").map(|v| v.len()), Some(36));
+    assert_eq!(res.header("x-client-request-id").as_deref(), Some("abc-123"));
     let res = app.request(Method::GET, "/api/v1/units", None, &[], None).await;
     assert_eq!(res.status, 401);
     assert_eq!(res.header("x-request-id").map(|v| v.len()), Some(36), "a fresh UUID");
     // A request id that could forge log lines is replaced.
     let res = app.request(Method::GET, "/healthz", None, &[("X-Request-Id", "a b\"c")], None).await;
     assert_ne!(res.header("x-request-id").as_deref(), Some("a b\"c"));
+    assert_eq!(res.header("x-client-request-id"), None);
 }
 
 #[actix_web::test]
@@ -107,6 +110,8 @@ async fn a_retry_while_the_first_request_runs_is_a_conflict() {
         diesel::insert_into(ik::table)
             .values((
                 ik::subject.eq("dvk|user-of-VN"),
+                ik::authority.eq(format!("{ROOT_ID}|central|viewer,admin")),
+                ik::operation.eq("POST /api/v1/units"),
                 ik::idem_key.eq("busy"),
                 ik::request_hash.eq("whatever"),
                 ik::state.eq("pending"),

@@ -106,7 +106,10 @@ impl TestApp {
         config.db_pool_size = 4;
         config.jwt_secret = Some(SECRET.into());
         config.jwt_jwks = Some(fixture_path("jwks.json"));
+        config.data_keys = Some(dvk::keyring::Keyring::parse(&dvk::keyring::Keyring::generate_entry("test")).unwrap());
         config.rate_limit_per_second = 0;
+        config.token_rate_per_second = 0;
+        config.token_failures_per_minute = 0;
         config.workers = 1;
         adjust(&mut config);
         let app = Application::build(config).expect("the application builds");

@@ -13,6 +13,7 @@ mod commendations;
 mod contract;
 mod conventions;
 mod evaluations;
+mod hardening;
 mod models;
 mod public;
 mod reorganize;

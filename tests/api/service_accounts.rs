@@ -25,7 +25,7 @@ fn basic(id: &str, secret: &str) -> String {
 
 /// An account of D1 with `roles`, made by P1's admin: (id, secret).
 async fn account(app: &TestApp, fx: &Fixture, roles: &[&str]) -> (String, String) {
-    let admin = fx.token(app, "P1", &["admin"]);
+    let admin = fx.token(app, "P1", &["admin", "viewer", "editor", "reviewer", "approver"]);
     let body = json!({"name": "Đồng bộ cổng thông tin huyện", "unit_id": fx.id("D1"), "roles": roles});
     let created = app.post("/api/v1/service-accounts", &admin, &body).await.expect(201).json();
     (created["service_account"]["id"].as_str().unwrap().into(), created["client_secret"].as_str().unwrap().into())
@@ -40,7 +40,7 @@ async fn access_token(app: &TestApp, id: &str, secret: &str) -> String {
 async fn a_script_gets_a_token_and_uses_it() {
     let app = TestApp::spawn().await;
     let fx = Fixture::load(&app).await;
-    let admin = fx.token(&app, "P1", &["admin"]);
+    let admin = fx.token(&app, "P1", &["admin", "viewer", "editor", "reviewer", "approver"]);
     let body = json!({"name": "Script", "unit_id": fx.id("D1"), "roles": ["viewer", "editor", "viewer"]});
     let res = app.post("/api/v1/service-accounts", &admin, &body).await;
     let created = res.expect(201).json();
@@ -85,7 +85,10 @@ async fn a_script_gets_a_token_and_uses_it() {
     let viewer = res.expect(200).json()["access_token"].as_str().unwrap().to_string();
     app.post("/api/v1/campaigns", &viewer, &campaign).await.problem(403, "missing_role");
     let events = app.get(&format!("/api/v1/audit-events?resource_id={id}"), &admin).await.expect(200).json();
-    assert_eq!(events["items"][0]["action"], "service_account.create");
+    let actions: Vec<&str> =
+        events["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions.last(), Some(&"service_account.create"));
+    assert_eq!(actions.iter().filter(|a| **a == "oauth.token_granted").count(), 3, "each grant is on record");
 }
 
 #[actix_web::test]
@@ -133,7 +136,7 @@ async fn bad_clients_learn_nothing_and_disabled_accounts_stop_at_once() {
     json_body.problem(415, "unsupported_media_type");
 
     // Disabled: the token in hand stops working, and no new one is given.
-    let admin = fx.token(&app, "P1", &["admin"]);
+    let admin = fx.token(&app, "P1", &["admin", "viewer", "editor", "reviewer", "approver"]);
     let path = format!("/api/v1/service-accounts/{id}");
     let disabled = app.post_with(&format!("{path}/disable"), &admin, &[("If-Match", "\"1\"")], &json!({})).await;
     assert_eq!(disabled.expect(200).json()["status"], "disabled");
@@ -157,7 +160,7 @@ async fn rotation_keeps_two_secrets_at_most() {
     let app = TestApp::spawn().await;
     let fx = Fixture::load(&app).await;
     let (id, first) = account(&app, &fx, &["viewer"]).await;
-    let admin = fx.token(&app, "P1", &["admin"]);
+    let admin = fx.token(&app, "P1", &["admin", "viewer", "editor", "reviewer", "approver"]);
     let rotate = |version: i64, body: Value| {
         let (app, admin, id) = (&app, admin.clone(), id.clone());
         async move {
@@ -210,7 +213,13 @@ async fn only_admins_above_an_account_see_it() {
     let list = app.get("/api/v1/service-accounts", &fx.token(&app, "P1", &["admin"])).await.expect(200).json();
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
     let outside = json!({"name": "x", "unit_id": fx.id("P2"), "roles": ["viewer"]});
-    let p = app.post("/api/v1/service-accounts", &fx.token(&app, "P1", &["admin"]), &outside).await;
+    let p = app
+        .post(
+            "/api/v1/service-accounts",
+            &fx.token(&app, "P1", &["admin", "viewer", "editor", "reviewer", "approver"]),
+            &outside,
+        )
+        .await;
     assert_eq!(p.problem(422, "validation_failed")["errors"][0]["field"], "unit_id");
     let no_roles = json!({"name": "x", "roles": []});
     app.post("/api/v1/service-accounts", &fx.token(&app, "P1", &["admin"]), &no_roles)
@@ -260,7 +269,7 @@ async fn no_secret_or_token_in_any_log_line() {
         .expect(401);
     let form = format!("grant_type=client_credentials&client_id={id}&client_secret={secret}");
     token_request(&app, &[], &form).await.expect(200);
-    let admin = fx.token(&app, "P1", &["admin"]);
+    let admin = fx.token(&app, "P1", &["admin", "viewer", "editor", "reviewer", "approver"]);
     let hook = app
         .post(
             "/api/v1/webhooks",
