@@ -22,7 +22,8 @@ COPY --from=build /src/data /usr/share/dvk/data
 USER dvk
 WORKDIR /var/lib/dvk
 # SQLite at /var/lib/dvk/dvk.db by default; set DVK_DATABASE_URL=postgres://… for PostgreSQL,
-# and DVK_JWT_SECRET (or DVK_JWT_JWKS) for tokens: without a key the service refuses to start.
+# DVK_JWT_SECRET (or DVK_JWT_JWKS) for tokens and DVK_DATA_KEYS for secrets at rest (`dvk data-key`):
+# without them the service refuses to start.
 # MALLOC_ARENA_MAX: glibc's default of 8 arenas per core lets each blocking thread keep freed
 # memory of its own (peak 208 MiB against 124 in the scale benchmark, at some throughput).
 ENV DVK_BIND=0.0.0.0:8080 \

@@ -117,7 +117,7 @@ pub fn document_json() -> String {
 #[openapi(
     info(
         title = "dvk — Dân vận khéo API",
-        description = "The system of record for the \"Dân vận khéo\" (skilful mass mobilisation) emulation movement: units, campaigns, models, evaluations, commendations and reports.\n\nConventions: JSON in snake_case; errors are RFC 9457 `application/problem+json` with a stable `code`; lists page with `limit` and an opaque `cursor`; every resource has an `ETag`, writes need `If-Match`; POSTs accept `Idempotency-Key`; every response carries `X-Request-Id`.",
+        description = "The system of record for the \"Dân vận khéo\" (skilful mass mobilisation) emulation movement: units, campaigns, models, evaluations, commendations and reports.\n\nConventions: JSON in snake_case; errors are RFC 9457 `application/problem+json` with a stable `code`; lists page with `limit` and an opaque `cursor`; every resource has an `ETag`, writes need `If-Match`; POSTs accept `Idempotency-Key`; every response carries `X-Request-Id`, made by the server (a client's own `X-Request-Id` is echoed in `X-Client-Request-Id`).",
         license(name = "MIT", identifier = "MIT"),
     ),
     servers((url = "/", description = "This server")),
@@ -211,8 +211,12 @@ fn problem_response(description: &str, error: ApiError, headers: &[(&str, &str)]
         .example(serde_json::to_value(error.problem()).ok())
         .build();
     let mut response = ResponseBuilder::new().description(description).content("application/problem+json", content);
-    for (name, meaning) in
-        [("X-Request-Id", "The request's id, as in the access log; quote it when reporting")].iter().chain(headers)
+    for (name, meaning) in [
+        ("X-Request-Id", "The request's id, made by the server, as in the access log; quote it when reporting"),
+        ("X-Client-Request-Id", "The caller's own X-Request-Id, when it sent a sane one"),
+    ]
+    .iter()
+    .chain(headers)
     {
         response = response.header(*name, HeaderBuilder::new().description(Some(*meaning)).build());
     }

@@ -29,6 +29,11 @@ pub struct Bench {
 
 impl Bench {
     pub fn start() -> Bench {
+        Self::start_with(|_| {})
+    }
+
+    /// As `start`, with the configuration adjusted first.
+    pub fn start_with(adjust: impl FnOnce(&mut dvk::config::Config)) -> Bench {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let (url, pg) = match std::env::var("DVK_BENCH_DATABASE_URL") {
             Ok(admin) if !admin.is_empty() => {
@@ -51,6 +56,7 @@ impl Bench {
         config.data_keys = Some(dvk::keyring::Keyring::parse(&dvk::keyring::Keyring::generate_entry("bench")).unwrap());
         config.rate_limit_per_second = 0;
         config.workers = 2;
+        adjust(&mut config);
         let app = dvk::Application::build(config).expect("the application builds");
         let base = format!("http://127.0.0.1:{}", app.port());
         let state = app.state.clone();

@@ -24,7 +24,8 @@ use super::types::*;
     params(crate::openapi::IdempotencyKeyHeader),
     responses(
         (status = 201, description = "Created; store the secret now", body = ServiceAccountWithSecret,
-         headers(("ETag" = String, description = "The version"), ("Location" = String, description = "The account's URL"))),
+         headers(("ETag" = String, description = "The version"), ("Location" = String, description = "The account's URL"),
+                 ("Idempotent-Replay-Withheld" = String, description = "On an idempotent replay: `client_secret`, which is then null (never stored)"))),
         crate::openapi::CreateErrors,
     ),
     security(("bearer" = []))
@@ -193,7 +194,8 @@ pub async fn enable_service_account(
     request_body(content = Option<RotateSecret>, description = "Optional: how long the old secret keeps working"),
     params(("id" = String, Path, description = "Account id"), crate::openapi::IfMatchHeader),
     responses(
-        (status = 200, description = "The new secret", body = ServiceAccountWithSecret, headers(("ETag" = String, description = "The new version"))),
+        (status = 200, description = "The new secret", body = ServiceAccountWithSecret, headers(("ETag" = String, description = "The new version"),
+         ("Idempotent-Replay-Withheld" = String, description = "On an idempotent replay: `client_secret`, which is then null (never stored)"))),
         crate::openapi::ChangeErrors,
     ),
     security(("bearer" = []))

@@ -23,7 +23,8 @@ use super::types::*;
     params(crate::openapi::IdempotencyKeyHeader),
     responses(
         (status = 201, description = "Subscribed; keep the secret to verify signatures", body = WebhookWithSecret,
-         headers(("ETag" = String, description = "The version"), ("Location" = String, description = "The subscription's URL"))),
+         headers(("ETag" = String, description = "The version"), ("Location" = String, description = "The subscription's URL"),
+                 ("Idempotent-Replay-Withheld" = String, description = "On an idempotent replay: `secret`, which is then null (never stored)"))),
         crate::openapi::CreateErrors,
     ),
     security(("bearer" = []))
