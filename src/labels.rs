@@ -187,6 +187,15 @@ const VI: &[(&str, &str)] = &[
     ("superseded_by_id", "Được thay thế bởi"),
     ("indicator_values", "Giá trị chỉ số"),
     ("recognized_on", "Ngày công nhận"),
+    ("number", "Số quyết định"),
+    ("summary", "Trích yếu"),
+    ("signer.name", "Người ký"),
+    ("signer.position", "Chức vụ người ký"),
+    ("authority_title", "Cơ quan quyết định"),
+    ("recipients.collectives", "Số tập thể được khen"),
+    ("recipients.individuals", "Số cá nhân được khen"),
+    ("revocation.number", "Số quyết định thu hồi"),
+    ("decisions", "Quyết định"),
 ];
 
 /// The label of `code` in `lang`: the Vietnamese entry, or the code made readable in English.

@@ -71,6 +71,7 @@ pub mod campaigns;
 pub mod commendations;
 pub mod config;
 pub mod db;
+pub mod decisions;
 pub mod error;
 pub mod evaluations;
 pub mod health;

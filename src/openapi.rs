@@ -26,6 +26,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
                 .configure(crate::models::configure)
                 .configure(crate::evaluations::configure)
                 .configure(crate::commendations::configure)
+                .configure(crate::decisions::configure)
                 .configure(crate::public::configure)
                 .configure(crate::reports::configure)
                 .configure(crate::service_accounts::configure)
@@ -133,6 +134,7 @@ pub fn document_json() -> String {
         (name = "models", description = "Models and exemplars: registration, follow-up, replication"),
         (name = "evaluations", description = "Evaluation and recognition of models by a unit above them"),
         (name = "commendations", description = "Giấy khen and bằng khen: proposal, decision, revocation"),
+        (name = "decisions", description = "Decisions of commendation: one number, date and signer for many recipients, issued and revoked as one"),
         (name = "public", description = "Recognised models and their commendations, with no token, for the portal"),
         (name = "reports", description = "Counts for review points: models, commendations, progress against targets; JSON, CSV or XLSX"),
         (name = "service-accounts", description = "Service accounts for scripts, the OAuth 2.0 client-credentials grant, and the server's public keys"),

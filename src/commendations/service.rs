@@ -11,6 +11,7 @@ use crate::evaluations::types::{Decision, EvaluationStatus};
 use crate::http::etag::IfMatch;
 use crate::models::types::ModelStatus;
 use crate::units::rules::{clean_long_text, clean_text};
+use crate::units::types::Level;
 use crate::vocabulary::Subject;
 
 use super::rules;
@@ -138,6 +139,7 @@ pub fn propose(conn: &mut DbConnection, actor: &Actor, input: ProposeCommendatio
         created_at: now,
         updated_at: now,
         version: 1,
+        decision_id: None,
     };
     store::insert(conn, &row)?;
     let commendation = row.to_api()?;
@@ -152,7 +154,7 @@ pub enum Decided {
 }
 
 /// A decision is dated between 2000 and today.
-fn decision_date(field: &str, date: NaiveDate, today: NaiveDate, errors: &mut Vec<FieldError>) {
+pub fn decision_date(field: &str, date: NaiveDate, today: NaiveDate, errors: &mut Vec<FieldError>) {
     if date > today {
         errors.push(FieldError::new(field, "in_future", "a decision is dated today or earlier"));
     } else if date.year() < 2000 {
@@ -160,7 +162,23 @@ fn decision_date(field: &str, date: NaiveDate, today: NaiveDate, errors: &mut Ve
     }
 }
 
-/// Issues or revokes, as an approver of the issuing unit.
+/// The grounds of a revocation: required, cleaned, at most 2,000 characters.
+pub fn grounds(reason: &str, errors: &mut Vec<FieldError>) -> String {
+    match clean_long_text("reason", Some(reason), 2000) {
+        Ok(Some(reason)) => reason,
+        Ok(None) => {
+            errors.push(FieldError::new("reason", "required", "give the grounds"));
+            String::new()
+        }
+        Err(e) => {
+            errors.push(e);
+            String::new()
+        }
+    }
+}
+
+/// Issues or revokes one commendation, as an approver of the issuing unit. Issuing one alone
+/// makes a decision with one recipient.
 pub fn act(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -176,47 +194,26 @@ pub fn act(
     }
     let before = before_row.to_api()?;
     if_match.check(before.version, &before)?;
-    let action = match &decided {
-        Decided::Issue(_) => CommendationAction::Issue,
-        Decided::Revoke(_) => CommendationAction::Revoke,
-    };
-    let to = rules::LIFECYCLE.apply(before.status, action)?;
-    let mut row = before_row.clone();
-    let mut errors = Vec::new();
     match decided {
         Decided::Issue(d) => {
-            let issuer = crate::units::store::find(conn, &row.issuer_unit_id)?
-                .ok_or_else(|| ApiError::internal("an issuer unit is missing"))?;
-            if !rules::may_award(before.form, issuer.level()?) {
+            rules::LIFECYCLE.apply(before.status, CommendationAction::Issue)?;
+            if before_row.decision_id.is_some() {
                 return Err(ApiError::conflict(
-                    "form_beyond_authority",
-                    "the issuer's level may no longer award this form",
+                    "listed_in_decision",
+                    "this commendation is listed in a draft decision: it is issued with that decision",
                 ));
             }
-            decision_date("decided_on", d.decided_on, today, &mut errors);
-            row.decision_number =
-                clean_text("decision_number", &d.decision_number, 64).map_err(|e| errors.push(e)).ok();
-            row.decided_on = Some(d.decided_on);
-            row.decision_year = Some(d.decided_on.year());
-            row.amount_vnd = d.amount_vnd.or(row.amount_vnd);
-            // The issuer as it is today, kept with the decision so it reads right after a reorganisation.
-            row.issuer_name = Some(issuer.name);
-            row.issuer_level = Some(issuer.level);
+            crate::decisions::service::issue_alone(conn, actor, before_row, d, today)
         }
         Decided::Revoke(r) => {
-            match clean_long_text("reason", Some(&r.reason), 2000) {
-                Ok(reason) => row.revocation_reason = reason,
-                Err(e) => errors.push(e),
-            }
-            if row.revocation_reason.is_none() && errors.is_empty() {
-                errors.push(FieldError::new("reason", "required", "give the grounds"));
-            }
-            if before.status == CommendationStatus::Issued {
+            let to = rules::LIFECYCLE.apply(before.status, CommendationAction::Revoke)?;
+            let mut errors = Vec::new();
+            let reason = grounds(&r.reason, &mut errors);
+            let revocation = if before.status == CommendationStatus::Issued {
                 // Revoking an issued decision takes a decision of its own.
                 match (&r.decision_number, r.decided_on) {
                     (Some(n), Some(on)) => {
-                        row.revocation_decision_number =
-                            clean_text("decision_number", n, 64).map_err(|e| errors.push(e)).ok();
+                        let number = clean_text("decision_number", n, 64).map_err(|e| errors.push(e)).ok();
                         decision_date("decided_on", on, today, &mut errors);
                         if before.decided_on.is_some_and(|issued| on < issued) {
                             errors.push(FieldError::new(
@@ -225,35 +222,147 @@ pub fn act(
                                 "a revocation follows the decision",
                             ));
                         }
-                        row.revoked_on = Some(on);
+                        (number, Some(on))
                     }
-                    _ => errors.push(FieldError::new(
-                        "decision_number",
-                        "required",
-                        "revoking an issued decision takes the revoking decision's number and date",
-                    )),
+                    _ => {
+                        errors.push(FieldError::new(
+                            "decision_number",
+                            "required",
+                            "revoking an issued decision takes the revoking decision's number and date",
+                        ));
+                        (None, None)
+                    }
                 }
             } else {
-                row.revocation_decision_number = r.decision_number;
-                row.revoked_on = r.decided_on;
+                (r.decision_number, r.decided_on)
+            };
+            ApiError::unless_any(errors)?;
+            let decision = before_row.decision_id.clone();
+            let after = revoke_row(conn, actor, before_row, &reason, revocation, to)?;
+            // A decision shows how many it commends: its representation moved on.
+            if let Some(decision) = decision {
+                crate::decisions::service::touch(conn, &decision)?;
             }
+            Ok(after)
         }
     }
-    ApiError::unless_any(errors)?;
+}
+
+/// Writes a commendation's revocation (or a proposal turned down, which leaves any draft
+/// decision it was listed in), with its record.
+fn revoke_row(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    before_row: CommendationRow,
+    reason: &str,
+    (number, on): (Option<String>, Option<NaiveDate>),
+    to: CommendationStatus,
+) -> Result<Commendation, ApiError> {
+    let before = before_row.to_api()?;
+    let mut row = before_row.clone();
+    row.revocation_reason = Some(reason.to_string());
+    row.revocation_decision_number = number;
+    row.revoked_on = on;
+    if before.status == CommendationStatus::Proposed {
+        row.decision_id = None;
+    }
     row.status = to.as_str().into();
+    save(conn, actor, "commendation.revoke", &before, before_row.version, row)
+}
+
+/// Writes `row` over the version read, with its audit record (which queues its webhook event).
+fn save(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    action: &str,
+    before: &Commendation,
+    read_version: i64,
+    mut row: CommendationRow,
+) -> Result<Commendation, ApiError> {
     row.updated_at = crate::db::now();
-    row.version += 1;
-    if !store::update(conn, &row, before_row.version)? {
+    row.version = read_version + 1;
+    if !store::update(conn, &row, read_version)? {
         return Err(ApiError::PreconditionFailed { current: None });
     }
     let model = crate::models::store::find(conn, &row.model_id)?.ok_or_else(|| ApiError::internal("model missing"))?;
     let after = row.to_api()?;
-    audit::record(
-        conn,
-        actor,
-        change(&format!("commendation.{action}"), &row, &model.unit_id),
-        Some(&before),
-        Some(&after),
-    )?;
+    audit::record(conn, actor, change(action, &row, &model.unit_id), Some(before), Some(&after))?;
     Ok(after)
+}
+
+/// What a decision gives each commendation it issues.
+pub struct Issuing<'a> {
+    pub decision_id: &'a str,
+    pub number: &'a str,
+    pub decided_on: NaiveDate,
+    pub issuer_name: &'a str,
+    pub issuer_level: Level,
+    pub amount_vnd: Option<i64>,
+}
+
+/// Issues one commendation under a decision. Each recipient is checked on its own: it is still a
+/// proposal, its model is still recognised, and the achievement still stands. `Ok(Err(why))`
+/// names what stops this one (the caller refuses the whole decision and writes nothing).
+pub fn issue_under(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    before_row: CommendationRow,
+    issuing: &Issuing<'_>,
+) -> Result<Result<Commendation, (&'static str, String)>, ApiError> {
+    let before = before_row.to_api()?;
+    if before.status != CommendationStatus::Proposed {
+        return Ok(Err(("not_proposed", format!("commendation {} is {}, not a proposal", before.id, before.status))));
+    }
+    let model =
+        crate::models::store::find(conn, &before_row.model_id)?.ok_or_else(|| ApiError::internal("model missing"))?;
+    if model.status()? != ModelStatus::Recognized {
+        return Ok(Err((
+            "model_not_recognized",
+            format!("the model of commendation {} is no longer recognised", before.id),
+        )));
+    }
+    if achievement(conn, &model.id, Some(&before_row.evaluation_id)).is_err() {
+        return Ok(Err((
+            "achievement_withdrawn",
+            format!("the evaluation commendation {} rewards no longer stands", before.id),
+        )));
+    }
+    let mut row = before_row.clone();
+    row.decision_id = Some(issuing.decision_id.to_string());
+    row.decision_number = Some(issuing.number.to_string());
+    row.decided_on = Some(issuing.decided_on);
+    row.decision_year = Some(issuing.decided_on.year());
+    row.amount_vnd = issuing.amount_vnd.or(row.amount_vnd);
+    // The issuer as it is today, kept with the decision so it reads right after a reorganisation.
+    row.issuer_name = Some(issuing.issuer_name.to_string());
+    row.issuer_level = Some(issuing.issuer_level.as_str().to_string());
+    row.status = CommendationStatus::Issued.as_str().into();
+    save(conn, actor, "commendation.issue", &before, before_row.version, row).map(Ok)
+}
+
+/// Revokes an issued commendation with its decision.
+pub fn revoke_under(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    before_row: CommendationRow,
+    reason: &str,
+    number: &str,
+    on: NaiveDate,
+) -> Result<Commendation, ApiError> {
+    revoke_row(conn, actor, before_row, reason, (Some(number.to_string()), Some(on)), CommendationStatus::Revoked)
+}
+
+/// Lists a proposal in a draft decision, or takes it out (`decision_id` None).
+pub fn list_in(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    before_row: CommendationRow,
+    decision_id: Option<&str>,
+) -> Result<Commendation, ApiError> {
+    let before = before_row.to_api()?;
+    let mut row = before_row.clone();
+    row.decision_id = decision_id.map(str::to_string);
+    let action =
+        if decision_id.is_some() { "commendation.list_in_decision" } else { "commendation.remove_from_decision" };
+    save(conn, actor, action, &before, before_row.version, row)
 }

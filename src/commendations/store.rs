@@ -41,6 +41,8 @@ pub struct CommendationRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i64,
+    /// The decision that lists it (a draft it joined, or the one that issued it).
+    pub decision_id: Option<String>,
 }
 
 impl CommendationRow {
@@ -75,6 +77,7 @@ impl CommendationRow {
             issuer_unit_id: self.issuer_unit_id.clone(),
             issuing_authority: IssuingAuthority::from_db(&self.issuing_authority)?,
             issuer_snapshot,
+            decision_id: self.decision_id.clone(),
             decision_number: self.decision_number.clone(),
             decided_on: self.decided_on,
             reason: self.reason.clone(),
@@ -97,14 +100,10 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<CommendationRow>
     Ok(commendations::table.find(id).select(CommendationRow::as_select()).first(conn).optional()?)
 }
 
-/// The two rules the database holds: one commendation per achievement, one use of a decision
-/// number per issuer and year. Concurrent writers meet them here.
+/// The rule the database holds: one commendation per achievement. Concurrent writers meet it here.
 fn unique_violation(e: diesel::result::Error) -> ApiError {
     use diesel::result::{DatabaseErrorKind, Error};
     match e {
-        Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) if info.message().contains("decision") => {
-            ApiError::conflict("decision_number_taken", "the issuer already used this decision number this year")
-        }
         Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => ApiError::conflict(
             "already_commended",
             "this achievement already has a commendation; one achievement is commended once",
@@ -133,12 +132,36 @@ pub fn update(conn: &mut DbConnection, row: &CommendationRow, expected_version: 
             commendations::revocation_reason.eq(&row.revocation_reason),
             commendations::revocation_decision_number.eq(&row.revocation_decision_number),
             commendations::revoked_on.eq(row.revoked_on),
+            commendations::decision_id.eq(&row.decision_id),
             commendations::updated_at.eq(row.updated_at),
             commendations::version.eq(row.version),
         ))
         .execute(conn)
         .map_err(unique_violation)?;
     Ok(n == 1)
+}
+
+/// The commendations a decision lists, oldest first.
+pub fn of_decision(conn: &mut DbConnection, decision_id: &str) -> Result<Vec<CommendationRow>, ApiError> {
+    Ok(commendations::table
+        .filter(commendations::decision_id.eq(decision_id))
+        .order((commendations::created_at, commendations::id))
+        .select(CommendationRow::as_select())
+        .load(conn)?)
+}
+
+/// Which of `ids` are commendations of models in `viewer`'s subtree.
+pub fn seen_by(conn: &mut DbConnection, viewer: &str, ids: &[String]) -> Result<Vec<String>, ApiError> {
+    let visible_units =
+        unit_lineage::table.filter(unit_lineage::ancestor_id.eq(viewer)).select(unit_lineage::descendant_id);
+    Ok(commendations::table
+        .filter(commendations::id.eq_any(ids))
+        .filter(
+            commendations::model_id
+                .eq_any(models::table.filter(models::unit_id.eq_any(visible_units)).select(models::id)),
+        )
+        .select(commendations::id)
+        .load(conn)?)
 }
 
 pub struct Filter {

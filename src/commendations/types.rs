@@ -85,6 +85,9 @@ pub struct Commendation {
     pub issuing_authority: IssuingAuthority,
     /// Set when issued.
     pub issuer_snapshot: Option<IssuerSnapshot>,
+    /// The decision that lists it: a draft it joined, or the decision that issued it.
+    pub decision_id: Option<String>,
+    /// The decision's number and date, once issued.
     pub decision_number: Option<String>,
     pub decided_on: Option<NaiveDate>,
     pub reason: String,
@@ -134,7 +137,8 @@ pub struct ProposeCommendation {
     pub amount_vnd: Option<i64>,
 }
 
-/// The decision that issues a commendation.
+/// The decision that issues a commendation alone: a decision with one recipient is made and
+/// issued with it. To commend many under one number, use `/decisions`.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"decision_number": "125-QĐ/BDVHU", "decided_on": "2025-01-15"}))]
@@ -191,6 +195,7 @@ impl crate::http::export::Tabular for Commendation {
         "issuer_snapshot.authority_title",
         "decision_number",
         "decided_on",
+        "decision_id",
         "reason",
         "amount_vnd",
         "status",

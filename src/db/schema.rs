@@ -200,6 +200,33 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> BigInt,
+        decision_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    decisions (id) {
+        id -> Text,
+        issuer_unit_id -> Text,
+        issuing_authority -> Text,
+        authority_title -> Text,
+        form -> Text,
+        number -> Text,
+        decided_on -> Date,
+        decision_year -> Integer,
+        summary -> Nullable<Text>,
+        signer_name -> Nullable<Text>,
+        signer_position -> Nullable<Text>,
+        issuer_name -> Nullable<Text>,
+        issuer_level -> Nullable<Text>,
+        status -> Text,
+        revocation_reason -> Nullable<Text>,
+        revocation_number -> Nullable<Text>,
+        revoked_on -> Nullable<Date>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
     }
 }
 
@@ -278,6 +305,7 @@ diesel::table! {
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(webhook_deliveries -> webhook_events (event_seq));
 
+diesel::joinable!(commendations -> decisions (decision_id));
 diesel::allow_tables_to_appear_in_same_query!(
     units,
     unit_successors,
@@ -292,6 +320,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     commendations,
     service_accounts,
     service_account_secrets,
+    decisions,
     webhooks,
     webhook_events,
     webhook_deliveries

@@ -201,6 +201,7 @@ impl CommendationReportRequest {
             form: rules::codes::<Form>("form", q.form.as_deref(), &mut e),
             issuer_level: rules::codes::<Level>("issuer_level", q.issuer_level.as_deref(), &mut e),
             include_revoked: q.include_revoked.unwrap_or(false),
+            count_decisions: q.count == Some(CommendationCount::Decisions),
         };
         Self::checked(e, q.unit_id, q.include_predecessors, group_by, filter, q.lang)
     }
@@ -251,7 +252,20 @@ pub fn commendations_report(
             }
         });
     }
-    let (rows, subtotals, total) = rules::lay_out(&axes, &counts, &[], None);
+    // One decision may commend in several cells (a collective and an individual): counted by
+    // decisions, a subtotal or the total is counted again, not added up.
+    let (mut distinct_subtotals, mut distinct_total) = (vec![None, None], None);
+    if r.filter.count_decisions {
+        let total = store::commendation_counts(conn, &root.id, r.include_predecessors, &[], &r.filter)?;
+        distinct_total = Some(total.values().sum());
+        if r.group_by.len() == 2 {
+            for (i, d) in r.group_by.iter().enumerate() {
+                let one = store::commendation_counts(conn, &root.id, r.include_predecessors, &[*d], &r.filter)?;
+                distinct_subtotals[i] = Some(one.into_iter().map(|(k, n)| (k[0].clone(), n)).collect());
+            }
+        }
+    }
+    let (rows, subtotals, total) = rules::lay_out(&axes, &counts, &distinct_subtotals, distinct_total);
     Ok(Report {
         unit: rules::report_unit(&root)?,
         group_by: r.group_by.iter().map(|d| d.as_str().to_string()).collect(),

@@ -241,6 +241,8 @@ pub struct CommendationFilter {
     pub form: Vec<&'static str>,
     pub issuer_level: Vec<&'static str>,
     pub include_revoked: bool,
+    /// Count decisions (each once, however many it commends) rather than commendations.
+    pub count_decisions: bool,
 }
 
 /// Commendations of the models of `root`'s subtree (or lineage), grouped by up to two dimensions
@@ -283,10 +285,11 @@ pub fn commendation_counts(
     let whole_tree = crate::units::store::is_root(root);
     let needs_model = !whole_tree || f.campaign_id.is_some() || groups.contains(&D::Unit);
     let mut sql = format!(
-        "SELECT '' AS scope_id, 0 AS own, {} AS g1, {} AS g2, CAST(COUNT(*) AS BIGINT) AS n \
+        "SELECT '' AS scope_id, 0 AS own, {} AS g1, {} AS g2, CAST({} AS BIGINT) AS n \
          FROM commendations c {} WHERE 1 = 1",
         exprs[0],
         exprs[1],
+        if f.count_decisions { "COUNT(DISTINCT c.decision_id)" } else { "COUNT(*)" },
         if needs_model { "JOIN models m ON m.id = c.model_id" } else { "" }
     );
     if !whole_tree {

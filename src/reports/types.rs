@@ -104,11 +104,22 @@ pub struct CommendationReportQuery {
     pub issuer_level: Option<String>,
     /// Count revoked commendations too (left out by default). Proposals are never counted.
     pub include_revoked: Option<bool>,
+    /// What is counted: `commendations` (the default: each recipient) or `decisions` (each
+    /// decision once, however many recipients it lists).
+    pub count: Option<CommendationCount>,
     /// One or two comma-separated dimensions: issuer, issuing_authority, issuer_level, form,
     /// subject, year, status, unit.
     #[param(example = "issuer_level,form")]
     pub group_by: Option<String>,
     pub lang: Option<Lang>,
+}
+
+str_enum! {
+    /// What a commendation report counts.
+    pub enum CommendationCount {
+        Commendations = "commendations",
+        Decisions = "decisions",
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

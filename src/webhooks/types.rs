@@ -14,6 +14,10 @@ str_enum! {
         ModelNotRecognized = "model.not_recognized",
         CommendationIssued = "commendation.issued",
         CommendationRevoked = "commendation.revoked",
+        /// A decision issued: each of its commendations also sends `commendation.issued`.
+        DecisionIssued = "decision.issued",
+        /// A decision revoked, or a draft abandoned.
+        DecisionRevoked = "decision.revoked",
         /// A unit closed (with its successors named) or a reorganisation applied.
         UnitReorganized = "unit.reorganized",
     }
@@ -29,6 +33,8 @@ impl EventType {
             "model.not_recognize" => EventType::ModelNotRecognized,
             "commendation.issue" => EventType::CommendationIssued,
             "commendation.revoke" => EventType::CommendationRevoked,
+            "decision.issue" => EventType::DecisionIssued,
+            "decision.revoke" => EventType::DecisionRevoked,
             "unit.close" | "unit.reorganize" => EventType::UnitReorganized,
             _ => return None,
         })

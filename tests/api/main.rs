@@ -12,6 +12,7 @@ mod cli;
 mod commendations;
 mod contract;
 mod conventions;
+mod decisions;
 mod evaluations;
 mod hardening;
 mod models;
