@@ -146,6 +146,15 @@ impl Axis {
     }
 }
 
+/// What a model report counts without a `status` filter: registered models and what became of
+/// them, never drafts, returned registrations or withdrawn models.
+pub const REGISTERED_AND_BEYOND: &[crate::models::types::ModelStatus] = &[
+    crate::models::types::ModelStatus::Registered,
+    crate::models::types::ModelStatus::InProgress,
+    crate::models::types::ModelStatus::Recognized,
+    crate::models::types::ModelStatus::NotRecognized,
+];
+
 /// Lays counts out as every combination of the axes' values (zeros included), the subtotals of
 /// each axis (with two), and the total. `distinct` overrides a subtotal or the total where adding
 /// rows up would count a record twice (a model with two special-area tags).

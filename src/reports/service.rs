@@ -67,7 +67,12 @@ impl ModelReportRequest {
             campaign_id: q.campaign_id,
             year_from,
             year_to,
-            status: rules::codes::<ModelStatus>("status", q.status.as_deref(), &mut e),
+            status: match rules::codes::<ModelStatus>("status", q.status.as_deref(), &mut e) {
+                // The movement's figures are of registered models: drafts, returned and
+                // withdrawn ones count only when asked for.
+                asked if asked.is_empty() => rules::REGISTERED_AND_BEYOND.iter().map(|s| s.as_str()).collect(),
+                asked => asked,
+            },
             kind: rules::codes::<ModelKind>("kind", q.kind.as_deref(), &mut e),
             field: rules::codes::<Field>("field", q.field.as_deref(), &mut e),
             subject: rules::codes::<Subject>("subject", q.subject.as_deref(), &mut e),

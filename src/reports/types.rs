@@ -59,7 +59,9 @@ pub struct ModelReportQuery {
     pub year_from: Option<i32>,
     #[param(minimum = 2000, maximum = 2100)]
     pub year_to: Option<i32>,
-    /// Comma-separated statuses, e.g. `registered,in_progress,recognized`.
+    /// Comma-separated statuses, e.g. `registered,in_progress,recognized`. Default: registered
+    /// and beyond (`registered,in_progress,recognized,not_recognized`): the movement's figures
+    /// are of registered models, so drafts, returned and withdrawn models count only when named.
     pub status: Option<String>,
     /// Comma-separated: `comprehensive`, `by_field`.
     pub kind: Option<String>,

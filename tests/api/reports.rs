@@ -7,6 +7,10 @@ use serde_json::{json, Value};
 use crate::campaigns::{campaign, launched};
 use crate::commendations::{decide, proposal, recognised};
 use crate::helpers::*;
+
+/// A model report's `status` filter naming every status: reports count registered models and
+/// beyond unless asked.
+pub const EVERY_STATUS: &str = "status=draft,registered,returned,in_progress,recognized,not_recognized,withdrawn";
 use crate::models::act;
 
 /// What the scenario built: the campaigns and the ids of the models by name.
@@ -146,7 +150,24 @@ async fn a_province_report_counts_every_cell() {
     let p = province(&app, &fx).await;
     assert_counts_match_a_recount(&app);
     let p1 = fx.token(&app, "P1", &["viewer"]);
-    let report = |q: &str| format!("/api/v1/reports/models?unit_id={}&{q}", fx.id("P1"));
+    // The movement's figures are of registered models: without `status`, the two drafts, the
+    // returned one and the withdrawn one are not counted.
+    let default = app.get(&format!("/api/v1/reports/models?unit_id={}&group_by=status", fx.id("P1")), &p1).await;
+    let default = default.expect(200).json();
+    let statuses: Vec<&str> =
+        default["rows"].as_array().unwrap().iter().map(|r| r["groups"][0]["key"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["registered", "in_progress", "recognized", "not_recognized"]);
+    // The rest of this test counts every model, whatever its status.
+    let report = |q: &str| {
+        let mut params = vec![format!("unit_id={}", fx.id("P1"))];
+        if !q.contains("status=") {
+            params.push(EVERY_STATUS.to_string());
+        }
+        if !q.is_empty() {
+            params.push(q.to_string());
+        }
+        format!("/api/v1/reports/models?{}", params.join("&"))
+    };
 
     let first = app.get(&report(""), &p1).await;
     let total = first.expect(200).json();
@@ -244,10 +265,14 @@ async fn a_province_report_counts_every_cell() {
 
     // A district sees its own subtree by default; the nation sees everything.
     let d1 = fx.token(&app, "D1", &["viewer"]);
-    let own = app.get("/api/v1/reports/models?group_by=unit", &d1).await.expect(200).json();
+    let own = app.get(&format!("/api/v1/reports/models?group_by=unit&{EVERY_STATUS}"), &d1).await.expect(200).json();
     assert_eq!(own["unit"]["code"], "D1");
     assert_eq!(cells(&own), pairs(&[("C1", 4), ("C2", 2)]), "V1's model is C1's subtree");
-    let national = app.get("/api/v1/reports/models?group_by=unit", &app.root_admin()).await.expect(200).json();
+    let national = app
+        .get(&format!("/api/v1/reports/models?group_by=unit&{EVERY_STATUS}"), &app.root_admin())
+        .await
+        .expect(200)
+        .json();
     assert_eq!(cells(&national), pairs(&[("P1", 7), ("P2", 1)]));
     assert_eq!(national["total"], 8);
     let _ = (p.d1, p.recognised);
@@ -259,7 +284,7 @@ async fn reports_keep_up_with_every_write_and_a_reorganisation() {
     let fx = Fixture::load(&app).await;
     let p = province(&app, &fx).await;
     let p1 = fx.token(&app, "P1", &["viewer"]);
-    let path = format!("/api/v1/reports/models?unit_id={}&group_by=status", fx.id("P1"));
+    let path = format!("/api/v1/reports/models?unit_id={}&group_by=status&{EVERY_STATUS}", fx.id("P1"));
     // A correction moves the model from recognized to not_recognized: the counts follow.
     let d1 = fx.token(&app, "D1", &["reviewer", "approver"]);
     let list = app.get(&format!("/api/v1/evaluations?model_id={}", p.recognised), &d1).await.expect(200).json();
@@ -289,7 +314,7 @@ async fn reports_keep_up_with_every_write_and_a_reorganisation() {
         .expect(200);
     assert_counts_match_a_recount(&app);
     let tags = app
-        .get(&format!("/api/v1/reports/models?unit_id={}&group_by=special_area", fx.id("P1")), &p1)
+        .get(&format!("/api/v1/reports/models?unit_id={}&group_by=special_area&{EVERY_STATUS}", fx.id("P1")), &p1)
         .await
         .expect(200)
         .json();
@@ -300,8 +325,11 @@ async fn reports_keep_up_with_every_write_and_a_reorganisation() {
     app.patch(&format!("/api/v1/units/{}", fx.id("C2")), &admin, "\"1\"", &json!({"parent_id": fx.id("D2")}))
         .await
         .expect(200);
-    let by_unit =
-        app.get(&format!("/api/v1/reports/models?unit_id={}&group_by=unit", fx.id("P1")), &p1).await.expect(200).json();
+    let by_unit = app
+        .get(&format!("/api/v1/reports/models?unit_id={}&group_by=unit&{EVERY_STATUS}", fx.id("P1")), &p1)
+        .await
+        .expect(200)
+        .json();
     assert_eq!(cells(&by_unit), pairs(&[("D1", 4), ("D2", 2), ("P1-BLOC", 1)]));
     assert_counts_match_a_recount(&app);
 
@@ -314,11 +342,14 @@ async fn reports_keep_up_with_every_write_and_a_reorganisation() {
     )
     .await
     .expect(200);
-    let c3 = format!("/api/v1/reports/models?unit_id={}", fx.id("C3"));
+    let c3 = format!("/api/v1/reports/models?unit_id={}&{EVERY_STATUS}", fx.id("C3"));
     assert_eq!(app.get(&c3, &p1).await.expect(200).json()["total"], 0);
     let with = app.get(&format!("{c3}&include_predecessors=true"), &p1).await.expect(200).json();
     assert_eq!(with["total"], 4);
-    let d2 = format!("/api/v1/reports/models?unit_id={}&group_by=unit&include_predecessors=true", fx.id("D2"));
+    let d2 = format!(
+        "/api/v1/reports/models?unit_id={}&group_by=unit&include_predecessors=true&{EVERY_STATUS}",
+        fx.id("D2")
+    );
     assert_eq!(cells(&app.get(&d2, &p1).await.expect(200).json()), pairs(&[("C2", 2), ("C3", 4)]));
     assert_counts_match_a_recount(&app);
 }
@@ -401,7 +432,7 @@ async fn reports_come_as_csv_and_xlsx_with_labels() {
     let fx = Fixture::load(&app).await;
     let p = province(&app, &fx).await;
     let p1 = fx.token(&app, "P1", &["viewer"]);
-    let path = format!("/api/v1/reports/models?unit_id={}&group_by=field,level", fx.id("P1"));
+    let path = format!("/api/v1/reports/models?unit_id={}&group_by=field,level&{EVERY_STATUS}", fx.id("P1"));
     let csv = app.request(actix_web::http::Method::GET, &path, Some(&p1), &[("Accept", "text/csv")], None).await;
     csv.expect(200);
     assert_eq!(csv.header("content-type").as_deref(), Some("text/csv; charset=utf-8"));
@@ -591,6 +622,7 @@ async fn counts_stay_exact_under_parallel_writes() {
     });
     futures_util::future::join_all(writes).await;
     assert_counts_match_a_recount(&app);
-    let national = app.get("/api/v1/reports/models", &app.root_admin()).await.expect(200).json();
+    let national =
+        app.get(&format!("/api/v1/reports/models?{EVERY_STATUS}"), &app.root_admin()).await.expect(200).json();
     assert_eq!(national["total"], 8 + 40);
 }
