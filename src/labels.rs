@@ -116,6 +116,8 @@ const VI: &[(&str, &str)] = &[
     ("replicated_from_id", "Nhân rộng từ"),
     ("replication_count", "Số lần được nhân rộng"),
     ("latest_progress_on", "Báo cáo tiến độ gần nhất"),
+    ("registered_on", "Ngày đăng ký"),
+    ("issued_on", "Ngày ban hành"),
     ("reported_on", "Ngày báo cáo"),
     ("text", "Nội dung"),
     ("model_id", "Mô hình"),

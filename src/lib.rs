@@ -70,6 +70,7 @@ pub mod auth;
 pub mod campaigns;
 pub mod commendations;
 pub mod config;
+pub mod dates;
 pub mod db;
 pub mod decisions;
 pub mod error;

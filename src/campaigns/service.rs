@@ -1,5 +1,7 @@
 //! Campaign operations, each inside one transaction: scope, rules, write, audit.
 
+use chrono::NaiveDate;
+
 use crate::audit::{self, Change};
 use crate::auth::{Actor, Role};
 use crate::db::DbConnection;
@@ -71,6 +73,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateCampaign) -> 
         Some(p) => Some(parent(conn, actor, &unit_id, p)?),
         None => None,
     };
+    let (input_issued_on, today) = (input.issued_on, crate::db::today());
     let content = checked(
         Content {
             code: input.code,
@@ -86,6 +89,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateCampaign) -> 
         },
         parent.as_ref(),
     )?;
+    let issued_on = issued(input_issued_on, today)?;
     if store::code_taken(conn, &unit_id, &content.code, None)? {
         return Err(ApiError::conflict(
             "code_taken",
@@ -109,6 +113,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateCampaign) -> 
         review_points: String::new(),
         criteria_sets: String::new(),
         status: CampaignStatus::Draft.as_str().into(),
+        issued_on,
         launched_at: None,
         closed_at: None,
         created_by: actor.sub.clone(),
@@ -121,6 +126,16 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateCampaign) -> 
     let campaign = row.to_api()?;
     audit::record(conn, actor, change("campaign.create", &row), None::<&()>, Some(&campaign))?;
     Ok(campaign)
+}
+
+/// A plan's issue date, checked: today or earlier, 2000 or later.
+fn issued(on: Option<NaiveDate>, today: NaiveDate) -> Result<Option<NaiveDate>, ApiError> {
+    let mut errors = Vec::new();
+    if let Some(on) = on {
+        crate::dates::check("issued_on", on, today, &mut errors);
+    }
+    ApiError::unless_any(errors)?;
+    Ok(on)
 }
 
 pub fn update(
@@ -177,6 +192,9 @@ pub fn update(
     if let Some(v) = input.criteria_sets {
         c.criteria_sets = v;
     }
+    if let Some(on) = input.issued_on {
+        row.issued_on = issued(Some(on), crate::db::today())?;
+    }
     if let Some(p) = input.parent_campaign_id {
         row.parent_campaign_id = match p {
             Some(p) => Some(parent(conn, actor, &row.unit_id, &p)?.id),
@@ -230,7 +248,10 @@ pub fn act(
     let mut row = before_row.clone();
     row.status = to.as_str().into();
     match action {
-        CampaignAction::Launch => row.launched_at = Some(now),
+        CampaignAction::Launch => {
+            row.launched_at = Some(now);
+            row.issued_on = row.issued_on.or(Some(now.date()));
+        }
         CampaignAction::Close | CampaignAction::Cancel => row.closed_at = Some(now),
     }
     row.updated_at = now;

@@ -35,6 +35,8 @@ pub struct CampaignRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i64,
+    /// The day the plan's document was issued (set at launch when not given).
+    pub issued_on: Option<NaiveDate>,
 }
 
 impl CampaignRow {
@@ -92,6 +94,7 @@ impl CampaignRow {
             criteria_sets: c.criteria_sets,
             status,
             allowed_actions: rules::LIFECYCLE.allowed(status),
+            issued_on: self.issued_on,
             launched_at: self.launched_at.map(|t| t.and_utc()),
             closed_at: self.closed_at.map(|t| t.and_utc()),
             created_at: self.created_at.and_utc(),
@@ -137,6 +140,7 @@ pub fn update(conn: &mut DbConnection, row: &CampaignRow, expected_version: i64)
             campaigns::criteria_sets.eq(&row.criteria_sets),
             campaigns::status.eq(&row.status),
             campaigns::launched_at.eq(row.launched_at),
+            campaigns::issued_on.eq(row.issued_on),
             campaigns::closed_at.eq(row.closed_at),
             campaigns::updated_at.eq(row.updated_at),
             campaigns::version.eq(row.version),

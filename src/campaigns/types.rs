@@ -136,6 +136,10 @@ pub struct Campaign {
     pub status: CampaignStatus,
     /// What may be done next.
     pub allowed_actions: Vec<CampaignAction>,
+    /// The day the plan's document was issued (its own date, not the day it was typed in):
+    /// targets count plans by it. The day of launch when not given.
+    pub issued_on: Option<NaiveDate>,
+    /// When it was launched in this system.
     pub launched_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -170,6 +174,9 @@ pub struct CreateCampaign {
     pub parent_campaign_id: Option<String>,
     pub starts_on: NaiveDate,
     pub ends_on: NaiveDate,
+    /// The day the plan's document was issued, when it is entered later (default: the day it is
+    /// launched). Today or earlier.
+    pub issued_on: Option<NaiveDate>,
     #[serde(default)]
     pub fields: Vec<Field>,
     #[serde(default)]
@@ -202,6 +209,8 @@ pub struct UpdateCampaign {
     pub parent_campaign_id: Option<Option<String>>,
     pub starts_on: Option<NaiveDate>,
     pub ends_on: Option<NaiveDate>,
+    /// Corrects the day the plan's document was issued.
+    pub issued_on: Option<NaiveDate>,
     pub fields: Option<Vec<Field>>,
     #[validate(length(max = 50), nested)]
     pub directives: Option<Vec<Directive>>,
@@ -254,6 +263,7 @@ impl crate::http::export::Tabular for Campaign {
         "title",
         "unit_id",
         "parent_campaign_id",
+        "issued_on",
         "starts_on",
         "ends_on",
         "fields",

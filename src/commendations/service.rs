@@ -155,11 +155,7 @@ pub enum Decided {
 
 /// A decision is dated between 2000 and today.
 pub fn decision_date(field: &str, date: NaiveDate, today: NaiveDate, errors: &mut Vec<FieldError>) {
-    if date > today {
-        errors.push(FieldError::new(field, "in_future", "a decision is dated today or earlier"));
-    } else if date.year() < 2000 {
-        errors.push(FieldError::new(field, "out_of_range", "must be in 2000 or later"));
-    }
+    crate::dates::check(field, date, today, errors)
 }
 
 /// The grounds of a revocation: required, cleaned, at most 2,000 characters.

@@ -97,6 +97,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> BigInt,
+        issued_on -> Nullable<Date>,
     }
 }
 
@@ -126,6 +127,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> BigInt,
+        registered_on -> Nullable<Date>,
     }
 }
 

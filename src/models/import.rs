@@ -58,6 +58,7 @@ const COLUMNS: &[(&str, bool, &str)] = &[
     ("special_areas", false, "Special-area tags separated by ';'."),
     ("registered_level", true, "The level it registers with: the owner's or above."),
     ("year", true, "The year within the campaign's period."),
+    ("registered_on", false, "The day it was registered, YYYY-MM-DD (an Excel date too), when entered later; default: the day it is submitted."),
     ("objectives", false, "Up to 10,000 characters."),
 ];
 
@@ -245,6 +246,14 @@ fn parse_row(
             errors.push(row, key, "required", "must not be empty");
         }
     }
+    let registered_on = match text("registered_on").map(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")) {
+        Some(Ok(d)) => Some(d),
+        Some(Err(_)) => {
+            errors.push(row, "registered_on", "invalid_value", "must be a date, e.g. 2023-05-12");
+            None
+        }
+        None => None,
+    };
     let person = match (text("person_full_name"), text("person_position")) {
         (None, None) => None,
         (full_name, position) => {
@@ -265,6 +274,7 @@ fn parse_row(
         field,
         special_areas,
         registered_level: registered_level?,
+        registered_on,
         year: year?,
         objectives: text("objectives"),
         indicators: vec![],

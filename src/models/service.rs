@@ -154,6 +154,16 @@ fn step(
     }
 }
 
+/// A model's registration date, checked: today or earlier, 2000 or later.
+fn registered(on: Option<NaiveDate>) -> Result<Option<NaiveDate>, ApiError> {
+    let mut errors = Vec::new();
+    if let Some(on) = on {
+        crate::dates::check("registered_on", on, crate::db::today(), &mut errors);
+    }
+    ApiError::unless_any(errors)?;
+    Ok(on)
+}
+
 pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateModel) -> Result<Model, ApiError> {
     actor.require(Role::Editor)?;
     let unit_id = input.unit_id.clone().unwrap_or_else(|| actor.unit_id.clone());
@@ -210,6 +220,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateModel) -> Res
         created_at: now,
         updated_at: now,
         version: 1,
+        registered_on: registered(input.registered_on)?,
     };
     row.set_content(content);
     row.push_history(step(actor, "create", None, ModelStatus::Draft, None))?;
@@ -269,6 +280,9 @@ pub fn update(
     if let Some(v) = input.registered_level {
         c.registered_level = v;
     }
+    if let Some(on) = input.registered_on {
+        row.registered_on = registered(Some(on))?;
+    }
     if let Some(v) = input.year {
         c.year = v;
     }
@@ -325,6 +339,9 @@ pub fn act(
         }
     }
     let mut row = before_row.clone();
+    if action == ModelAction::Submit {
+        row.registered_on = row.registered_on.or(Some(crate::db::today()));
+    }
     row.push_history(step(actor, action.as_str(), Some(before.status), to, comment))?;
     save(conn, actor, &format!("model.{action}"), &before, &before_row, row)
 }

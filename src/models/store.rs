@@ -42,6 +42,8 @@ pub struct ModelRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i64,
+    /// The day it was registered (set on submission when not given).
+    pub registered_on: Option<NaiveDate>,
 }
 
 impl ModelRow {
@@ -132,6 +134,7 @@ impl ModelRow {
             allowed_actions: rules::LIFECYCLE.allowed(status),
             status_history: self.history()?,
             latest_progress_on: self.latest_progress_on,
+            registered_on: self.registered_on,
             created_at: self.created_at.and_utc(),
             updated_at: self.updated_at.and_utc(),
             version: self.version,
@@ -220,6 +223,7 @@ pub fn update(conn: &mut DbConnection, row: &ModelRow, before: &ModelRow) -> Res
                 models::status.eq(&row.status),
                 models::status_history.eq(&row.status_history),
                 models::latest_progress_on.eq(row.latest_progress_on),
+                models::registered_on.eq(row.registered_on),
                 models::updated_at.eq(row.updated_at),
                 models::version.eq(row.version),
             ),

@@ -105,6 +105,9 @@ pub struct Model {
     pub status_history: Vec<StatusChange>,
     /// The date of the latest progress report.
     pub latest_progress_on: Option<NaiveDate>,
+    /// The day it was registered (its own date, not the day it was typed in); the day it was
+    /// submitted when not given.
+    pub registered_on: Option<NaiveDate>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
@@ -147,6 +150,9 @@ pub struct CreateModel {
     #[validate(length(max = 6))]
     pub special_areas: Vec<SpecialArea>,
     pub registered_level: Level,
+    /// The day it was registered, when it is entered later (default: the day it is submitted).
+    /// Today or earlier.
+    pub registered_on: Option<NaiveDate>,
     /// The year it is registered for, within the campaign's period.
     #[validate(range(min = 2000, max = 2100))]
     pub year: i32,
@@ -183,6 +189,8 @@ pub struct UpdateModel {
     #[validate(length(max = 6))]
     pub special_areas: Option<Vec<SpecialArea>>,
     pub registered_level: Option<Level>,
+    /// Corrects the day it was registered.
+    pub registered_on: Option<NaiveDate>,
     #[validate(range(min = 2000, max = 2100))]
     pub year: Option<i32>,
     #[serde(default, deserialize_with = "crate::http::json::nullable")]
@@ -310,6 +318,7 @@ impl crate::http::export::Tabular for Model {
         "indicators",
         "replication_count",
         "latest_progress_on",
+        "registered_on",
         "campaign_id",
         "replicated_from_id",
         "created_at",

@@ -301,10 +301,9 @@ pub fn targets(
             (c.starts_on.year(), last)
         }
     };
-    // A plan counts when launched by the end of the year asked for; over the whole campaign, any
-    // plan launched so far counts (a plan launched late still implements it).
+    // A plan counts when its document was issued by the end of the year asked for (its own date,
+    // however late it was typed in); over the whole campaign, any plan issued so far counts.
     let year_end = chrono::NaiveDate::from_ymd_opt(year.map_or(2101, |y| y + 1), 1, 1)
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
         .ok_or_else(|| ApiError::internal("year out of range"))?;
     let mut targets = Vec::new();
     for t in &c.targets {

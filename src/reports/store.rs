@@ -20,6 +20,7 @@ pub enum Bind {
     Text(String),
     Int(i32),
     Time(chrono::NaiveDateTime),
+    Date(chrono::NaiveDate),
 }
 
 /// `?, ?, ?` for `values`, and their binds.
@@ -57,6 +58,7 @@ where
                 Bind::Text(s) => q.bind::<Text, _>(s.clone()),
                 Bind::Int(n) => q.bind::<Integer, _>(*n),
                 Bind::Time(t) => q.bind::<diesel::sql_types::Timestamp, _>(*t),
+                Bind::Date(d) => q.bind::<diesel::sql_types::Date, _>(*d),
             };
         }
         q.load::<R>(c)
@@ -368,17 +370,17 @@ pub fn count_units_with_plan(
     launcher: &str,
     level: Level,
     kind: Option<&str>,
-    launched_before: chrono::NaiveDateTime,
+    issued_before: chrono::NaiveDate,
 ) -> Result<i64, ApiError> {
     let mut binds = vec![Bind::Text(campaign.to_string())];
     let units = target_units(level, kind, &mut binds, launcher);
     let sql = format!(
         "{CAMPAIGN_TREE}SELECT CAST(COUNT(*) AS BIGINT) AS n FROM ({units}) x WHERE EXISTS ( \
            SELECT 1 FROM campaigns c JOIN ct ON ct.id = c.id WHERE c.unit_id = x.id AND c.id <> ? \
-           AND c.status IN ('active', 'closed') AND c.launched_at < ?)"
+           AND c.status IN ('active', 'closed') AND c.issued_on < ?)"
     );
     binds.push(Bind::Text(campaign.to_string()));
-    binds.push(Bind::Time(launched_before));
+    binds.push(Bind::Date(issued_before));
     Ok(load::<Number>(conn, &sql, &binds)?.first().map(|r| r.n).unwrap_or(0))
 }
 

@@ -263,3 +263,55 @@ async fn campaign_lists_filter_and_page() {
     let c1 = app.get("/api/v1/campaigns", &fx.token(&app, "C1", &["viewer"])).await.json();
     assert_eq!(codes(&c1), vec!["10-KH", "11-KH"]);
 }
+
+/// Issue 15 §3: a district's communes issued their plans in 2023, and the office types them in
+/// now; a model registered in 2023 is entered now too. Each counts in its own year.
+#[actix_web::test]
+async fn plans_and_models_entered_late_count_in_their_own_year() {
+    let app = TestApp::spawn().await;
+    let fx = Fixture::load(&app).await;
+    let mut body = campaign("07-KH/TU", "2023-01-01", "2025-12-31", None);
+    body["targets"] = json!([{"metric": "units_with_plan_ratio", "level": "commune", "threshold": 1.0},
+                             {"metric": "units_with_model_ratio", "level": "commune", "threshold": 0.5}]);
+    let top = launched(&app, &fx, "P1", &body).await;
+    let top_id = top["id"].as_str().unwrap();
+    for (unit, code, issued_on) in
+        [("C1", "01-KH/ĐU", "2023-03-01"), ("C2", "02-KH/ĐU", "2023-06-15"), ("C3", "03-KH/ĐU", "2024-02-01")]
+    {
+        let mut plan = campaign(code, "2023-03-01", "2025-12-31", Some(top_id));
+        plan["issued_on"] = json!(issued_on);
+        let plan = launched(&app, &fx, unit, &plan).await;
+        assert_eq!(plan["issued_on"], issued_on, "the document's own date, not the day it was typed in");
+    }
+    // A plan launched without its date is dated the day it is launched.
+    let p2 = launched(&app, &fx, "P2", &campaign("09-KH/TU", "2024-01-01", "2025-12-31", None)).await;
+    assert_eq!(p2["issued_on"], json!(dvk::db::today()));
+    let editor = fx.token(&app, "C1", &["editor"]);
+    let mut future = campaign("04-KH/ĐU", "2023-03-01", "2025-12-31", Some(top_id));
+    future["issued_on"] = json!("2999-01-01");
+    let res = app.post("/api/v1/campaigns", &editor, &future).await;
+    assert_eq!(res.problem(422, "validation_failed")["errors"][0]["code"], "in_future");
+
+    // A model of 2023, registered in 2023, typed in now.
+    let model = json!({"campaign_id": top_id, "title": "Dân vận khéo làm đường 2023", "subject": "collective",
+                       "kind": "comprehensive", "registered_level": "commune", "year": 2023, "registered_on": "2023-05-10"});
+    let m = app.post("/api/v1/models", &editor, &model).await.expect(201).json();
+    let id = m["id"].as_str().unwrap();
+    let submitted = crate::models::act(&app, &editor, id, "submit", 1, json!({})).await.expect(200).json();
+    assert_eq!(submitted["registered_on"], "2023-05-10", "submission keeps the registration's own date");
+
+    let viewer = fx.token(&app, "P1", &["viewer"]);
+    let in_2023 =
+        app.get(&format!("/api/v1/reports/campaigns/{top_id}/targets?year=2023"), &viewer).await.expect(200).json();
+    // Commune-level units under P1: C1, C2, C3 and the bloc's grassroots base.
+    assert_eq!(
+        (in_2023["targets"][0]["numerator"].as_i64(), in_2023["targets"][0]["denominator"].as_i64()),
+        (Some(2), Some(4))
+    );
+    assert_eq!(in_2023["targets"][1]["numerator"], 1);
+    let in_2024 =
+        app.get(&format!("/api/v1/reports/campaigns/{top_id}/targets?year=2024"), &viewer).await.expect(200).json();
+    assert_eq!(in_2024["targets"][0]["numerator"], 3);
+    let report = format!("/api/v1/reports/models?unit_id={}&year_from=2023&year_to=2023", fx.id("P1"));
+    assert_eq!(app.get(&report, &viewer).await.expect(200).json()["total"], 1);
+}

@@ -1,0 +1,2 @@
+ALTER TABLE models DROP COLUMN registered_on;
+ALTER TABLE campaigns DROP COLUMN issued_on;

@@ -1,0 +1,7 @@
+-- Records carry the dates they happened on, not the dates they were typed in (issue 15): a
+-- plan its document's issue date, a model its registration date. Rows written before take the
+-- best date they have: a plan the day it was launched, a model the day it was created.
+ALTER TABLE campaigns ADD COLUMN issued_on DATE;
+UPDATE campaigns SET issued_on = date(launched_at) WHERE launched_at IS NOT NULL;
+ALTER TABLE models ADD COLUMN registered_on DATE;
+UPDATE models SET registered_on = date(created_at) WHERE status NOT IN ('draft', 'returned');

@@ -1,0 +1,37 @@
+//! The dates records carry: the day a thing happened (a plan issued, a model registered, a
+//! decision signed), which is not the day it was typed in. Offices enter a year's records months
+//! later, so such a date may lie in any past year; never in the future.
+
+use chrono::{Datelike, NaiveDate};
+
+use crate::error::FieldError;
+
+/// The earliest year a record may be dated in.
+pub const FIRST_YEAR: i32 = 2000;
+
+/// Checks a record's own date: today or earlier, and in 2000 or later.
+pub fn check(field: &str, date: NaiveDate, today: NaiveDate, errors: &mut Vec<FieldError>) {
+    if date > today {
+        errors.push(FieldError::new(field, "in_future", "a record is dated today or earlier"));
+    } else if date.year() < FIRST_YEAR {
+        errors.push(FieldError::new(field, "out_of_range", format!("must be in {FIRST_YEAR} or later")));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_records_date_is_past_and_not_ancient() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        let mut errors = vec![];
+        check("d", NaiveDate::from_ymd_opt(2023, 5, 1).unwrap(), today, &mut errors);
+        check("d", today, today, &mut errors);
+        assert!(errors.is_empty());
+        check("d", NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(), today, &mut errors);
+        check("d", NaiveDate::from_ymd_opt(1999, 12, 31).unwrap(), today, &mut errors);
+        let codes: Vec<&str> = errors.iter().map(|e| e.code.as_str()).collect();
+        assert_eq!(codes, ["in_future", "out_of_range"]);
+    }
+}
