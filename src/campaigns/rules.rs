@@ -179,6 +179,7 @@ mod tests {
                 level: Some(Level::Commune),
                 unit_kind: None,
                 threshold: 1.0,
+                comparison: Default::default(),
             }],
             review_points: vec![ReviewPoint { kind: ReviewKind::MidTerm, due_on: d("2024-06-30") }],
             criteria_sets: vec![],
@@ -210,6 +211,7 @@ mod tests {
             level: None,
             unit_kind: None,
             threshold: 1.5,
+            comparison: Default::default(),
         });
         c.targets.push(c.targets[0].clone());
         c.review_points.push(ReviewPoint { kind: ReviewKind::Final, due_on: d("2026-01-01") });

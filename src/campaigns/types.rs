@@ -66,6 +66,22 @@ pub struct Target {
     pub unit_kind: Option<UnitKind>,
     /// A share in 0–1 for the ratios; a count (0–1000) for models per unit per year.
     pub threshold: f64,
+    /// `gte` (the default): at least the threshold, as plans write "đạt 100 %"; `gt`: more
+    /// than it, as they write "trên 80 %".
+    #[serde(default)]
+    pub comparison: Comparison,
+}
+
+str_enum! {
+    /// How a target's threshold is compared.
+    #[derive(Default)]
+    pub enum Comparison {
+        /// At least the threshold ("đạt").
+        #[default]
+        Gte = "gte",
+        /// More than the threshold ("trên").
+        Gt = "gt",
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

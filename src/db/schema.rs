@@ -16,6 +16,16 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> BigInt,
+        established_on -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
+    unit_parents (unit_id, valid_from) {
+        unit_id -> Text,
+        parent_id -> Nullable<Text>,
+        valid_from -> Date,
+        valid_to -> Nullable<Date>,
     }
 }
 
@@ -323,6 +333,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     service_accounts,
     service_account_secrets,
     decisions,
+    unit_parents,
     webhooks,
     webhook_events,
     webhook_deliveries

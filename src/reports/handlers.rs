@@ -91,8 +91,13 @@ pub async fn campaign_targets(
 ) -> Result<HttpResponse, ApiError> {
     let (id, q) = (id.into_inner(), query.into_inner());
     let lang = q.lang.unwrap_or_default();
+    let asked = service::TargetRequest {
+        year: q.year,
+        as_of: q.as_of,
+        include_predecessors: q.include_predecessors.unwrap_or(false),
+    };
     let report =
-        db::run(&state.pool, move |conn| service::targets(conn, &actor, &id, q.year, lang, crate::db::today())).await?;
+        db::run(&state.pool, move |conn| service::targets(conn, &actor, &id, asked, lang, crate::db::today())).await?;
     if format.is_spreadsheet() {
         return rules::targets_table(&report, lang).respond(format);
     }

@@ -242,14 +242,20 @@ pub fn report_table(name: &str, report: &Report, lang: Lang) -> Table {
     Table { name: name.to_string(), headings, rows }
 }
 
+use crate::campaigns::types::Comparison;
+
 /// Whether a target is met: the ratio reaches the threshold (nothing to divide by is not met).
 pub fn ratio(numerator: i64, denominator: i64) -> Option<f64> {
     (denominator > 0).then(|| numerator as f64 / denominator as f64)
 }
 
-pub fn met(ratio: Option<f64>, threshold: f64) -> bool {
+/// "đạt 100 %" is at least the threshold; "trên 80 %" is more than it.
+pub fn met(ratio: Option<f64>, threshold: f64, comparison: Comparison) -> bool {
     // A float ratio like 2/3 must meet a threshold typed as 0.6667 rounded: compare at 1e-9.
-    ratio.is_some_and(|r| r + 1e-9 >= threshold)
+    ratio.is_some_and(|r| match comparison {
+        Comparison::Gte => r + 1e-9 >= threshold,
+        Comparison::Gt => r > threshold + 1e-9,
+    })
 }
 
 /// Progress against targets as a sheet.
@@ -330,9 +336,13 @@ mod tests {
 
     #[test]
     fn targets_are_met_at_the_threshold() {
-        assert!(met(ratio(3, 4), 0.75));
-        assert!(!met(ratio(2, 4), 0.75));
-        assert!(!met(ratio(0, 0), 0.0));
-        assert!(met(ratio(2, 3), 0.6666666666));
+        use Comparison::*;
+        assert!(met(ratio(3, 4), 0.75, Gte));
+        assert!(!met(ratio(2, 4), 0.75, Gte));
+        assert!(!met(ratio(0, 0), 0.0, Gte));
+        assert!(met(ratio(2, 3), 0.6666666666, Gte));
+        // "trên 80 %": 8 of 10 is not more than 80 %, 9 of 10 is.
+        assert!(!met(ratio(8, 10), 0.8, Gt));
+        assert!(met(ratio(9, 10), 0.8, Gt));
     }
 }

@@ -280,20 +280,37 @@ pub fn commendations_report(
     })
 }
 
-/// Progress against each target of a campaign the actor sees.
+/// What a target report is asked for.
+pub struct TargetRequest {
+    pub year: Option<i32>,
+    pub as_of: Option<chrono::NaiveDate>,
+    pub include_predecessors: bool,
+}
+
+/// Progress against each target of a campaign the actor sees, as of a day: the units counted are
+/// those active at the target's level under the launcher as the structure stood that day (for a
+/// launcher closed since, on its last day), the records those dated by that day.
 pub fn targets(
     conn: &mut DbConnection,
     actor: &Actor,
     campaign_id: &str,
-    year: Option<i32>,
+    asked: TargetRequest,
     lang: Lang,
     today: chrono::NaiveDate,
 ) -> Result<TargetReport, ApiError> {
-    if year.is_some_and(|y| !(2000..=2100).contains(&y)) {
-        bad_query(vec![FieldError::new("year", "out_of_range", "must be between 2000 and 2100")])?;
+    let mut errors = Vec::new();
+    if asked.year.is_some_and(|y| !(2000..=2100).contains(&y)) {
+        errors.push(FieldError::new("year", "out_of_range", "must be between 2000 and 2100"));
+    }
+    if asked.as_of.is_some_and(|d| !(2000..=2100).contains(&d.year())) {
+        errors.push(FieldError::new("as_of", "out_of_range", "must be in 2000 to 2100"));
+    }
+    if !errors.is_empty() {
+        bad_query(errors)?;
     }
     let campaign = crate::campaigns::service::visible(conn, actor, campaign_id)?;
     let c = campaign.to_api()?;
+    let year = asked.year;
     let (year_from, year_to) = match year {
         Some(y) => (y, y),
         None => {
@@ -301,29 +318,49 @@ pub fn targets(
             (c.starts_on.year(), last)
         }
     };
-    // A plan counts when its document was issued by the end of the year asked for (its own date,
-    // however late it was typed in); over the whole campaign, any plan issued so far counts.
-    let year_end = chrono::NaiveDate::from_ymd_opt(year.map_or(2101, |y| y + 1), 1, 1)
-        .ok_or_else(|| ApiError::internal("year out of range"))?;
+    // The day measured: the one asked for, else the end of the year asked for, else today.
+    let as_of = match (asked.as_of, year) {
+        (Some(d), _) => d,
+        (None, Some(y)) => {
+            chrono::NaiveDate::from_ymd_opt(y, 12, 31).ok_or_else(|| ApiError::internal("year out of range"))?
+        }
+        (None, None) => today,
+    };
+    // A launcher closed since is measured on the structure of its last day: "all communes of
+    // the district" are the communes it had.
+    let launcher = crate::units::store::find(conn, &c.unit_id)?
+        .ok_or_else(|| ApiError::internal("a campaign's unit is missing"))?;
+    let structure_on = match launcher.closed_on {
+        Some(closed) if closed <= as_of => closed.pred_opt().unwrap_or(closed),
+        _ => as_of,
+    };
     let mut targets = Vec::new();
     for t in &c.targets {
-        let kind = t.unit_kind.map(|k| k.as_str());
+        let scope = |level| store::TargetScope {
+            campaign: &c.id,
+            launcher: &c.unit_id,
+            level,
+            kind: t.unit_kind.map(|k| k.as_str()),
+            structure_on,
+            records_until: as_of,
+            include_predecessors: asked.include_predecessors,
+        };
         let (numerator, denominator) = match (t.metric, t.level) {
             (TargetMetric::UnitsWithPlanRatio, Some(level)) => (
-                store::count_units_with_plan(conn, &c.id, &c.unit_id, level, kind, year_end)?,
-                store::count_units(conn, &c.unit_id, level, kind)?,
+                store::count_units_with_plan(conn, &scope(Some(level)))?,
+                store::count_units(conn, &scope(Some(level)))?,
             ),
             (TargetMetric::UnitsWithModelRatio, Some(level)) => (
-                store::count_models(conn, &c.id, &c.unit_id, Some(level), kind, (year_from, year_to), false)?,
-                store::count_units(conn, &c.unit_id, level, kind)?,
+                store::count_models(conn, &scope(Some(level)), (year_from, year_to), false)?,
+                store::count_units(conn, &scope(Some(level)))?,
             ),
             (TargetMetric::ModelsPerUnitPerYear, level) => {
                 let units = match level {
-                    Some(level) => store::count_units(conn, &c.unit_id, level, kind)?,
+                    Some(_) => store::count_units(conn, &scope(level))?,
                     None => 1,
                 };
                 let years = i64::from(year_to - year_from + 1);
-                (store::count_models(conn, &c.id, &c.unit_id, level, kind, (year_from, year_to), true)?, units * years)
+                (store::count_models(conn, &scope(level), (year_from, year_to), true)?, units * years)
             }
             // Ratios without a level are refused when the campaign is written; nothing to count.
             (_, None) => (0, 0),
@@ -335,13 +372,16 @@ pub fn targets(
             level: t.level,
             unit_kind: t.unit_kind,
             threshold: t.threshold,
+            comparison: t.comparison,
             numerator,
             denominator,
             ratio,
-            met: rules::met(ratio, t.threshold),
+            met: rules::met(ratio, t.threshold, t.comparison),
         });
     }
     Ok(TargetReport {
+        as_of,
+        structure_on,
         campaign: TargetCampaign {
             id: c.id,
             code: c.code,

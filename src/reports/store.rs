@@ -327,97 +327,124 @@ pub fn active_children(conn: &mut DbConnection, root: &str) -> Result<Vec<String
     Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
-#[derive(QueryableByName)]
-struct Number {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
+/// Whose progress a target measures, and on which day.
+pub struct TargetScope<'a> {
+    pub campaign: &'a str,
+    pub launcher: &'a str,
+    /// The level of the units counted; `None`: the launcher alone.
+    pub level: Option<Level>,
+    pub kind: Option<&'a str>,
+    /// The day whose structure counts: the units active then under the launcher as it stood.
+    pub structure_on: chrono::NaiveDate,
+    /// Records dated up to this day count.
+    pub records_until: chrono::NaiveDate,
+    /// A unit also counts what its primary predecessors did (their records passed into it).
+    pub include_predecessors: bool,
 }
 
-/// The units a target counts: active, of `level` (and `kind`), strictly under `launcher`.
-fn target_units(level: Level, kind: Option<&str>, binds: &mut Vec<Bind>, launcher: &str) -> String {
-    binds.push(Bind::Text(launcher.to_string()));
-    binds.push(Bind::Text(level.as_str().to_string()));
-    let mut sql = "SELECT u.id FROM units u JOIN unit_tree t ON t.descendant_id = u.id \
-                   WHERE t.ancestor_id = ? AND t.depth > 0 AND u.status = 'active' AND u.level = ?"
-        .to_string();
-    if let Some(kind) = kind {
-        sql.push_str(" AND u.kind = ?");
-        binds.push(Bind::Text(kind.to_string()));
+/// The common table expressions of a target count: `ct` the campaign and those implementing it,
+/// `targets` the units counted (as the structure stood on `structure_on`), `below` each target
+/// unit with every unit under it that day (`anchor`, `id`), and, with predecessors, the units
+/// whose records passed into them.
+fn target_ctes(t: &TargetScope<'_>, binds: &mut Vec<Bind>) -> String {
+    let on = t.structure_on;
+    binds.push(Bind::Text(t.campaign.to_string()));
+    let mut sql = String::from(
+        "WITH RECURSIVE ct(id) AS (SELECT id FROM campaigns WHERE id = ? \
+           UNION ALL SELECT c.id FROM campaigns c JOIN ct ON c.parent_campaign_id = ct.id), \
+         edges(parent, child) AS (SELECT p.parent_id, p.unit_id FROM unit_parents p \
+           WHERE p.valid_from <= ? AND (p.valid_to IS NULL OR p.valid_to > ?)), ",
+    );
+    binds.extend([Bind::Date(on), Bind::Date(on)]);
+    match t.level {
+        Some(level) => {
+            sql.push_str(
+                "sub(id, depth) AS (SELECT CAST(? AS TEXT), 0 \
+                   UNION SELECT e.child, sub.depth + 1 FROM edges e JOIN sub ON e.parent = sub.id), \
+                 targets(id) AS (SELECT u.id FROM units u JOIN sub ON sub.id = u.id WHERE sub.depth > 0 \
+                   AND u.level = ? AND (u.established_on IS NULL OR u.established_on <= ?) \
+                   AND (u.closed_on IS NULL OR u.closed_on > ?)",
+            );
+            binds.push(Bind::Text(t.launcher.to_string()));
+            binds.extend([Bind::Text(level.as_str().to_string()), Bind::Date(on), Bind::Date(on)]);
+            if let Some(kind) = t.kind {
+                sql.push_str(" AND u.kind = ?");
+                binds.push(Bind::Text(kind.to_string()));
+            }
+            sql.push_str("), ");
+        }
+        None => {
+            sql.push_str("targets(id) AS (SELECT CAST(? AS TEXT)), ");
+            binds.push(Bind::Text(t.launcher.to_string()));
+        }
     }
+    let care = if t.include_predecessors {
+        " UNION ALL SELECT s.successor_id, s.predecessor_id FROM unit_successors s WHERE s.is_primary"
+    } else {
+        ""
+    };
+    sql.push_str(&format!(
+        "reach(parent, child) AS (SELECT parent, child FROM edges{care}), \
+         below(anchor, id) AS (SELECT id, id FROM targets \
+           UNION SELECT below.anchor, r.child FROM reach r JOIN below ON r.parent = below.id) "
+    ));
     sql
 }
-
-/// The campaign and every campaign implementing it, however far down.
-const CAMPAIGN_TREE: &str = "WITH RECURSIVE ct(id) AS (SELECT id FROM campaigns WHERE id = ? \
-     UNION ALL SELECT c.id FROM campaigns c JOIN ct ON c.parent_campaign_id = ct.id) ";
 
 /// Statuses of a model that has been registered and not withdrawn.
 const REGISTERED: &str = "('registered', 'in_progress', 'recognized', 'not_recognized')";
 
 /// How many target units there are.
-pub fn count_units(conn: &mut DbConnection, launcher: &str, level: Level, kind: Option<&str>) -> Result<i64, ApiError> {
+pub fn count_units(conn: &mut DbConnection, t: &TargetScope<'_>) -> Result<i64, ApiError> {
     let mut binds = Vec::new();
-    let units = target_units(level, kind, &mut binds, launcher);
-    let sql = format!("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM ({units}) x");
+    let sql = format!("{}SELECT CAST(COUNT(*) AS BIGINT) AS n FROM targets", target_ctes(t, &mut binds));
     Ok(load::<Number>(conn, &sql, &binds)?.first().map(|r| r.n).unwrap_or(0))
 }
 
-/// Target units that launched a campaign implementing `campaign` (directly or further down)
-/// before `launched_before`.
-pub fn count_units_with_plan(
-    conn: &mut DbConnection,
-    campaign: &str,
-    launcher: &str,
-    level: Level,
-    kind: Option<&str>,
-    issued_before: chrono::NaiveDate,
-) -> Result<i64, ApiError> {
-    let mut binds = vec![Bind::Text(campaign.to_string())];
-    let units = target_units(level, kind, &mut binds, launcher);
+/// Target units that launched a campaign implementing this one (directly or further down),
+/// whose document was issued by `records_until`; with predecessors, a primary predecessor's plan
+/// counts for its successor.
+pub fn count_units_with_plan(conn: &mut DbConnection, t: &TargetScope<'_>) -> Result<i64, ApiError> {
+    let mut binds = Vec::new();
+    let ctes = target_ctes(t, &mut binds);
+    let planners = if t.include_predecessors {
+        "(c.unit_id = x.id OR c.unit_id IN (SELECT s.predecessor_id FROM unit_successors s \
+           WHERE s.successor_id = x.id AND s.is_primary))"
+    } else {
+        "c.unit_id = x.id"
+    };
     let sql = format!(
-        "{CAMPAIGN_TREE}SELECT CAST(COUNT(*) AS BIGINT) AS n FROM ({units}) x WHERE EXISTS ( \
-           SELECT 1 FROM campaigns c JOIN ct ON ct.id = c.id WHERE c.unit_id = x.id AND c.id <> ? \
-           AND c.status IN ('active', 'closed') AND c.issued_on < ?)"
+        "{ctes}SELECT CAST(COUNT(*) AS BIGINT) AS n FROM targets x WHERE EXISTS ( \
+           SELECT 1 FROM campaigns c JOIN ct ON ct.id = c.id WHERE {planners} AND c.id <> ? \
+           AND c.status IN ('active', 'closed') AND c.issued_on <= ?)"
     );
-    binds.push(Bind::Text(campaign.to_string()));
-    binds.push(Bind::Date(issued_before));
+    binds.push(Bind::Text(t.campaign.to_string()));
+    binds.push(Bind::Date(t.records_until));
     Ok(load::<Number>(conn, &sql, &binds)?.first().map(|r| r.n).unwrap_or(0))
 }
 
-/// Target units whose subtree registered a model under the campaign (or one implementing it) in
-/// the years; with `per_model`, the number of such models instead.
+/// Target units under which (as the structure stood) a model of the campaign, or of one
+/// implementing it, is registered for one of the years (its `year`, the year it counts in however
+/// late it was typed in) and not withdrawn; with `per_model`, the number of such models instead.
 pub fn count_models(
     conn: &mut DbConnection,
-    campaign: &str,
-    launcher: &str,
-    level: Option<Level>,
-    kind: Option<&str>,
+    t: &TargetScope<'_>,
     years: (i32, i32),
     per_model: bool,
 ) -> Result<i64, ApiError> {
-    let mut binds = vec![Bind::Text(campaign.to_string())];
-    let units = match level {
-        Some(level) => target_units(level, kind, &mut binds, launcher),
-        None => {
-            binds.push(Bind::Text(launcher.to_string()));
-            "SELECT id FROM units WHERE id = ?".to_string()
-        }
-    };
-    let models = "FROM models m JOIN unit_tree t ON t.descendant_id = m.unit_id \
-                  WHERE m.campaign_id IN (SELECT id FROM ct) AND m.status IN ";
-    // Target units of one level head disjoint subtrees, so a model counts under one at most.
-    let sql = if per_model {
-        format!(
-            "{CAMPAIGN_TREE}SELECT CAST(COUNT(*) AS BIGINT) AS n {models}{REGISTERED} \
-             AND t.ancestor_id IN ({units}) AND m.year BETWEEN ? AND ?"
-        )
-    } else {
-        format!(
-            "{CAMPAIGN_TREE}SELECT CAST(COUNT(*) AS BIGINT) AS n FROM ({units}) x WHERE EXISTS (SELECT 1 {models}{REGISTERED} \
-             AND t.ancestor_id = x.id AND m.year BETWEEN ? AND ?)"
-        )
-    };
-    binds.push(Bind::Int(years.0));
-    binds.push(Bind::Int(years.1));
+    let mut binds = Vec::new();
+    let ctes = target_ctes(t, &mut binds);
+    let counted = if per_model { "m.id" } else { "b.anchor" };
+    let sql = format!(
+        "{ctes}SELECT CAST(COUNT(DISTINCT {counted}) AS BIGINT) AS n FROM below b JOIN models m ON m.unit_id = b.id \
+         WHERE m.campaign_id IN (SELECT id FROM ct) AND m.status IN {REGISTERED} AND m.year BETWEEN ? AND ?"
+    );
+    binds.extend([Bind::Int(years.0), Bind::Int(years.1)]);
     Ok(load::<Number>(conn, &sql, &binds)?.first().map(|r| r.n).unwrap_or(0))
+}
+
+#[derive(QueryableByName)]
+struct Number {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
 }

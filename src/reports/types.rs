@@ -128,10 +128,17 @@ str_enum! {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct TargetReportQuery {
-    /// Measure one year only (models of that year; plans launched by its end). Default: the
+    /// Measure one year only (models of that year; plans issued by its end). Default: the
     /// campaign's years up to today.
     #[param(minimum = 2000, maximum = 2100)]
     pub year: Option<i32>,
+    /// The day measured: the units active on it at the target's level under the launcher, as
+    /// the structure stood that day (a launcher closed since: on its last day), and the records
+    /// dated by it. Default: the end of the period asked for (31 December of `year`), else today.
+    pub as_of: Option<chrono::NaiveDate>,
+    /// A unit also counts the plans and models of the units whose records passed into it in a
+    /// reorganisation (its primary predecessors).
+    pub include_predecessors: Option<bool>,
     pub lang: Option<Lang>,
 }
 
@@ -200,6 +207,7 @@ pub struct TargetProgress {
     pub level: Option<Level>,
     pub unit_kind: Option<UnitKind>,
     pub threshold: f64,
+    pub comparison: crate::campaigns::types::Comparison,
     /// Units that launched a plan / registered a model; for models per unit per year, the models.
     pub numerator: i64,
     /// Units of the level (and kind) under the launcher; for models per unit per year, units × years.
@@ -221,6 +229,10 @@ pub struct TargetCampaign {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TargetReport {
+    /// The day measured: records dated by it count.
+    pub as_of: chrono::NaiveDate,
+    /// The day whose structure counts: `as_of`, or the launcher's last day if it closed before.
+    pub structure_on: chrono::NaiveDate,
     pub campaign: TargetCampaign,
     /// The years measured.
     pub year_from: i32,

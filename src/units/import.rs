@@ -430,6 +430,7 @@ fn apply(
     conn: &mut DbConnection,
     plan: &Plan,
     before: &HashMap<String, UnitRow>,
+    effective_on: NaiveDate,
 ) -> Result<(usize, usize, usize, usize), ApiError> {
     let now = crate::db::now();
     let inserts: Vec<UnitRow> = plan.order.iter().filter(|&&i| plan.new[i]).map(|&i| plan.rows[i].clone()).collect();
@@ -446,6 +447,7 @@ fn apply(
         }
         if row.parent_id != old.parent_id {
             moved += 1;
+            store::record_move(conn, &row.id, row.parent_id.as_deref(), effective_on)?;
         }
         if (&row.name, &row.short_name, &row.division_type, &row.kind)
             != (&old.name, &old.short_name, &old.division_type, &old.kind)
@@ -497,7 +499,7 @@ pub fn import_units(conn: &mut DbConnection, actor: &Actor, lines: &[UnitLine]) 
     }
     let plan = plan(lines, &targets, &active, &HashSet::new(), &scope, &actor_unit, &mut errors)?;
     let before: HashMap<String, UnitRow> = active.into_values().map(|r| (r.id.clone(), r)).collect();
-    let (created, updated, moved, unchanged) = apply(conn, &plan, &before)?;
+    let (created, updated, moved, unchanged) = apply(conn, &plan, &before, crate::db::today())?;
     if created > 0 || moved > 0 {
         store::rebuild_closures(conn)?;
     }
@@ -659,8 +661,14 @@ pub fn reorganize(
     }
     let mut closing = closing;
     closing.extend(displaced.iter().map(|u| u.id.clone()));
-    let plan = plan(lines, &targets, &active, &closing, &scope, &actor_unit, &mut errors)?;
+    let mut plan = plan(lines, &targets, &active, &closing, &scope, &actor_unit, &mut errors)?;
     errors.into_result("reorganisation")?;
+    // The units it creates come into being on its effective date.
+    for (row, new) in plan.rows.iter_mut().zip(&plan.new) {
+        if *new {
+            row.established_on = Some(effective_on);
+        }
+    }
 
     let now = crate::db::now();
     // Close the predecessors first: that frees their codes for the units that reuse them. They
@@ -680,7 +688,7 @@ pub fn reorganize(
     // Displaced units count with the descendants closed along with their parents.
     let closed = closed - displaced.len();
     let before: HashMap<String, UnitRow> = active.values().map(|r| (r.id.clone(), r.clone())).collect();
-    let (created, updated, moved, _) = apply(conn, &plan, &before)?;
+    let (created, updated, moved, _) = apply(conn, &plan, &before, effective_on)?;
     let id_of: HashMap<&str, &str> = plan.rows.iter().map(|r| (r.code.as_str(), r.id.as_str())).collect();
     for l in legacy.values() {
         if let Legacy::Closes(unit, successors) = l {

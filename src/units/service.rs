@@ -176,6 +176,8 @@ pub fn update(
         return Err(ApiError::PreconditionFailed { current: None });
     }
     if moved {
+        // A move made through the API takes effect today.
+        store::record_move(conn, &row.id, row.parent_id.as_deref(), crate::db::today())?;
         store::rebuild_closures(conn)?;
     }
     let after = store::load_unit(conn, row)?;

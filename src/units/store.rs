@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 
 use crate::auth::UnitRef;
-use crate::db::schema::{unit_lineage, unit_successors, unit_tree, units};
+use crate::db::schema::{unit_lineage, unit_parents, unit_successors, unit_tree, units};
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
 use crate::http::pagination::{self, Cursor, Sort};
@@ -33,7 +33,16 @@ pub struct UnitRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i64,
+    /// The day it came into being, when known (units a reorganisation creates).
+    pub established_on: Option<NaiveDate>,
 }
+
+/// The first day of the records: units known before their history was kept sat under their
+/// parent since then.
+pub const BEGINNING: NaiveDate = match NaiveDate::from_ymd_opt(1900, 1, 1) {
+    Some(d) => d,
+    None => panic!("a valid date"),
+};
 
 /// What a new unit is made of, every value already checked.
 pub struct NewUnit {
@@ -63,6 +72,7 @@ impl UnitRow {
             created_at: now,
             updated_at: now,
             version: 1,
+            established_on: None,
         }
     }
 
@@ -103,6 +113,7 @@ pub fn to_unit(row: UnitRow, successors: &[(String, bool)]) -> Result<Unit, ApiE
         division_type: row.division_type,
         parent_id: row.parent_id,
         closed_on: row.closed_on,
+        established_on: row.established_on,
         created_at: row.created_at.and_utc(),
         updated_at: row.updated_at.and_utc(),
         version: row.version,
@@ -137,6 +148,33 @@ pub fn unit_ref_by_code(conn: &mut DbConnection, code: &str) -> Result<Option<Un
 }
 
 /// Successors of each of `ids`, the primary one first.
+/// The active unit that holds a unit's records: the unit itself while it is active; for a closed
+/// unit, the holder of its primary successor (reorganisations may chain). `None` when the chain
+/// ends in a unit closed without a primary successor.
+pub fn caretaker(conn: &mut DbConnection, unit: &str) -> Result<Option<String>, ApiError> {
+    let mut id = unit.to_string();
+    // A reorganisation a year would take a century to make a chain this long.
+    for _ in 0..100 {
+        match find(conn, &id)? {
+            None => return Ok(None),
+            Some(row) if row.is_active() => return Ok(Some(row.id)),
+            Some(row) => {
+                let next: Option<String> = unit_successors::table
+                    .filter(unit_successors::predecessor_id.eq(&row.id))
+                    .filter(unit_successors::is_primary.eq(true))
+                    .select(unit_successors::successor_id)
+                    .first(conn)
+                    .optional()?;
+                match next {
+                    Some(next) => id = next,
+                    None => return Ok(None),
+                }
+            }
+        }
+    }
+    Ok(None)
+}
+
 pub fn successors_of(
     conn: &mut DbConnection,
     ids: &[String],
@@ -378,10 +416,38 @@ pub fn code_taken(conn: &mut DbConnection, code: &str, except: Option<&str>) -> 
 }
 
 pub fn insert(conn: &mut DbConnection, rows: &[UnitRow]) -> Result<(), ApiError> {
-    // 14 binds a row: 500 rows stay far below either backend's limit on bind parameters.
+    // 15 binds a row: 500 rows stay far below either backend's limit on bind parameters.
     for chunk in rows.chunks(500) {
         crate::with_backend!(conn, |c| diesel::insert_into(units::table).values(chunk).execute(c))?;
+        let history: Vec<_> = chunk
+            .iter()
+            .map(|r| {
+                (
+                    unit_parents::unit_id.eq(&r.id),
+                    unit_parents::parent_id.eq(&r.parent_id),
+                    unit_parents::valid_from.eq(r.established_on.unwrap_or(BEGINNING)),
+                )
+            })
+            .collect();
+        crate::with_backend!(conn, |c| diesel::insert_into(unit_parents::table).values(&history).execute(c))?;
     }
+    Ok(())
+}
+
+/// Records that `unit` sits under `parent` from `on`: the row it sat under until then ends there
+/// (a move dated the day of an earlier one replaces it).
+pub fn record_move(conn: &mut DbConnection, unit: &str, parent: Option<&str>, on: NaiveDate) -> Result<(), ApiError> {
+    diesel::delete(unit_parents::table.filter(unit_parents::unit_id.eq(unit)).filter(unit_parents::valid_from.ge(on)))
+        .execute(conn)?;
+    diesel::update(unit_parents::table.filter(unit_parents::unit_id.eq(unit)).filter(unit_parents::valid_to.is_null()))
+        .set(unit_parents::valid_to.eq(Some(on)))
+        .execute(conn)?;
+    diesel::update(unit_parents::table.filter(unit_parents::unit_id.eq(unit)).filter(unit_parents::valid_to.gt(on)))
+        .set(unit_parents::valid_to.eq(Some(on)))
+        .execute(conn)?;
+    diesel::insert_into(unit_parents::table)
+        .values((unit_parents::unit_id.eq(unit), unit_parents::parent_id.eq(parent), unit_parents::valid_from.eq(on)))
+        .execute(conn)?;
     Ok(())
 }
 
@@ -399,6 +465,7 @@ pub fn update(conn: &mut DbConnection, row: &UnitRow, expected_version: i64) -> 
             units::parent_id.eq(&row.parent_id),
             units::status.eq(&row.status),
             units::closed_on.eq(&row.closed_on),
+            units::established_on.eq(&row.established_on),
             units::updated_at.eq(&row.updated_at),
             units::version.eq(row.version),
         ))

@@ -82,6 +82,9 @@ pub struct Unit {
     pub status: UnitStatus,
     /// The day a closed unit ceased (its reorganisation's effective date).
     pub closed_on: Option<NaiveDate>,
+    /// The day it came into being, when known (a reorganisation's effective date for the units it
+    /// created); `null`: since before the records begin.
+    pub established_on: Option<NaiveDate>,
     /// The units that took over a closed unit.
     pub successor_ids: Vec<String>,
     /// Of `successor_ids`, the one that takes over the closed unit's records.

@@ -236,3 +236,95 @@ async fn a_split_names_one_primary_successor() {
         .json();
     assert_eq!(primary["code"], "P2C3");
 }
+
+/// Issue 15 §2: district D1's 2023–2025 plan, with targets "every commune issues a plan" and
+/// "more than half the communes build a model", is reviewed by the province after the 2025
+/// reorganisation closed D1: its communes are the ones it had, as of 2024-12-31 and as of
+/// 2025-12-31 alike, and the province's editors finish the plan.
+#[actix_web::test]
+async fn a_district_plan_is_reviewed_after_the_district_closed() {
+    let app = TestApp::spawn().await;
+    let fx = Fixture::load(&app).await;
+    let top = crate::campaigns::launched(
+        &app,
+        &fx,
+        "P1",
+        &crate::campaigns::campaign("07-KH/TU", "2023-01-01", "2025-12-31", None),
+    )
+    .await;
+    let mut plan = crate::campaigns::campaign("12-KH/HU", "2023-03-01", "2025-12-31", top["id"].as_str());
+    plan["issued_on"] = json!("2023-03-01");
+    plan["targets"] = json!([
+        {"metric": "units_with_plan_ratio", "level": "commune", "threshold": 1.0},
+        {"metric": "units_with_model_ratio", "level": "commune", "threshold": 0.5, "comparison": "gt"}
+    ]);
+    let d1_plan = crate::campaigns::launched(&app, &fx, "D1", &plan).await;
+    let d1_plan_id = d1_plan["id"].as_str().unwrap().to_string();
+    let mut c1_plan = crate::campaigns::campaign("01-KH/ĐU", "2023-04-01", "2025-12-31", Some(&d1_plan_id));
+    c1_plan["issued_on"] = json!("2023-04-01");
+    crate::campaigns::launched(&app, &fx, "C1", &c1_plan).await;
+    let c1 = fx.token(&app, "C1", &["editor"]);
+    let model = json!({"campaign_id": d1_plan_id, "title": "Dân vận khéo xây dựng nông thôn mới", "subject": "collective",
+                       "kind": "comprehensive", "registered_level": "district", "year": 2024, "registered_on": "2024-03-01"});
+    let m = app.post("/api/v1/models", &c1, &model).await.expect(201).json();
+    crate::models::act(&app, &c1, m["id"].as_str().unwrap(), "submit", 1, json!({})).await.expect(200);
+
+    // 1 July 2025: the districts close into the province; C1 carries on under it; C2 and C3 merge.
+    let reorg = json!({
+        "effective_on": "2025-07-01",
+        "units_csv": "code,name,level,division_type,parent_code\nP1,Tỉnh Hà Nam Cũ,province,tỉnh,\n\
+                      C1,Xã Đồng Du,commune,xã,P1\nCN1,Xã Đồng An,commune,xã,P1\n",
+        "successors_csv": "legacy_code,successor_code,is_primary\nD1,P1,1\nD2,P1,1\nC2,CN1,1\nC3,CN1,1\n",
+    });
+    app.post("/api/v1/units/reorganize", &app.root_admin(), &reorg).await.expect(200);
+    app.state.unit_cache.clear();
+    app.get("/api/v1/units", &fx.token(&app, "D1", &["viewer"])).await.problem(401, "unit_closed");
+
+    // The province's viewer reviews the district's plan: D1 had two communes, C1 and C2.
+    let p1 = fx.token(&app, "P1", &["viewer"]);
+    let targets = |q: &str| format!("/api/v1/reports/campaigns/{d1_plan_id}/targets?{q}");
+    for (q, as_of, structure_on) in
+        [("as_of=2024-12-31", "2024-12-31", "2024-12-31"), ("as_of=2025-12-31", "2025-12-31", "2025-06-30")]
+    {
+        let r = app.get(&targets(q), &p1).await.expect(200).json();
+        assert_eq!((r["as_of"].as_str(), r["structure_on"].as_str()), (Some(as_of), Some(structure_on)));
+        let plans = &r["targets"][0];
+        assert_eq!((plans["numerator"].as_i64(), plans["denominator"].as_i64()), (Some(1), Some(2)), "{q}: {r}");
+        let models = &r["targets"][1];
+        assert_eq!((models["numerator"].as_i64(), models["denominator"].as_i64()), (Some(1), Some(2)), "{q}");
+        assert_eq!(models["comparison"], "gt");
+        assert_eq!(models["met"], false, "1 of 2 is not more than half");
+    }
+    // A year asks for its 31 December; the predecessors' records are asked for by name.
+    let in_2024 = app.get(&targets("year=2024"), &p1).await.expect(200).json();
+    assert_eq!(in_2024["as_of"], "2024-12-31");
+    assert_eq!(in_2024["targets"][0]["denominator"], 2);
+    app.get(&targets("include_predecessors=true&as_of=2025-12-31"), &p1).await.expect(200);
+    // As of 2022, C1 had not issued its plan yet.
+    let early = app.get(&targets("as_of=2022-12-31"), &p1).await.expect(200).json();
+    assert_eq!(early["targets"][0]["numerator"], 0);
+
+    // The closed district's plan is in the province's care: its editors close it.
+    let p1_editor = fx.token(&app, "P1", &["editor"]);
+    let version = d1_plan["version"].as_i64().unwrap();
+    let res = app
+        .post_with(
+            &format!("/api/v1/campaigns/{d1_plan_id}/close"),
+            &p1_editor,
+            &[("If-Match", &format!("\"{version}\""))],
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.expect(200).json()["status"], "closed");
+    // Not another province's.
+    let p2_editor = fx.token(&app, "P2", &["editor"]);
+    let res = app
+        .post_with(
+            &format!("/api/v1/campaigns/{}/close", top["id"].as_str().unwrap()),
+            &p2_editor,
+            &[("If-Match", "\"2\"")],
+            &json!({}),
+        )
+        .await;
+    assert!(matches!(res.status, 403 | 404), "{}", res.text());
+}
