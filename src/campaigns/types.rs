@@ -251,8 +251,10 @@ pub struct ActionComment {
 #[into_params(parameter_in = Query)]
 pub struct ListCampaigns {
     /// Launched by this unit.
+    /// Its id or its code.
     pub unit_id: Option<String>,
     /// Launched by a unit of this subtree.
+    /// Its id or its code.
     pub ancestor_id: Option<String>,
     pub status: Option<CampaignStatus>,
     /// Running at some time in this year (its period overlaps the year).

@@ -170,6 +170,7 @@ pub struct RevokeCommendation {
 #[into_params(parameter_in = Query)]
 pub struct ListCommendations {
     pub model_id: Option<String>,
+    /// Its id or its code.
     pub issuer_unit_id: Option<String>,
     pub status: Option<CommendationStatus>,
     pub form: Option<Form>,

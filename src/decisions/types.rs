@@ -163,6 +163,7 @@ pub struct RevokeDecision {
 #[into_params(parameter_in = Query)]
 pub struct ListDecisions {
     /// Decisions of this issuer unit.
+    /// Its id or its code.
     pub issuer_unit_id: Option<String>,
     pub issuing_authority: Option<IssuingAuthority>,
     pub form: Option<Form>,

@@ -153,6 +153,7 @@ pub struct FinalizeBody {
 #[into_params(parameter_in = Query)]
 pub struct ListEvaluations {
     pub model_id: Option<String>,
+    /// Its id or its code.
     pub evaluator_unit_id: Option<String>,
     pub status: Option<EvaluationStatus>,
     pub review_kind: Option<ReviewKind>,

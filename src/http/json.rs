@@ -214,6 +214,27 @@ pub fn query_config() -> web::QueryConfig {
     })
 }
 
+/// A query string whose parameters may repeat (`?code=01&code=79` into a `Vec`): parsed with
+/// serde_html_form, which reads repeated keys as a list (serde_urlencoded, behind `web::Query`,
+/// refuses them). Errors are the same 400 `invalid_query` as every other query.
+pub struct RepeatableQuery<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for RepeatableQuery<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(serde_html_form::from_str::<T>(req.query_string()).map(RepeatableQuery).map_err(|err| {
+            let message = err.to_string();
+            ApiError::BadRequest {
+                code: "invalid_query",
+                detail: format!("the query string is not valid: {message}"),
+                errors: vec![FieldError::new("query", "invalid_query", message)],
+            }
+        }))
+    }
+}
+
 pub fn path_config() -> web::PathConfig {
     web::PathConfig::default().error_handler(|_, _| ApiError::NotFound.into())
 }

@@ -114,7 +114,14 @@ pub async fn list_models(
         sort_name,
         ..store::Filter::visible_to(&actor.unit_id, limit)
     };
-    let (items, next_cursor) = db::run(&state.pool, move |conn| store::list(conn, &filter)).await?;
+    let (items, next_cursor) = db::run(&state.pool, move |conn| {
+        // Tokens and spreadsheets name units by code: a unit filter takes either.
+        let mut filter = filter;
+        filter.unit_id = crate::units::store::resolve_opt(conn, filter.unit_id.as_deref())?;
+        filter.ancestor_id = crate::units::store::resolve_opt(conn, filter.ancestor_id.as_deref())?;
+        store::list(conn, &filter)
+    })
+    .await?;
     crate::http::export::respond(&state.pool, format, lang, ModelPage { items, next_cursor }).await
 }
 

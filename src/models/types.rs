@@ -258,8 +258,10 @@ pub struct ProgressPage {
 pub struct ListModels {
     pub campaign_id: Option<String>,
     /// Owned by this unit.
+    /// Its id or its code.
     pub unit_id: Option<String>,
     /// Owned by a unit of this subtree (the unit itself included).
+    /// Its id or its code.
     pub ancestor_id: Option<String>,
     /// With `ancestor_id`: also models of units closed in a reorganisation whose records passed
     /// to a unit of the subtree.

@@ -53,7 +53,7 @@ pub async fn list_public_models(
         // The public sees what the root sees, narrowed to recognised models.
         let root = crate::units::store::root_id(conn)?;
         let filter = crate::models::store::Filter {
-            ancestor_id: q.unit_id,
+            ancestor_id: crate::units::store::resolve_opt(conn, q.unit_id.as_deref())?,
             include_predecessors: true,
             status: Some(ModelStatus::Recognized),
             field: q.field,

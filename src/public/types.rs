@@ -66,6 +66,7 @@ pub struct PublicModelPage {
 #[into_params(parameter_in = Query)]
 pub struct ListPublicModels {
     /// Models of this unit's subtree (a province, say), with those of units it succeeded.
+    /// Its id or its code.
     pub unit_id: Option<String>,
     pub field: Option<Field>,
     #[param(minimum = 2000, maximum = 2100)]

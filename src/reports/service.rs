@@ -90,7 +90,9 @@ fn root(
     actor: &Actor,
     unit_id: Option<&str>,
 ) -> Result<crate::units::store::UnitRow, ApiError> {
-    crate::units::service::visible(conn, actor, unit_id.unwrap_or(&actor.unit_id))
+    // Tokens and spreadsheets name units by code: the root may be either.
+    let unit_id = crate::units::store::resolve_opt(conn, unit_id)?;
+    crate::units::service::visible(conn, actor, unit_id.as_deref().unwrap_or(&actor.unit_id))
 }
 
 /// The campaign filter must name a campaign the actor sees; an unknown one is a 422, not an
@@ -219,10 +221,14 @@ pub fn commendations_report(
 ) -> Result<Report, ApiError> {
     let root = root(conn, actor, r.unit_id.as_deref())?;
     campaign_filter(conn, actor, r.filter.campaign_id.as_deref())?;
+    let mut filter = r.filter.clone();
     if let Some(issuer) = &r.filter.issuer_unit_id {
-        crate::units::store::find(conn, issuer)?
+        let issuer = crate::units::store::resolve_ref(conn, issuer)?;
+        crate::units::store::find(conn, &issuer)?
             .ok_or_else(|| ApiError::field("issuer_unit_id", "unknown_unit", "no such unit"))?;
+        filter.issuer_unit_id = Some(issuer);
     }
+    let r = &ReportRequest { filter, ..r.clone() };
     let counts: Counts = store::commendation_counts(conn, &root.id, r.include_predecessors, &r.group_by, &r.filter)?;
     let mut axes = Vec::new();
     for (i, d) in r.group_by.iter().enumerate() {

@@ -49,6 +49,7 @@ str_enum! {
 #[into_params(parameter_in = Query)]
 pub struct ModelReportQuery {
     /// The root of the report: a unit of your subtree (default: your unit).
+    /// Its id or its code.
     pub unit_id: Option<String>,
     /// Also count what units closed in a reorganisation did, for the units that took on their
     /// records.
@@ -88,12 +89,14 @@ pub struct ModelReportQuery {
 #[into_params(parameter_in = Query)]
 pub struct CommendationReportQuery {
     /// The root of the report: commendations of models of this unit's subtree (default: yours).
+    /// Its id or its code.
     pub unit_id: Option<String>,
     /// Also count the models of units closed in a reorganisation whose records passed on.
     pub include_predecessors: Option<bool>,
     /// Only commendations of models of this campaign.
     pub campaign_id: Option<String>,
     /// Only those decided by this unit.
+    /// Its id or its code.
     pub issuer_unit_id: Option<String>,
     /// Years of the decision.
     #[param(minimum = 2000, maximum = 2100)]

@@ -87,9 +87,12 @@ pub async fn list_units(
     state: web::Data<AppState>,
     actor: Actor,
     format: crate::http::export::Format,
-    query: web::Query<ListUnits>,
+    query: crate::http::json::RepeatableQuery<ListUnits>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
+    let query = query.0;
+    if query.code.len() > 100 || query.code.iter().any(|c| c.is_empty() || c.chars().count() > 32) {
+        return Err(ApiError::bad_request("invalid_query", "give 1 to 100 codes of 1 to 32 characters"));
+    }
     let Paging { sort, sort_name, cursor, limit, updated_since } = Paging::parse(
         query.sort.as_deref(),
         "code",
@@ -100,6 +103,7 @@ pub async fn list_units(
     )?;
     let filter = store::Filter {
         viewer: actor.unit_id.clone(),
+        codes: query.code,
         parent_id: query.parent_id,
         ancestor_id: query.ancestor_id,
         include_predecessors: query.include_predecessors.unwrap_or(false),

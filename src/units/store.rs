@@ -148,6 +148,28 @@ pub fn unit_ref_by_code(conn: &mut DbConnection, code: &str) -> Result<Option<Un
 }
 
 /// Successors of each of `ids`, the primary one first.
+/// A unit named by its id or, as tokens and spreadsheets name units, by its code: its id. A code
+/// names the active unit that has it, else the one that had it last. A value that names no unit
+/// comes back as it is, and matches nothing.
+pub fn resolve_ref(conn: &mut DbConnection, value: &str) -> Result<String, ApiError> {
+    if uuid::Uuid::parse_str(value).is_ok() {
+        return Ok(value.to_string());
+    }
+    let by_code: Option<String> = units::table
+        .filter(units::code.eq(value))
+        // 'active' sorts before 'closed'; of closed ones, the latest.
+        .order((units::status.asc(), units::closed_on.desc()))
+        .select(units::id)
+        .first(conn)
+        .optional()?;
+    Ok(by_code.unwrap_or_else(|| value.to_string()))
+}
+
+/// `resolve_ref` for an optional filter.
+pub fn resolve_opt(conn: &mut DbConnection, value: Option<&str>) -> Result<Option<String>, ApiError> {
+    value.map(|v| resolve_ref(conn, v)).transpose()
+}
+
 /// The active unit that holds a unit's records: the unit itself while it is active; for a closed
 /// unit, the holder of its primary successor (reorganisations may chain). `None` when the chain
 /// ends in a unit closed without a primary successor.
@@ -330,6 +352,8 @@ pub const SORTS: &[(&str, SortField)] = &[
 #[derive(Debug, Clone)]
 pub struct Filter {
     pub viewer: String,
+    /// Units with one of these codes (none: any).
+    pub codes: Vec<String>,
     pub parent_id: Option<String>,
     pub ancestor_id: Option<String>,
     pub include_predecessors: bool,
@@ -351,18 +375,23 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> Result<(Vec<Unit>, Option<St
         SortField::CreatedAt | SortField::UpdatedAt => pagination::time_after(&f.cursor)?,
         _ => None,
     };
-    let plan = scope_plan(conn, &f.viewer, f.ancestor_id.as_deref())?;
+    let ancestor = resolve_opt(conn, f.ancestor_id.as_deref())?;
+    let parent = resolve_opt(conn, f.parent_id.as_deref())?;
+    let plan = scope_plan(conn, &f.viewer, ancestor.as_deref())?;
     let rows: Vec<UnitRow> = crate::with_backend!(conn, |c| {
         let mut q = crate::within_scope!(
             units::table.into_boxed(),
             units::id,
             &f.viewer,
             plan,
-            f.ancestor_id.as_ref(),
+            ancestor.as_ref(),
             f.include_predecessors
         );
-        if let Some(parent) = &f.parent_id {
+        if let Some(parent) = &parent {
             q = q.filter(units::parent_id.eq(parent.clone()));
+        }
+        if !f.codes.is_empty() {
+            q = q.filter(units::code.eq_any(f.codes.clone()));
         }
         if let Some(level) = f.level {
             q = q.filter(units::level.eq(level.as_str()));

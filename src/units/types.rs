@@ -184,9 +184,13 @@ pub struct SuccessorRef {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListUnits {
-    /// Direct children of this unit.
+    /// Units with this code, exactly; repeat it for several (`?code=01&code=79`, at most 100).
+    #[serde(default)]
+    #[param(max_length = 32, min_length = 1, max_items = 100)]
+    pub code: Vec<String>,
+    /// Direct children of this unit (its id, or its code).
     pub parent_id: Option<String>,
-    /// The whole subtree under this unit (the unit itself included).
+    /// The whole subtree under this unit (its id, or its code; the unit itself included).
     pub ancestor_id: Option<String>,
     /// With `ancestor_id`: also the units closed in a reorganisation whose records passed to a
     /// unit of the subtree, and their subtrees.

@@ -316,3 +316,44 @@ async fn ancestors_stop_at_what_the_caller_may_see() {
     let from_c1 = app.get(&path, &fx.token(&app, "C1", &["viewer"])).await.expect(200).json();
     assert_eq!(codes(&from_c1), vec!["C1"]);
 }
+
+/// Issue 15 §4: tokens and spreadsheets carry codes. `/units?code=` takes exact codes, repeated;
+/// every filter that takes a unit takes its code as well as its id.
+#[actix_web::test]
+async fn units_are_found_by_their_codes_everywhere_a_unit_is_asked_for() {
+    let app = TestApp::spawn().await;
+    let fx = Fixture::load(&app).await;
+    let admin = app.root_admin();
+    let page = app.get("/api/v1/units?code=P1&code=P2C1&code=NONE", &admin).await.expect(200).json();
+    let mut codes: Vec<&str> = page["items"].as_array().unwrap().iter().map(|u| u["code"].as_str().unwrap()).collect();
+    codes.sort();
+    assert_eq!(codes, ["P1", "P2C1"]);
+    // Exact, not a search: "P1" does not find "P1-BLOC".
+    let one = app.get("/api/v1/units?code=P1", &admin).await.expect(200).json();
+    assert_eq!(one["items"].as_array().unwrap().len(), 1);
+    // Scope still holds: a province sees its own codes only.
+    let p2 = fx.token(&app, "P2", &["viewer"]);
+    let seen = app.get("/api/v1/units?code=P1&code=P2C1", &p2).await.expect(200).json();
+    assert_eq!(seen["items"].as_array().unwrap().len(), 1);
+    let too_many = (0..101).map(|i| format!("code=X{i}")).collect::<Vec<_>>().join("&");
+    app.get(&format!("/api/v1/units?{too_many}"), &admin).await.problem(400, "invalid_query");
+
+    // A code wherever a unit is asked for answers as its id does.
+    for (by_code, by_id) in [
+        ("/api/v1/units?ancestor_id=D1".to_string(), format!("/api/v1/units?ancestor_id={}", fx.id("D1"))),
+        ("/api/v1/units?parent_id=P1".to_string(), format!("/api/v1/units?parent_id={}", fx.id("P1"))),
+        ("/api/v1/models?ancestor_id=D1".to_string(), format!("/api/v1/models?ancestor_id={}", fx.id("D1"))),
+        ("/api/v1/campaigns?unit_id=P1".to_string(), format!("/api/v1/campaigns?unit_id={}", fx.id("P1"))),
+        ("/api/v1/reports/models?unit_id=D1".to_string(), format!("/api/v1/reports/models?unit_id={}", fx.id("D1"))),
+        (
+            "/api/v1/commendations?issuer_unit_id=D1".to_string(),
+            format!("/api/v1/commendations?issuer_unit_id={}", fx.id("D1")),
+        ),
+    ] {
+        let a = app.get(&by_code, &admin).await.expect(200).json();
+        let b = app.get(&by_id, &admin).await.expect(200).json();
+        assert_eq!(a, b, "{by_code}");
+    }
+    let d1_units = app.get("/api/v1/units?ancestor_id=D1", &admin).await.expect(200).json();
+    assert_eq!(d1_units["items"].as_array().unwrap().len(), 4, "D1, C1, C2 and V1");
+}
