@@ -18,6 +18,34 @@ pub fn check(field: &str, date: NaiveDate, today: NaiveDate, errors: &mut Vec<Fi
     }
 }
 
+/// Checks a record's own date against its unit's life: not before the unit came into being, not
+/// on or after the day it closed.
+pub fn check_within_unit(
+    field: &str,
+    date: NaiveDate,
+    unit: &crate::units::store::UnitRow,
+    errors: &mut Vec<FieldError>,
+) {
+    if unit.established_on.is_some_and(|from| date < from) {
+        errors.push(FieldError::new(
+            field,
+            "before_unit",
+            format!(
+                "{} came into being on {}; a record of it is dated on or after that",
+                unit.name,
+                unit.established_on.unwrap_or(date)
+            ),
+        ));
+    }
+    if unit.closed_on.is_some_and(|closed| date >= closed) {
+        errors.push(FieldError::new(
+            field,
+            "after_unit_closed",
+            format!("{} closed on {}; a record of it is dated before that", unit.name, unit.closed_on.unwrap_or(date)),
+        ));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

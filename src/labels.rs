@@ -19,6 +19,7 @@ const VI: &[(&str, &str)] = &[
     ("central", "Trung ương"),
     ("province", "Tỉnh, thành phố"),
     ("district", "Huyện"),
+    // From 1 July 2025; before it, see `BEFORE`.
     ("commune", "Xã, phường, đặc khu"),
     ("village", "Thôn, tổ dân phố"),
     ("locality", "Địa phương"),
@@ -199,6 +200,29 @@ const VI: &[(&str, &str)] = &[
     ("revocation.number", "Số quyết định thu hồi"),
     ("decisions", "Quyết định"),
 ];
+
+/// The day the 2025 reorganisation took effect: districts ended, and the commune level became
+/// "xã, phường, đặc khu" (until then "xã, phường, thị trấn").
+pub const REORGANISED_2025: chrono::NaiveDate = match chrono::NaiveDate::from_ymd_opt(2025, 7, 1) {
+    Some(d) => d,
+    None => panic!("a valid date"),
+};
+
+/// Labels that changed on a date: (code, the day the label in `VI` took over, the label before).
+const BEFORE: &[(&str, chrono::NaiveDate, &str, &str)] =
+    &[("commune", REORGANISED_2025, "Xã, phường, thị trấn", "Commune, ward, township")];
+
+/// The label of `code` as it was written on `on`: what describes 2022 is labelled with 2022's
+/// words.
+pub fn label_on(lang: Lang, code: &str, on: chrono::NaiveDate) -> String {
+    match BEFORE.iter().find(|(c, from, _, _)| *c == code && on < *from) {
+        Some((_, _, vi, en)) => match lang {
+            Lang::Vi => vi.to_string(),
+            Lang::En => en.to_string(),
+        },
+        None => label(lang, code),
+    }
+}
 
 /// The label of `code` in `lang`: the Vietnamese entry, or the code made readable in English.
 pub fn label(lang: Lang, code: &str) -> String {

@@ -95,7 +95,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateCampaign) -> 
         },
         parent.as_ref(),
     )?;
-    let issued_on = issued(input_issued_on, today)?;
+    let issued_on = issued(conn, &unit_id, input_issued_on, today)?;
     if store::code_taken(conn, &unit_id, &content.code, None)? {
         return Err(ApiError::conflict(
             "code_taken",
@@ -134,11 +134,19 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateCampaign) -> 
     Ok(campaign)
 }
 
-/// A plan's issue date, checked: today or earlier, 2000 or later.
-fn issued(on: Option<NaiveDate>, today: NaiveDate) -> Result<Option<NaiveDate>, ApiError> {
+/// A plan's issue date, checked: today or earlier, 2000 or later, within its unit's life.
+fn issued(
+    conn: &mut DbConnection,
+    unit_id: &str,
+    on: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Result<Option<NaiveDate>, ApiError> {
     let mut errors = Vec::new();
     if let Some(on) = on {
         crate::dates::check("issued_on", on, today, &mut errors);
+        if let Some(unit) = crate::units::store::find(conn, unit_id)? {
+            crate::dates::check_within_unit("issued_on", on, &unit, &mut errors);
+        }
     }
     ApiError::unless_any(errors)?;
     Ok(on)
@@ -199,7 +207,7 @@ pub fn update(
         c.criteria_sets = v;
     }
     if let Some(on) = input.issued_on {
-        row.issued_on = issued(Some(on), crate::db::today())?;
+        row.issued_on = issued(conn, &row.unit_id.clone(), Some(on), crate::db::today())?;
     }
     if let Some(p) = input.parent_campaign_id {
         row.parent_campaign_id = match p {

@@ -90,6 +90,7 @@ pub fn create(
     let authority_title = text("authority_title", &input.authority_title, 255, &mut errors);
     let number = text("number", &input.number, 64, &mut errors);
     commendations::decision_date("decided_on", input.decided_on, today, &mut errors);
+    crate::dates::check_within_unit("decided_on", input.decided_on, &issuer, &mut errors);
     let summary = clean_long_text("summary", input.summary.as_deref(), 500).map_err(|e| errors.push(e)).ok().flatten();
     let signer = input.signer.map(|s| {
         (text("signer.name", &s.name, 255, &mut errors), text("signer.position", &s.position, 255, &mut errors))

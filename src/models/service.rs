@@ -154,11 +154,12 @@ fn step(
     }
 }
 
-/// A model's registration date, checked: today or earlier, 2000 or later.
-fn registered(on: Option<NaiveDate>) -> Result<Option<NaiveDate>, ApiError> {
+/// A model's registration date, checked: today or earlier, 2000 or later, within its owner's life.
+fn registered(on: Option<NaiveDate>, owner: &UnitRow) -> Result<Option<NaiveDate>, ApiError> {
     let mut errors = Vec::new();
     if let Some(on) = on {
         crate::dates::check("registered_on", on, crate::db::today(), &mut errors);
+        crate::dates::check_within_unit("registered_on", on, owner, &mut errors);
     }
     ApiError::unless_any(errors)?;
     Ok(on)
@@ -194,6 +195,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateModel) -> Res
         Some(id) => Some(replication_source(conn, actor, id)?),
         None => None,
     };
+    let registered_on = registered(input.registered_on, &owner)?;
     let now = crate::db::now();
     let mut row = ModelRow {
         id: uuid::Uuid::now_v7().to_string(),
@@ -220,7 +222,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateModel) -> Res
         created_at: now,
         updated_at: now,
         version: 1,
-        registered_on: registered(input.registered_on)?,
+        registered_on,
     };
     row.set_content(content);
     row.push_history(step(actor, "create", None, ModelStatus::Draft, None))?;
@@ -281,7 +283,7 @@ pub fn update(
         c.registered_level = v;
     }
     if let Some(on) = input.registered_on {
-        row.registered_on = registered(Some(on))?;
+        row.registered_on = registered(Some(on), &owner)?;
     }
     if let Some(v) = input.year {
         c.year = v;
@@ -365,10 +367,9 @@ pub fn add_progress(
         ));
     }
     let mut errors = Vec::new();
-    if input.reported_on > today {
-        errors.push(FieldError::new("reported_on", "in_future", "a report is dated today or earlier"));
-    } else if input.reported_on.year() < 2000 {
-        errors.push(FieldError::new("reported_on", "out_of_range", "must be in 2000 or later"));
+    crate::dates::check("reported_on", input.reported_on, today, &mut errors);
+    if let Some(unit) = crate::units::store::find(conn, &before_row.unit_id)? {
+        crate::dates::check_within_unit("reported_on", input.reported_on, &unit, &mut errors);
     }
     let text = match crate::units::rules::clean_long_text("text", Some(&input.text), 10_000) {
         Ok(Some(text)) => Some(text),

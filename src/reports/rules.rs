@@ -244,6 +244,21 @@ pub fn report_table(name: &str, report: &Report, lang: Lang) -> Table {
 
 use crate::campaigns::types::Comparison;
 
+/// Labels level values with the words of the day the report describes (`on`): a report of 2022
+/// calls communes "xã, phường, thị trấn".
+pub fn label_levels_on(rows: &mut [ReportRow], subtotals: &mut [Subtotal], lang: Lang, on: chrono::NaiveDate) {
+    let relabel = |g: &mut GroupValue| {
+        if matches!(g.dimension.as_str(), "level" | "registered_level" | "issuer_level") {
+            if let Some(code) = &g.key {
+                g.label = crate::labels::label_on(lang, code, on);
+            }
+        }
+    };
+    for row in rows.iter_mut().chain(subtotals.iter_mut().flat_map(|s| s.rows.iter_mut())) {
+        row.groups.iter_mut().for_each(relabel);
+    }
+}
+
 /// Whether a target is met: the ratio reaches the threshold (nothing to divide by is not met).
 pub fn ratio(numerator: i64, denominator: i64) -> Option<f64> {
     (denominator > 0).then(|| numerator as f64 / denominator as f64)
@@ -270,7 +285,9 @@ pub fn targets_table(report: &TargetReport, lang: Lang) -> Table {
         .map(|t| {
             vec![
                 Cell::Text(label(lang, t.metric.as_str())),
-                t.level.map(|l| Cell::Text(label(lang, l.as_str()))).unwrap_or(Cell::Empty),
+                t.level
+                    .map(|l| Cell::Text(crate::labels::label_on(lang, l.as_str(), report.structure_on)))
+                    .unwrap_or(Cell::Empty),
                 t.unit_kind.map(|k| Cell::Text(label(lang, k.as_str()))).unwrap_or(Cell::Empty),
                 Cell::Float(t.threshold),
                 Cell::Int(t.numerator),
@@ -332,6 +349,15 @@ mod tests {
         assert_eq!(parse(Some("field,level,year")).1, 1);
         assert_eq!(parse(Some("colour")).1, 1);
         assert_eq!(parse(None), (vec![], 0));
+    }
+
+    #[test]
+    fn levels_are_labelled_with_the_words_of_their_day() {
+        let on = |y, m, d| chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        assert_eq!(crate::labels::label_on(Lang::Vi, "commune", on(2022, 12, 31)), "Xã, phường, thị trấn");
+        assert_eq!(crate::labels::label_on(Lang::Vi, "commune", on(2025, 6, 30)), "Xã, phường, thị trấn");
+        assert_eq!(crate::labels::label_on(Lang::Vi, "commune", on(2025, 7, 1)), "Xã, phường, đặc khu");
+        assert_eq!(crate::labels::label_on(Lang::Vi, "district", on(2022, 1, 1)), "Huyện");
     }
 
     #[test]

@@ -185,7 +185,8 @@ pub fn models_report(conn: &mut DbConnection, actor: &Actor, r: &ModelReportRequ
             }
         });
     }
-    let (rows, subtotals, total) = rules::lay_out(&axes, &counts, &distinct_subtotals, distinct_total);
+    let (mut rows, mut subtotals, total) = rules::lay_out(&axes, &counts, &distinct_subtotals, distinct_total);
+    rules::label_levels_on(&mut rows, &mut subtotals, r.lang, described_on(r.filter.year_to));
     Ok(Report {
         unit: rules::report_unit(&root)?,
         group_by: r.group_by.iter().map(|d| d.as_str().to_string()).collect(),
@@ -276,7 +277,8 @@ pub fn commendations_report(
             }
         }
     }
-    let (rows, subtotals, total) = rules::lay_out(&axes, &counts, &distinct_subtotals, distinct_total);
+    let (mut rows, mut subtotals, total) = rules::lay_out(&axes, &counts, &distinct_subtotals, distinct_total);
+    rules::label_levels_on(&mut rows, &mut subtotals, r.lang, described_on(r.filter.year_to));
     Ok(Report {
         unit: rules::report_unit(&root)?,
         group_by: r.group_by.iter().map(|d| d.as_str().to_string()).collect(),
@@ -284,6 +286,13 @@ pub fn commendations_report(
         subtotals,
         total,
     })
+}
+
+/// The day a report describes, whose words label it: the end of its last year, or today.
+fn described_on(year_to: Option<i32>) -> chrono::NaiveDate {
+    year_to
+        .and_then(|y| chrono::NaiveDate::from_ymd_opt(y, 12, 31))
+        .map_or_else(crate::db::today, |end| end.min(crate::db::today()))
 }
 
 /// What a target report is asked for.

@@ -29,6 +29,8 @@ pub struct UnitLine {
     pub level: Level,
     pub division_type: Option<String>,
     pub parent_code: Option<String>,
+    /// The day the unit came into being, when the list says.
+    pub established_on: Option<NaiveDate>,
 }
 
 /// One row of a succession list: `legacy_code,successor_code,is_primary`.
@@ -160,8 +162,12 @@ fn optional(value: Option<&String>) -> Option<String> {
 
 pub fn parse_units_csv(text: &str) -> Result<Vec<UnitLine>, ApiError> {
     let what = "unit list";
-    let rows =
-        read_csv(text, what, &["code", "name", "level", "parent_code"], &["division_type", "short_name", "kind"])?;
+    let rows = read_csv(
+        text,
+        what,
+        &["code", "name", "level", "parent_code"],
+        &["division_type", "short_name", "kind", "established_on"],
+    )?;
     let mut errors = Errors(Vec::new());
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut lines = Vec::with_capacity(rows.rows.len());
@@ -187,6 +193,20 @@ pub fn parse_units_csv(text: &str) -> Result<Vec<UnitLine>, ApiError> {
         let division_type =
             optional(row.get("division_type")).map(|s| rules::clean_text("division_type", &s, 64)).transpose();
         let parent_code = optional(row.get("parent_code"));
+        let established_on = match optional(row.get("established_on")) {
+            None => None,
+            Some(d) => match NaiveDate::parse_from_str(&d, "%Y-%m-%d") {
+                Ok(d) if d <= crate::db::today() => Some(d),
+                Ok(_) => {
+                    errors.push(line, "established_on", "in_future", "a unit came into being today or earlier");
+                    None
+                }
+                Err(_) => {
+                    errors.push(line, "established_on", "invalid_date", "must be a date, YYYY-MM-DD");
+                    None
+                }
+            },
+        };
         if let Some(p) = &parent_code {
             if let Err(m) = UnitCode::parse(p) {
                 errors.push(line, "parent_code", "invalid_code", m);
@@ -196,9 +216,18 @@ pub fn parse_units_csv(text: &str) -> Result<Vec<UnitLine>, ApiError> {
             }
         }
         match (name, level, kind, short_name, division_type) {
-            (Ok(name), Some(level), Some(kind), Ok(short_name), Ok(division_type)) if level != Level::Central => {
-                lines.push(UnitLine { line, code, name, short_name, kind, level, division_type, parent_code })
-            }
+            (Ok(name), Some(level), Some(kind), Ok(short_name), Ok(division_type)) if level != Level::Central => lines
+                .push(UnitLine {
+                    line,
+                    code,
+                    name,
+                    short_name,
+                    kind,
+                    level,
+                    division_type,
+                    parent_code,
+                    established_on,
+                }),
             (name, level, kind, short_name, division_type) => {
                 for e in [name.err(), short_name.err(), division_type.err()].into_iter().flatten() {
                     errors.push(line, &e.field, &e.code, e.message);
@@ -392,6 +421,9 @@ fn plan(
                 }
                 row.division_type = line.division_type.clone();
                 row.kind = line.kind.as_str().into();
+                if line.established_on.is_some() {
+                    row.established_on = line.established_on;
+                }
                 row.refresh_search_text();
                 rows.push(row);
                 new.push(false);
@@ -406,7 +438,9 @@ fn plan(
                     division_type: line.division_type.clone(),
                     parent_id: String::new(),
                 };
-                rows.push(UnitRow::new(unit, now));
+                let mut row = UnitRow::new(unit, now);
+                row.established_on = line.established_on;
+                rows.push(row);
                 new.push(true);
             }
         }
@@ -665,7 +699,7 @@ pub fn reorganize(
     errors.into_result("reorganisation")?;
     // The units it creates come into being on its effective date.
     for (row, new) in plan.rows.iter_mut().zip(&plan.new) {
-        if *new {
+        if *new && row.established_on.is_none() {
             row.established_on = Some(effective_on);
         }
     }

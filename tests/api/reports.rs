@@ -626,3 +626,27 @@ async fn counts_stay_exact_under_parallel_writes() {
         app.get(&format!("/api/v1/reports/models?{EVERY_STATUS}"), &app.root_admin()).await.expect(200).json();
     assert_eq!(national["total"], 8 + 40);
 }
+
+/// Issue 15 §4: labels follow the date of what they describe: a report of 2024 calls communes
+/// "xã, phường, thị trấn", one of today "xã, phường, đặc khu".
+#[actix_web::test]
+async fn reports_label_levels_with_the_words_of_their_year() {
+    let app = TestApp::spawn().await;
+    let fx = Fixture::load(&app).await;
+    province(&app, &fx).await;
+    let p1 = fx.token(&app, "P1", &["viewer"]);
+    let level_labels = |r: &Value| -> Vec<String> {
+        r["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| row["groups"][0]["label"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let base = format!("/api/v1/reports/models?unit_id={}&group_by=level", fx.id("P1"));
+    let of_2024 = app.get(&format!("{base}&year_to=2024"), &p1).await.expect(200).json();
+    assert!(level_labels(&of_2024).contains(&"Xã, phường, thị trấn".to_string()), "{of_2024}");
+    let today = app.get(&base, &p1).await.expect(200).json();
+    assert!(level_labels(&today).contains(&"Xã, phường, đặc khu".to_string()), "{today}");
+    assert!(!level_labels(&today).contains(&"Xã, phường, thị trấn".to_string()));
+}

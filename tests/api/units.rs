@@ -357,3 +357,24 @@ async fn units_are_found_by_their_codes_everywhere_a_unit_is_asked_for() {
     let d1_units = app.get("/api/v1/units?ancestor_id=D1", &admin).await.expect(200).json();
     assert_eq!(d1_units["items"].as_array().unwrap().len(), 4, "D1, C1, C2 and V1");
 }
+
+/// Issue 15 §3: a unit list says when a unit came into being; a record of it cannot be older.
+#[actix_web::test]
+async fn records_are_dated_within_their_units_life() {
+    let app = TestApp::spawn().await;
+    Fixture::load(&app).await;
+    let csv = "code,name,level,parent_code,division_type,established_on\nC9,Xã Tân Lập,commune,D1,xã,2024-01-01\n";
+    app.post_csv("/api/v1/units/import", &app.root_admin(), csv).await.expect(200);
+    let page = app.get("/api/v1/units?code=C9", &app.root_admin()).await.expect(200).json();
+    assert_eq!(page["items"][0]["established_on"], "2024-01-01");
+    let editor = app.token("C9", "commune", &["editor"]);
+    let mut plan = crate::campaigns::campaign("01-KH/ĐU", "2024-01-01", "2025-12-31", None);
+    plan["issued_on"] = json!("2023-06-01");
+    let res = app.post("/api/v1/campaigns", &editor, &plan).await;
+    assert_eq!(res.problem(422, "validation_failed")["errors"][0]["code"], "before_unit");
+    plan["issued_on"] = json!("2024-02-01");
+    app.post("/api/v1/campaigns", &editor, &plan).await.expect(201);
+    let bad = "code,name,level,parent_code,established_on\nC8,Xã Sau,commune,D1,01/02/2024\n";
+    let res = app.post_csv("/api/v1/units/import", &app.root_admin(), bad).await;
+    assert_eq!(res.problem(422, "invalid_file")["errors"][0]["code"], "invalid_date");
+}
