@@ -119,6 +119,7 @@ const VI: &[(&str, &str)] = &[
     ("latest_progress_on", "Báo cáo tiến độ gần nhất"),
     ("registered_on", "Ngày đăng ký"),
     ("issued_on", "Ngày ban hành"),
+    ("evaluated_on", "Ngày đánh giá"),
     ("reported_on", "Ngày báo cáo"),
     ("text", "Nội dung"),
     ("model_id", "Mô hình"),

@@ -95,6 +95,7 @@ pub async fn list_campaigns(
         viewer: actor.unit_id.clone(),
         unit_id: q.unit_id,
         ancestor_id: q.ancestor_id,
+        include_predecessors: q.include_predecessors.unwrap_or(false),
         status: q.status,
         year: pagination::year(q.year)?,
         parent_campaign_id: q.parent_campaign_id,

@@ -3,7 +3,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use crate::db::schema::{campaigns, unit_lineage, unit_tree};
+use crate::db::schema::{campaigns, unit_lineage, unit_successors, unit_tree};
 use crate::db::DbConnection;
 use crate::error::ApiError;
 use crate::http::pagination::{self, Cursor, Sort};
@@ -179,6 +179,9 @@ pub struct Filter {
     pub viewer: String,
     pub unit_id: Option<String>,
     pub ancestor_id: Option<String>,
+    /// With `unit_id` or `ancestor_id`: also the campaigns of units closed in a reorganisation
+    /// whose records passed into them.
+    pub include_predecessors: bool,
     pub status: Option<CampaignStatus>,
     pub year: Option<i32>,
     pub parent_campaign_id: Option<String>,
@@ -211,12 +214,33 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> Result<(Vec<CampaignRow>, Op
             )
             .into_boxed();
         if let Some(unit) = &f.unit_id {
-            q = q.filter(campaigns::unit_id.eq(unit.clone()));
+            if f.include_predecessors {
+                let predecessors = unit_successors::table
+                    .filter(unit_successors::successor_id.eq(unit.clone()))
+                    .select(unit_successors::predecessor_id);
+                q = q.filter(campaigns::unit_id.eq(unit.clone()).or(campaigns::unit_id.eq_any(predecessors)));
+            } else {
+                q = q.filter(campaigns::unit_id.eq(unit.clone()));
+            }
         }
         if let Some(ancestor) = &f.ancestor_id {
-            q = q.filter(campaigns::unit_id.eq_any(
-                unit_tree::table.filter(unit_tree::ancestor_id.eq(ancestor.clone())).select(unit_tree::descendant_id),
-            ));
+            if f.include_predecessors {
+                q = q.filter(
+                    campaigns::unit_id.eq_any(
+                        unit_lineage::table
+                            .filter(unit_lineage::ancestor_id.eq(ancestor.clone()))
+                            .select(unit_lineage::descendant_id),
+                    ),
+                );
+            } else {
+                q = q.filter(
+                    campaigns::unit_id.eq_any(
+                        unit_tree::table
+                            .filter(unit_tree::ancestor_id.eq(ancestor.clone()))
+                            .select(unit_tree::descendant_id),
+                    ),
+                );
+            }
         }
         if let Some(status) = f.status {
             q = q.filter(campaigns::status.eq(status.as_str()));

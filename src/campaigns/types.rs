@@ -256,6 +256,10 @@ pub struct ListCampaigns {
     /// Launched by a unit of this subtree.
     /// Its id or its code.
     pub ancestor_id: Option<String>,
+    /// With `unit_id` or `ancestor_id`: also the campaigns of units closed in a reorganisation
+    /// whose records passed into them (a closed district's plans, for the province that took it
+    /// over).
+    pub include_predecessors: Option<bool>,
     pub status: Option<CampaignStatus>,
     /// Running at some time in this year (its period overlaps the year).
     #[param(minimum = 2000, maximum = 2100)]

@@ -182,6 +182,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> BigInt,
+        evaluated_on -> Nullable<Date>,
     }
 }
 

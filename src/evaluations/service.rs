@@ -131,6 +131,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateEvaluation) -
         superseded_by_id: None,
         finalized_at: None,
         finalized_by: None,
+        evaluated_on: evaluated(conn, &actor.unit_id, input.evaluated_on)?,
         created_by: actor.sub.clone(),
         created_at: now,
         updated_at: now,
@@ -141,6 +142,23 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateEvaluation) -
     let evaluation = row.to_api()?;
     audit::record(conn, actor, change("evaluation.create", &row, &model), None::<&()>, Some(&evaluation))?;
     Ok(evaluation)
+}
+
+/// An evaluation's own date, checked: today or earlier, 2000 or later, within the evaluator's life.
+fn evaluated(
+    conn: &mut DbConnection,
+    evaluator: &str,
+    on: Option<chrono::NaiveDate>,
+) -> Result<Option<chrono::NaiveDate>, ApiError> {
+    let mut errors = Vec::new();
+    if let Some(on) = on {
+        crate::dates::check("evaluated_on", on, crate::db::today(), &mut errors);
+        if let Some(unit) = crate::units::store::find(conn, evaluator)? {
+            crate::dates::check_within_unit("evaluated_on", on, &unit, &mut errors);
+        }
+    }
+    ApiError::unless_any(errors)?;
+    Ok(on)
 }
 
 pub fn update(
@@ -233,6 +251,7 @@ pub fn finalize(
     let mut row = before_row.clone();
     row.status = EvaluationStatus::Finalized.as_str().into();
     row.finalized_at = Some(now);
+    row.evaluated_on = row.evaluated_on.or(Some(now.date()));
     row.finalized_by = Some(actor.sub.clone());
     row.updated_at = now;
     row.version += 1;

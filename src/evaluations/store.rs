@@ -34,6 +34,8 @@ pub struct EvaluationRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i64,
+    /// The day of the evaluation (its meeting), set when finalised if not given.
+    pub evaluated_on: Option<chrono::NaiveDate>,
 }
 
 impl EvaluationRow {
@@ -76,6 +78,7 @@ impl EvaluationRow {
             supersedes_id: self.supersedes_id.clone(),
             superseded_by_id: self.superseded_by_id.clone(),
             finalized_at: self.finalized_at.map(|t| t.and_utc()),
+            evaluated_on: self.evaluated_on,
             finalized_by: self.finalized_by.clone(),
             created_at: self.created_at.and_utc(),
             updated_at: self.updated_at.and_utc(),
@@ -119,6 +122,7 @@ pub fn update(conn: &mut DbConnection, row: &EvaluationRow, expected_version: i6
             evaluations::status.eq(&row.status),
             evaluations::superseded_by_id.eq(&row.superseded_by_id),
             evaluations::finalized_at.eq(row.finalized_at),
+            evaluations::evaluated_on.eq(row.evaluated_on),
             evaluations::finalized_by.eq(&row.finalized_by),
             evaluations::updated_at.eq(row.updated_at),
             evaluations::version.eq(row.version),

@@ -80,7 +80,11 @@ pub struct Evaluation {
     pub supersedes_id: Option<String>,
     /// The evaluation that corrected this one; a superseded evaluation no longer stands.
     pub superseded_by_id: Option<String>,
+    /// When it was finalised in this system.
     pub finalized_at: Option<DateTime<Utc>>,
+    /// The day of the evaluation (its meeting, its minutes): its own date, however late it is
+    /// typed in; the day it is finalised when not given.
+    pub evaluated_on: Option<chrono::NaiveDate>,
     /// The token subject of the approver who finalised it.
     pub finalized_by: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -117,6 +121,9 @@ pub struct CreateEvaluation {
     pub decision: Option<Decision>,
     #[validate(length(max = 10000))]
     pub comment: Option<String>,
+    /// The day of the evaluation, when it is entered later (default: the day it is
+    /// finalised). Today or earlier.
+    pub evaluated_on: Option<chrono::NaiveDate>,
     /// A finalised, standing evaluation of the same model that this one corrects.
     #[validate(length(min = 1, max = 64))]
     pub supersedes_id: Option<String>,
@@ -182,6 +189,7 @@ impl crate::http::export::Tabular for Evaluation {
         "decision",
         "status",
         "comment",
+        "evaluated_on",
         "finalized_at",
         "supersedes_id",
         "superseded_by_id",

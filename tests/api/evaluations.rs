@@ -220,3 +220,21 @@ async fn of_fifty_racing_finalisations_exactly_one_wins() {
         app.get(&format!("/api/v1/evaluations?model_id={model_id}&status=finalized"), &d1).await.expect(200).json();
     assert_eq!(standing["items"].as_array().unwrap().len(), 1);
 }
+
+/// Issue 15 §3: an evaluation carries the day it was made, however late it is typed in.
+#[actix_web::test]
+async fn an_evaluation_keeps_its_own_date() {
+    let app = TestApp::spawn().await;
+    let fx = Fixture::load(&app).await;
+    let campaign_id = district_campaign(&app, &fx).await;
+    let model_id = model_in_progress(&app, &fx, &campaign_id).await;
+    let d1 = fx.token(&app, "D1", &["reviewer", "approver"]);
+    let mut body = json!({"model_id": model_id, "review_kind": "annual", "year": 2024, "verdict": "good",
+                          "decision": "recognize", "scores": [{"code": "TC1", "score": 45}], "evaluated_on": "2999-01-01"});
+    let res = app.post("/api/v1/evaluations", &d1, &body).await;
+    assert_eq!(res.problem(422, "validation_failed")["errors"][0]["code"], "in_future");
+    body["evaluated_on"] = json!("2024-11-20");
+    let e = app.post("/api/v1/evaluations", &d1, &body).await.expect(201).json();
+    let done = finalize(&app, &d1, e["id"].as_str().unwrap(), 1).await.expect(200).json();
+    assert_eq!(done["evaluated_on"], "2024-11-20");
+}

@@ -304,6 +304,12 @@ async fn a_district_plan_is_reviewed_after_the_district_closed() {
     let early = app.get(&targets("as_of=2022-12-31"), &p1).await.expect(200).json();
     assert_eq!(early["targets"][0]["numerator"], 0);
 
+    // Lists reach the closed district's plans from the province, when asked.
+    let own = app.get(&format!("/api/v1/campaigns?unit_id={}", fx.id("P1")), &p1).await.expect(200).json();
+    assert!(own["items"].as_array().unwrap().iter().all(|c| c["id"] != d1_plan_id.as_str()));
+    let with = app.get(&format!("/api/v1/campaigns?unit_id={}&include_predecessors=true", fx.id("P1")), &p1).await;
+    assert!(with.expect(200).json()["items"].as_array().unwrap().iter().any(|c| c["id"] == d1_plan_id.as_str()));
+
     // The closed district's plan is in the province's care: its editors close it.
     let p1_editor = fx.token(&app, "P1", &["editor"]);
     let version = d1_plan["version"].as_i64().unwrap();

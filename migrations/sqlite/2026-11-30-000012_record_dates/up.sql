@@ -5,3 +5,6 @@ ALTER TABLE campaigns ADD COLUMN issued_on DATE;
 UPDATE campaigns SET issued_on = date(launched_at) WHERE launched_at IS NOT NULL;
 ALTER TABLE models ADD COLUMN registered_on DATE;
 UPDATE models SET registered_on = date(created_at) WHERE status NOT IN ('draft', 'returned');
+-- An evaluation its meeting's date (the day it was finalised, for those before).
+ALTER TABLE evaluations ADD COLUMN evaluated_on DATE;
+UPDATE evaluations SET evaluated_on = date(finalized_at) WHERE finalized_at IS NOT NULL;
