@@ -75,6 +75,9 @@ pub enum ApiError {
     Forbidden { code: &'static str, detail: String },
     #[error("not found")]
     NotFound,
+    /// A known path asked with a method it does not serve; `allow` lists those it does.
+    #[error("{method} is not served here")]
+    MethodNotAllowed { method: String, allow: String },
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String, allowed_actions: Option<Vec<String>> },
     #[error("the resource has changed since it was read")]
@@ -159,6 +162,7 @@ impl ApiError {
             | ApiError::Conflict { code, .. }
             | ApiError::Unprocessable { code, .. } => code,
             ApiError::NotFound => "not_found",
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::PreconditionFailed { .. } => "version_mismatch",
             ApiError::PreconditionRequired => "if_match_required",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
@@ -188,6 +192,9 @@ impl ApiError {
                 format!("too many requests; retry after {retry_after_secs} s")
             }
             ApiError::Unavailable => "the database is unavailable; retry shortly".into(),
+            ApiError::MethodNotAllowed { method, allow } => {
+                format!("{method} is not served here; this path serves {allow}")
+            }
             // Never the internal message: it may hold SQL or paths.
             ApiError::Internal(_) => "an internal error occurred; it has been logged".into(),
             other => other.to_string(),
@@ -230,6 +237,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
@@ -268,6 +276,9 @@ impl ResponseError for ApiError {
             }
             ApiError::TooManyRequests { retry_after_secs } => {
                 res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            ApiError::MethodNotAllowed { allow, .. } => {
+                res.insert_header((header::ALLOW, allow.clone()));
             }
             ApiError::Unavailable => {
                 res.insert_header((header::RETRY_AFTER, "2"));

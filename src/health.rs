@@ -40,6 +40,13 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     Ok(HttpResponse::Ok().json(Health { status: "ready".into() }))
 }
 
-pub async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound)
+/// What no route took: 405 with `Allow` for a path the API serves with other methods (RFC 9110
+/// §15.5.6), 404 for any other.
+pub async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
+    match crate::openapi::methods_of(req.path()) {
+        Some(methods) if !methods.iter().any(|m| *m == req.method().as_str()) => {
+            Err(ApiError::MethodNotAllowed { method: req.method().to_string(), allow: methods.join(", ") })
+        }
+        _ => Err(ApiError::NotFound),
+    }
 }

@@ -107,6 +107,58 @@ fn spreadsheets(doc: &mut utoipa::openapi::OpenApi) {
     }
 }
 
+/// The methods the API serves on `path`, as the document lists them (`None`: no such path). One
+/// table for every path, made from the document once.
+pub fn methods_of(path: &str) -> Option<Vec<&'static str>> {
+    use std::sync::OnceLock;
+    /// A path template's segments (`None` for a `{parameter}`) and the methods it serves.
+    type Route = (Vec<Option<String>>, Vec<&'static str>);
+    static TABLE: OnceLock<Vec<Route>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let doc = document();
+        doc.paths
+            .paths
+            .iter()
+            .map(|(template, item)| {
+                // `{id}` matches any one segment.
+                let segments = template
+                    .trim_matches('/')
+                    .split('/')
+                    .map(|s| (!(s.starts_with('{') && s.ends_with('}'))).then(|| s.to_string()))
+                    .collect();
+                let mut methods = Vec::new();
+                for (name, present) in [
+                    ("GET", item.get.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                ] {
+                    if present {
+                        methods.push(name);
+                    }
+                }
+                (segments, methods)
+            })
+            .collect()
+    });
+    let asked: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let mut found: Option<Vec<&'static str>> = None;
+    for (segments, methods) in table {
+        let fits = segments.len() == asked.len()
+            && segments.iter().zip(&asked).all(|(s, a)| s.as_deref().is_none_or(|s| s == *a) && !a.is_empty());
+        if fits {
+            let all = found.get_or_insert_with(Vec::new);
+            for m in methods {
+                if !all.contains(m) {
+                    all.push(m);
+                }
+            }
+        }
+    }
+    found
+}
+
 /// The document as committed: pretty JSON with a final newline.
 pub fn document_json() -> String {
     let mut json = serde_json::to_string_pretty(&document()).expect("the document serialises");
@@ -124,7 +176,7 @@ pub fn document_json() -> String {
     servers((url = "/", description = "This server")),
     modifiers(&Security),
     components(
-        schemas(Problem, crate::labels::Lang),
+        schemas(Problem, crate::labels::Lang, crate::reports::types::CommendationCount),
         responses(BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed, PayloadTooLarge,
                   UnsupportedMediaType, NotAcceptable, Unprocessable, PreconditionRequired, TooManyRequests, Unavailable)
     ),

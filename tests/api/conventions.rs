@@ -278,3 +278,49 @@ async fn connections_are_set_up_for_concurrent_readers_and_value_specific_plans(
         }
     }
 }
+
+/// Issue 16: a method a known path does not serve is 405 with `Allow` (RFC 9110 §15.5.6), on
+/// every path of the document; an unknown path stays 404.
+#[actix_web::test]
+async fn methods_a_path_does_not_serve_answer_405_with_allow() {
+    let app = TestApp::spawn().await;
+    let admin = app.root_admin();
+    let doc: serde_json::Value = serde_json::from_str(&dvk::openapi::document_json()).unwrap();
+    let mut refused = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let served: Vec<String> = item.as_object().unwrap().keys().map(|m| m.to_uppercase()).collect();
+        let mut concrete = path.clone();
+        while let (Some(a), Some(b)) = (concrete.find('{'), concrete.find('}')) {
+            concrete.replace_range(a..=b, "01900000-0000-7000-8000-000000000042");
+        }
+        for method in ["TRACE", "PUT", "DELETE", "PATCH", "POST", "GET"] {
+            if served.iter().any(|m| m == method) {
+                continue;
+            }
+            let m = Method::from_bytes(method.as_bytes()).unwrap();
+            let res = app.request(m, &concrete, Some(&admin), &[], None).await;
+            // A path that another template also matches may be served by it (GET /units/import
+            // is the unit whose id is "import"): only refusals are checked here.
+            if res.status == 405 {
+                let allow = res.header("allow").unwrap_or_default();
+                for m in &served {
+                    assert!(allow.contains(m.as_str()), "{method} {path}: Allow {allow:?} lacks {m}");
+                }
+                assert_eq!(res.json()["code"], "method_not_allowed");
+                refused += 1;
+            } else {
+                assert!(res.status < 500, "{method} {path}: {}", res.status);
+            }
+        }
+    }
+    assert!(refused > 150, "{refused} refusals");
+    let res = app.request(Method::TRACE, "/api/v1/units", Some(&admin), &[], None).await;
+    res.problem(405, "method_not_allowed");
+    assert_eq!(res.header("allow").as_deref(), Some("GET, POST"));
+    let res = app
+        .request(Method::DELETE, "/api/v1/models/01900000-0000-7000-8000-000000000042", Some(&admin), &[], None)
+        .await;
+    assert_eq!(res.expect(405).header("allow").as_deref(), Some("GET, PATCH"));
+    app.request(Method::PUT, "/healthz", None, &[], None).await.problem(405, "method_not_allowed");
+    app.request(Method::TRACE, "/api/v1/nothing-here", Some(&admin), &[], None).await.problem(404, "not_found");
+}
