@@ -73,11 +73,12 @@ impl Application {
         });
         let openapi = Arc::new(crate::openapi::document());
         let server_state = state.clone();
+        let cors_origins = config.cors_origins.clone();
         let server = HttpServer::new(move || {
             let (app, _) = App::new()
                 .into_utoipa_app()
                 .openapi((*openapi).clone())
-                .configure(crate::openapi::routes)
+                .configure(|cfg| crate::openapi::routes(cfg, &cors_origins))
                 .split_for_parts();
             app.app_data(server_state.clone())
                 .app_data(http::json::query_config())

@@ -63,6 +63,9 @@ pub struct Config {
     /// address and per `client_id` before the token endpoint answers 429 for the rest of the
     /// minute.
     pub token_failures_per_minute: u32,
+    /// `DVK_CORS_ORIGINS`: the browser origins (`https://portal.example.gov.vn`, comma-separated)
+    /// whose pages may call the authenticated API with a token. The public API answers any origin.
+    pub cors_origins: Vec<String>,
     /// `DVK_WORKERS`, default: the number of cores.
     pub workers: usize,
     /// `--dev`: generate a signing key when none is configured (never in production).
@@ -106,6 +109,7 @@ impl Config {
             rate_limit_per_second: 200,
             rate_limit_burst: 1000,
             data_keys: None,
+            cors_origins: vec![],
             token_rate_per_second: 5,
             token_failures_per_minute: 10,
             workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
@@ -150,6 +154,8 @@ impl Config {
             data_keys: var("DVK_DATA_KEYS")
                 .map(|list| crate::keyring::Keyring::parse(&list).map_err(|e| format!("DVK_DATA_KEYS: {e}")))
                 .transpose()?,
+            cors_origins: crate::http::cors::parse_origins(&var("DVK_CORS_ORIGINS").unwrap_or_default())
+                .map_err(|e| format!("DVK_CORS_ORIGINS: {e}"))?,
             token_rate_per_second: parsed("DVK_TOKEN_RATE_PER_SECOND", d.token_rate_per_second)?,
             token_failures_per_minute: parsed("DVK_TOKEN_FAILURES_PER_MINUTE", d.token_failures_per_minute)?,
             workers: parsed("DVK_WORKERS", d.workers)?,

@@ -13,21 +13,25 @@ use utoipa_actix_web::AppExt;
 
 use crate::error::{ApiError, Problem};
 
-/// Every route of the service, for the server and for the document alike.
-pub fn routes(cfg: &mut ServiceConfig) {
+/// Every route of the service, for the server and for the document alike, with the browser
+/// origins the authenticated API answers (`DVK_CORS_ORIGINS`).
+pub fn routes(cfg: &mut ServiceConfig, cors_origins: &[String]) {
     cfg.service(crate::health::healthz)
         .service(crate::health::readyz)
         .service(crate::metrics::metrics)
         .service(crate::auth::jwks)
+        // Before `/api/v1`: a scope takes every path under its prefix, and the public API has
+        // CORS rules of its own.
+        .service(scope::scope("/api/v1/public").wrap(crate::http::cors::public()).configure(crate::public::configure))
         .service(
             scope::scope("/api/v1")
+                .wrap(crate::http::cors::authenticated(cors_origins))
                 .configure(crate::units::configure)
                 .configure(crate::campaigns::configure)
                 .configure(crate::models::configure)
                 .configure(crate::evaluations::configure)
                 .configure(crate::commendations::configure)
                 .configure(crate::decisions::configure)
-                .configure(crate::public::configure)
                 .configure(crate::reports::configure)
                 .configure(crate::service_accounts::configure)
                 .configure(crate::webhooks::configure)
@@ -36,8 +40,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
 }
 
 pub fn document() -> utoipa::openapi::OpenApi {
-    let (_, mut doc) =
-        actix_web::App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(routes).split_for_parts();
+    let (_, mut doc) = actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(|c| routes(c, &[]))
+        .split_for_parts();
     spreadsheets(&mut doc);
     optional_bodies(&mut doc);
     doc

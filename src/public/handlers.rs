@@ -31,7 +31,7 @@ const MAX_AGE_SECS: u32 = 60;
     ),
     security(())
 )]
-#[get("/public/models")]
+#[get("/models")]
 pub async fn list_public_models(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -88,7 +88,7 @@ pub async fn list_public_models(
     ),
     security(())
 )]
-#[get("/public/models/{id}")]
+#[get("/models/{id}")]
 pub async fn get_public_model(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -324,3 +324,89 @@ async fn methods_a_path_does_not_serve_answer_405_with_allow() {
     app.request(Method::PUT, "/healthz", None, &[], None).await.problem(405, "method_not_allowed");
     app.request(Method::TRACE, "/api/v1/nothing-here", Some(&admin), &[], None).await.problem(404, "not_found");
 }
+
+/// Issue 16: a browser may read the public API from any page, and the authenticated API from the
+/// portal's origins only: preflights name what is allowed, answers name what a page may read.
+#[actix_web::test]
+async fn browsers_read_the_public_api_anywhere_and_the_rest_from_listed_origins() {
+    let app = TestApp::spawn_with(|c| c.cors_origins = vec!["https://portal.example.gov.vn".into()]).await;
+    let any = ("Origin", "https://bao.example.vn");
+    // The public feed: any origin, no credentials, its ETag readable.
+    let pre = app
+        .request(
+            Method::OPTIONS,
+            "/api/v1/public/models",
+            None,
+            &[any, ("Access-Control-Request-Method", "GET"), ("Access-Control-Request-Headers", "if-none-match")],
+            None,
+        )
+        .await;
+    assert!(pre.status == 200 || pre.status == 204, "{}", pre.status);
+    assert_eq!(pre.header("access-control-allow-origin").as_deref(), Some("*"));
+    let feed = app.request(Method::GET, "/api/v1/public/models", None, &[any], None).await;
+    feed.expect(200);
+    assert_eq!(feed.header("access-control-allow-origin").as_deref(), Some("*"));
+    let exposed = feed.header("access-control-expose-headers").unwrap_or_default().to_lowercase();
+    assert!(exposed.contains("etag") && exposed.contains("cache-control"), "{exposed}");
+    assert!(feed.header("access-control-allow-credentials").is_none());
+
+    // The authenticated API: the portal's origin, with the headers clients send and read.
+    let portal = ("Origin", "https://portal.example.gov.vn");
+    let pre = app
+        .request(
+            Method::OPTIONS,
+            "/api/v1/reports/models",
+            None,
+            &[
+                portal,
+                ("Access-Control-Request-Method", "GET"),
+                ("Access-Control-Request-Headers", "authorization, if-none-match"),
+            ],
+            None,
+        )
+        .await;
+    assert!(pre.status == 200 || pre.status == 204, "{}", pre.status);
+    assert_eq!(pre.header("access-control-allow-origin").as_deref(), Some("https://portal.example.gov.vn"));
+    let allowed = pre.header("access-control-allow-headers").unwrap_or_default().to_lowercase();
+    assert!(allowed.contains("authorization") && allowed.contains("if-none-match"), "{allowed}");
+    let pre = app
+        .request(
+            Method::OPTIONS,
+            "/api/v1/models",
+            None,
+            &[
+                portal,
+                ("Access-Control-Request-Method", "POST"),
+                (
+                    "Access-Control-Request-Headers",
+                    "authorization, content-type, idempotency-key, if-match, x-request-id",
+                ),
+            ],
+            None,
+        )
+        .await;
+    assert!(pre.status == 200 || pre.status == 204, "{}", pre.status);
+    let report = app.request(Method::GET, "/api/v1/reports/models", Some(&app.root_admin()), &[portal], None).await;
+    report.expect(200);
+    assert_eq!(report.header("access-control-allow-origin").as_deref(), Some("https://portal.example.gov.vn"));
+    assert!(report.header("vary").unwrap_or_default().to_lowercase().contains("origin"));
+    let exposed = report.header("access-control-expose-headers").unwrap_or_default().to_lowercase();
+    for h in ["etag", "location", "x-next-cursor", "retry-after", "x-request-id"] {
+        assert!(exposed.contains(h), "{h} not exposed: {exposed}");
+    }
+
+    // Another origin gets no CORS headers: its browser keeps the answer from the page.
+    let other = app.request(Method::GET, "/api/v1/reports/models", Some(&app.root_admin()), &[any], None).await;
+    other.expect(200);
+    assert!(other.header("access-control-allow-origin").is_none());
+    let pre = app
+        .request(
+            Method::OPTIONS,
+            "/api/v1/reports/models",
+            None,
+            &[any, ("Access-Control-Request-Method", "GET")],
+            None,
+        )
+        .await;
+    assert!(pre.header("access-control-allow-origin").is_none());
+}
