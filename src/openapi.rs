@@ -150,20 +150,16 @@ pub fn methods_of(path: &str) -> Option<Vec<&'static str>> {
             .collect()
     });
     let asked: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let mut found: Option<Vec<&'static str>> = None;
-    for (segments, methods) in table {
-        let fits = segments.len() == asked.len()
-            && segments.iter().zip(&asked).all(|(s, a)| s.as_deref().is_none_or(|s| s == *a) && !a.is_empty());
-        if fits {
-            let all = found.get_or_insert_with(Vec::new);
-            for m in methods {
-                if !all.contains(m) {
-                    all.push(m);
-                }
-            }
-        }
-    }
-    found
+    // Of the templates that fit, the most literal one names the resource (`/units/import`, not
+    // `/units/{id}`).
+    table
+        .iter()
+        .filter(|(segments, _)| {
+            segments.len() == asked.len()
+                && segments.iter().zip(&asked).all(|(s, a)| s.as_deref().is_none_or(|s| s == *a) && !a.is_empty())
+        })
+        .max_by_key(|(segments, _)| segments.iter().filter(|s| s.is_some()).count())
+        .map(|(_, methods)| methods.clone())
 }
 
 /// The document as committed: pretty JSON with a final newline.

@@ -113,14 +113,17 @@ pub struct Paging<F> {
 impl<F: Copy + PartialEq> Paging<F> {
     /// `allowed` names the sortable fields; the first is only a formality of `Sort::parse`.
     /// `limit` is already checked for the answer's format (`Format::limit`).
-    pub fn parse(
-        sort: Option<&str>,
+    pub fn parse<'a>(
+        sort: Option<&'a str>,
         default_sort: &str,
         allowed: &[(&str, F)],
-        cursor: Option<&str>,
+        cursor: Option<&'a str>,
         limit: i64,
-        since: Option<&str>,
+        since: Option<&'a str>,
     ) -> Result<Paging<F>, ApiError> {
+        // An empty value is the parameter left out (`?sort=&cursor=`), the same on every list.
+        let present = |v: Option<&'a str>| v.filter(|v| !v.trim().is_empty());
+        let (sort, cursor, since) = (present(sort), present(cursor), present(since));
         let updated_since = updated_since(since)?;
         let sort_name = match (sort, updated_since) {
             (Some(s), _) => s.to_string(),

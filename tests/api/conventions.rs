@@ -322,6 +322,14 @@ async fn methods_a_path_does_not_serve_answer_405_with_allow() {
         .await;
     assert_eq!(res.expect(405).header("allow").as_deref(), Some("GET, PATCH"));
     app.request(Method::PUT, "/healthz", None, &[], None).await.problem(405, "method_not_allowed");
+    // The most literal template names the resource: /units/import is not the unit "import".
+    let res = app.request(Method::DELETE, "/api/v1/units/import", Some(&admin), &[], None).await;
+    assert_eq!(res.expect(405).header("allow").as_deref(), Some("POST"));
+    // An empty paging value is the parameter left out, on every list.
+    for list in ["units", "models", "campaigns", "evaluations", "commendations", "decisions"] {
+        let path = format!("/api/v1/{list}?sort=&cursor=&updated_since=");
+        app.get(&path, &admin).await.expect(200);
+    }
     app.request(Method::TRACE, "/api/v1/nothing-here", Some(&admin), &[], None).await.problem(404, "not_found");
 }
 
