@@ -45,11 +45,14 @@ str_enum! {
 #[schema(example = json!({"number": "23-KL/TW", "date": "2021-01-15", "issuer": "Ban Bí thư", "title": "Kết luận về phong trào thi đua Dân vận khéo"}))]
 pub struct Directive {
     #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     pub number: String,
     pub date: NaiveDate,
     #[validate(length(min = 1, max = 255))]
+    #[schema(min_length = 1, max_length = 255)]
     pub issuer: String,
     #[validate(length(min = 1, max = 500))]
+    #[schema(min_length = 1, max_length = 500)]
     pub title: String,
 }
 
@@ -98,8 +101,10 @@ pub struct ReviewPoint {
 #[schema(example = json!({"code": "TC1", "title": "100% tổ chức hoàn thành tốt nhiệm vụ", "max_score": 30, "required": true}))]
 pub struct Criterion {
     #[validate(length(min = 1, max = 32))]
+    #[schema(min_length = 1, max_length = 32)]
     pub code: String,
     #[validate(length(min = 1, max = 500))]
+    #[schema(min_length = 1, max_length = 500)]
     pub title: String,
     /// Above 0, at most 1000.
     pub max_score: f64,
@@ -121,12 +126,15 @@ pub struct AppliesTo {
 #[serde(deny_unknown_fields)]
 pub struct CriteriaSet {
     #[validate(length(min = 1, max = 32))]
+    #[schema(min_length = 1, max_length = 32)]
     pub code: String,
     #[validate(length(min = 1, max = 255))]
+    #[schema(min_length = 1, max_length = 255)]
     pub name: String,
     #[serde(default)]
     pub applies_to: AppliesTo,
     #[validate(length(min = 1, max = 100), nested)]
+    #[schema(min_items = 1, max_items = 100)]
     pub criteria: Vec<Criterion>,
 }
 
@@ -180,10 +188,13 @@ pub struct CampaignPage {
 }))]
 pub struct CreateCampaign {
     #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     pub code: String,
     #[validate(length(min = 1, max = 500))]
+    #[schema(min_length = 1, max_length = 500)]
     pub title: String,
     #[validate(length(max = 10000))]
+    #[schema(max_length = 10000)]
     pub description: Option<String>,
     /// The launching unit: the caller's own (the default).
     pub unit_id: Option<String>,
@@ -197,15 +208,19 @@ pub struct CreateCampaign {
     pub fields: Vec<Field>,
     #[serde(default)]
     #[validate(length(max = 50), nested)]
+    #[schema(max_items = 50)]
     pub directives: Vec<Directive>,
     #[serde(default)]
     #[validate(length(max = 50), nested)]
+    #[schema(max_items = 50)]
     pub targets: Vec<Target>,
     #[serde(default)]
     #[validate(length(max = 50))]
+    #[schema(max_items = 50)]
     pub review_points: Vec<ReviewPoint>,
     #[serde(default)]
     #[validate(length(max = 20), nested)]
+    #[schema(max_items = 20)]
     pub criteria_sets: Vec<CriteriaSet>,
 }
 
@@ -229,12 +244,16 @@ pub struct UpdateCampaign {
     pub issued_on: Option<NaiveDate>,
     pub fields: Option<Vec<Field>>,
     #[validate(length(max = 50), nested)]
+    #[schema(max_items = 50)]
     pub directives: Option<Vec<Directive>>,
     #[validate(length(max = 50), nested)]
+    #[schema(max_items = 50)]
     pub targets: Option<Vec<Target>>,
     #[validate(length(max = 50))]
+    #[schema(max_items = 50)]
     pub review_points: Option<Vec<ReviewPoint>>,
     #[validate(length(max = 20), nested)]
+    #[schema(max_items = 20)]
     pub criteria_sets: Option<Vec<CriteriaSet>>,
 }
 
@@ -243,6 +262,7 @@ pub struct UpdateCampaign {
 #[serde(deny_unknown_fields)]
 pub struct ActionComment {
     #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     pub comment: Option<String>,
 }
 

@@ -116,24 +116,31 @@ pub struct CommendationPage {
 pub struct ProposeCommendation {
     /// A recognised model of your subtree.
     #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     pub model_id: String,
     /// The finalised evaluation that recognised the achievement; default: the model's standing one.
     #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     pub evaluation_id: Option<String>,
     pub form: Form,
     /// A unit above the model's unit whose level may award `form`.
     #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     pub issuer_unit_id: String,
     pub issuing_authority: IssuingAuthority,
     /// The authority's title as the decision will write it.
     #[validate(length(min = 1, max = 255))]
+    #[schema(min_length = 1, max_length = 255)]
     pub authority_title: String,
     /// For a collective: the collective's name as the decision writes it (default: the unit).
     #[validate(length(min = 1, max = 255))]
+    #[schema(min_length = 1, max_length = 255)]
     pub recipient_name: Option<String>,
     #[validate(length(min = 1, max = 2000))]
+    #[schema(min_length = 1, max_length = 2000)]
     pub reason: String,
     #[validate(range(min = 0, max = 1_000_000_000_000i64))]
+    #[schema(minimum = 0, maximum = 1_000_000_000_000i64)]
     pub amount_vnd: Option<i64>,
 }
 
@@ -145,10 +152,12 @@ pub struct ProposeCommendation {
 pub struct IssueCommendation {
     /// Unique for the issuer within the year of `decided_on`.
     #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     pub decision_number: String,
     /// Not in the future.
     pub decided_on: NaiveDate,
     #[validate(range(min = 0, max = 1_000_000_000_000i64))]
+    #[schema(minimum = 0, maximum = 1_000_000_000_000i64)]
     pub amount_vnd: Option<i64>,
 }
 
@@ -159,8 +168,10 @@ pub struct IssueCommendation {
 #[schema(example = json!({"reason": "Thành tích kê khai không trung thực", "decision_number": "131-QĐ/BDVHU", "decided_on": "2025-03-01"}))]
 pub struct RevokeCommendation {
     #[validate(length(min = 1, max = 2000))]
+    #[schema(min_length = 1, max_length = 2000)]
     pub reason: String,
     #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     pub decision_number: Option<String>,
     pub decided_on: Option<NaiveDate>,
 }

@@ -31,9 +31,11 @@ str_enum! {
 pub struct Signer {
     /// e.g. "Nguyễn Văn A"
     #[validate(length(min = 1, max = 255))]
+    #[schema(min_length = 1, max_length = 255)]
     pub name: String,
     /// e.g. "Phó Trưởng ban Thường trực"
     #[validate(length(min = 1, max = 255))]
+    #[schema(min_length = 1, max_length = 255)]
     pub position: String,
 }
 
@@ -107,14 +109,17 @@ pub struct AwardDecisionPage {
 pub struct CreateDecision {
     pub issuing_authority: IssuingAuthority,
     #[validate(length(min = 1, max = 255))]
+    #[schema(min_length = 1, max_length = 255)]
     pub authority_title: String,
     /// A form your unit's level may award.
     pub form: Form,
     #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     pub number: String,
     /// Not in the future, not before 2000.
     pub decided_on: NaiveDate,
     #[validate(length(min = 1, max = 500))]
+    #[schema(min_length = 1, max_length = 500)]
     pub summary: Option<String>,
     #[validate(nested)]
     pub signer: Option<Signer>,
@@ -125,8 +130,10 @@ pub struct CreateDecision {
 #[serde(deny_unknown_fields)]
 pub struct UpdateDecision {
     #[validate(length(min = 1, max = 255))]
+    #[schema(min_length = 1, max_length = 255)]
     pub authority_title: Option<String>,
     #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     pub number: Option<String>,
     pub decided_on: Option<NaiveDate>,
     #[serde(default, deserialize_with = "crate::http::json::nullable")]
@@ -142,6 +149,7 @@ pub struct UpdateDecision {
 #[serde(deny_unknown_fields)]
 pub struct AddCommendation {
     #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     pub commendation_id: String,
 }
 
@@ -152,8 +160,10 @@ pub struct AddCommendation {
 #[schema(example = json!({"reason": "Thành tích kê khai không trung thực", "number": "20-QĐ/ĐUK", "decided_on": "2021-03-01"}))]
 pub struct RevokeDecision {
     #[validate(length(min = 1, max = 2000))]
+    #[schema(min_length = 1, max_length = 2000)]
     pub reason: String,
     #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     pub number: Option<String>,
     pub decided_on: Option<NaiveDate>,
 }

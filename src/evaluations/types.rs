@@ -52,9 +52,11 @@ pub struct ScoredCriterion {
 #[schema(example = json!({"code": "TC1", "score": 28.5, "note": "12/12 tổ chức hoàn thành tốt nhiệm vụ"}))]
 pub struct Score {
     #[validate(length(min = 1, max = 32))]
+    #[schema(min_length = 1, max_length = 32)]
     pub code: String,
     pub score: f64,
     #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     pub note: Option<String>,
 }
 
@@ -106,26 +108,32 @@ pub struct EvaluationPage {
 }))]
 pub struct CreateEvaluation {
     #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     pub model_id: String,
     /// Required unless `supersedes_id` names the evaluation corrected (its review and year are kept).
     pub review_kind: Option<ReviewKind>,
     #[validate(range(min = 2000, max = 2100))]
+    #[schema(minimum = 2000, maximum = 2100)]
     pub year: Option<i32>,
     /// The campaign's criteria set; may be left out when exactly one set fits the model.
     #[validate(length(min = 1, max = 32))]
+    #[schema(min_length = 1, max_length = 32)]
     pub criteria_set_code: Option<String>,
     #[serde(default)]
     #[validate(length(max = 100), nested)]
+    #[schema(max_items = 100)]
     pub scores: Vec<Score>,
     pub verdict: Option<Verdict>,
     pub decision: Option<Decision>,
     #[validate(length(max = 10000))]
+    #[schema(max_length = 10000)]
     pub comment: Option<String>,
     /// The day of the evaluation, when it is entered later (default: the day it is
     /// finalised). Today or earlier.
     pub evaluated_on: Option<chrono::NaiveDate>,
     /// A finalised, standing evaluation of the same model that this one corrects.
     #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     pub supersedes_id: Option<String>,
 }
 
@@ -135,6 +143,7 @@ pub struct CreateEvaluation {
 #[schema(example = json!({"scores": [{"code": "TC2", "score": 40}], "verdict": "excellent"}))]
 pub struct UpdateEvaluation {
     #[validate(length(max = 100), nested)]
+    #[schema(max_items = 100)]
     pub scores: Option<Vec<Score>>,
     #[serde(default, deserialize_with = "crate::http::json::nullable")]
     #[schema(value_type = Option<Verdict>)]
@@ -152,6 +161,7 @@ pub struct UpdateEvaluation {
 #[serde(deny_unknown_fields)]
 pub struct FinalizeBody {
     #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     pub comment: Option<String>,
 }
 

@@ -38,8 +38,10 @@ str_enum! {
 #[schema(example = json!({"full_name": "Nguyễn Thị Hoa", "position": "Bí thư Chi bộ thôn Đông"}))]
 pub struct Person {
     #[validate(length(min = 1, max = 255))]
+    #[schema(min_length = 1, max_length = 255)]
     pub full_name: String,
     #[validate(length(min = 1, max = 255))]
+    #[schema(min_length = 1, max_length = 255)]
     pub position: String,
 }
 
@@ -50,9 +52,11 @@ pub struct Person {
 pub struct Indicator {
     /// Unique within the model; progress reports name it.
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// What it is counted in: km, households, million VND…
     #[validate(length(max = 50))]
+    #[schema(max_length = 50)]
     pub unit: Option<String>,
     pub target: Option<f64>,
     /// The latest value: set at registration, then by each newer progress report.
@@ -131,13 +135,17 @@ pub struct ModelPage {
 pub struct CreateModel {
     /// An active campaign launched by the owning unit or a unit above it.
     #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     pub campaign_id: String,
     /// The owning unit: an active unit of your subtree (default: your own).
     #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     pub unit_id: Option<String>,
     #[validate(length(min = 1, max = 500))]
+    #[schema(min_length = 1, max_length = 500)]
     pub title: String,
     #[validate(length(max = 10000))]
+    #[schema(max_length = 10000)]
     pub description: Option<String>,
     pub subject: Subject,
     /// Required for an individual; not allowed for a collective.
@@ -148,6 +156,7 @@ pub struct CreateModel {
     pub field: Option<Field>,
     #[serde(default)]
     #[validate(length(max = 6))]
+    #[schema(max_items = 6)]
     pub special_areas: Vec<SpecialArea>,
     pub registered_level: Level,
     /// The day it was registered, when it is entered later (default: the day it is submitted).
@@ -155,14 +164,18 @@ pub struct CreateModel {
     pub registered_on: Option<NaiveDate>,
     /// The year it is registered for, within the campaign's period.
     #[validate(range(min = 2000, max = 2100))]
+    #[schema(minimum = 2000, maximum = 2100)]
     pub year: i32,
     #[validate(length(max = 10000))]
+    #[schema(max_length = 10000)]
     pub objectives: Option<String>,
     #[serde(default)]
     #[validate(length(max = 50), nested)]
+    #[schema(max_items = 50)]
     pub indicators: Vec<Indicator>,
     /// A recognised model this one replicates (nhân rộng).
     #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     pub replicated_from_id: Option<String>,
 }
 
@@ -187,6 +200,7 @@ pub struct UpdateModel {
     #[schema(value_type = Option<Field>)]
     pub field: Option<Option<Field>>,
     #[validate(length(max = 6))]
+    #[schema(max_items = 6)]
     pub special_areas: Option<Vec<SpecialArea>>,
     pub registered_level: Option<Level>,
     /// Corrects the day it was registered.
@@ -209,6 +223,7 @@ pub struct UpdateModel {
 #[schema(example = json!({"comment": "Bổ sung số liệu hộ dân tham gia"}))]
 pub struct ModelActionBody {
     #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     pub comment: Option<String>,
 }
 
@@ -229,9 +244,11 @@ pub struct CreateProgress {
     /// Not in the future.
     pub reported_on: NaiveDate,
     #[validate(length(min = 1, max = 10000))]
+    #[schema(min_length = 1, max_length = 10000)]
     pub text: String,
     #[serde(default)]
     #[validate(length(max = 50))]
+    #[schema(max_items = 50)]
     pub indicator_values: Vec<IndicatorValue>,
 }
 

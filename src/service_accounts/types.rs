@@ -62,13 +62,17 @@ pub struct ServiceAccountWithSecret {
 pub struct CreateServiceAccount {
     /// A unit of your subtree (default: your own).
     #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     pub unit_id: Option<String>,
     #[validate(length(min = 1, max = 255))]
+    #[schema(min_length = 1, max_length = 255)]
     pub name: String,
     #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     /// At least one.
     #[validate(length(min = 1, max = 5))]
+    #[schema(min_items = 1, max_items = 5)]
     pub roles: Vec<Role>,
 }
 
@@ -76,11 +80,13 @@ pub struct CreateServiceAccount {
 #[serde(deny_unknown_fields)]
 pub struct UpdateServiceAccount {
     #[validate(length(min = 1, max = 255))]
+    #[schema(min_length = 1, max_length = 255)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "crate::http::json::nullable")]
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
     #[validate(length(min = 1, max = 5))]
+    #[schema(min_items = 1, max_items = 5)]
     pub roles: Option<Vec<Role>>,
 }
 
@@ -90,6 +96,7 @@ pub struct RotateSecret {
     /// How long the secrets in use keep working, so scripts can move to the new one: 0 to
     /// 604800 seconds (a week), default 86400.
     #[validate(range(min = 0, max = 604800))]
+    #[schema(minimum = 0, maximum = 604800)]
     pub previous_valid_for_secs: Option<i64>,
 }
 

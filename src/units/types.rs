@@ -118,17 +118,22 @@ pub struct UnitList {
 pub struct CreateUnit {
     /// 1–32 characters: letters, digits and `. _ / -`.
     #[validate(length(min = 1, max = 32))]
+    #[schema(min_length = 1, max_length = 32)]
     pub code: String,
     #[validate(length(min = 1, max = 255))]
+    #[schema(min_length = 1, max_length = 255)]
     pub name: String,
     #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     pub short_name: Option<String>,
     pub kind: UnitKind,
     pub level: Level,
     #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     pub division_type: Option<String>,
     /// Must be an active unit within the caller's subtree (the caller's own unit included).
     #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     pub parent_id: String,
 }
 
@@ -166,9 +171,11 @@ pub struct CloseUnit {
     /// The units that take it over (merge: one; split: several, exactly one primary).
     #[serde(default)]
     #[validate(length(max = 100))]
+    #[schema(max_items = 100)]
     pub successors: Vec<SuccessorRef>,
     /// Why, for the audit log.
     #[validate(length(max = 1000))]
+    #[schema(max_length = 1000)]
     pub reason: Option<String>,
 }
 

@@ -90,13 +90,17 @@ pub struct WebhookWithSecret {
 pub struct CreateWebhook {
     /// A unit of your subtree (default: yours).
     #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     pub unit_id: Option<String>,
     /// An http(s) URL that is not this service.
     #[validate(length(min = 1, max = 2048))]
+    #[schema(min_length = 1, max_length = 2048)]
     pub url: String,
     #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     #[validate(length(min = 1, max = 20))]
+    #[schema(min_items = 1, max_items = 20)]
     pub events: Vec<EventType>,
 }
 
@@ -104,11 +108,13 @@ pub struct CreateWebhook {
 #[serde(deny_unknown_fields)]
 pub struct UpdateWebhook {
     #[validate(length(min = 1, max = 2048))]
+    #[schema(min_length = 1, max_length = 2048)]
     pub url: Option<String>,
     #[serde(default, deserialize_with = "crate::http::json::nullable")]
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
     #[validate(length(min = 1, max = 20))]
+    #[schema(min_items = 1, max_items = 20)]
     pub events: Option<Vec<EventType>>,
     pub status: Option<WebhookStatus>,
 }
