@@ -226,7 +226,7 @@ impl Modify for Security {
 pub struct IdempotencyKeyHeader {
     /// 1–255 visible ASCII characters (a UUID is a good choice). The first response is replayed
     /// for 24 h; the same key with a different request is 422; while the first is running, 409.
-    #[param(rename = "Idempotency-Key", max_length = 255)]
+    #[param(rename = "Idempotency-Key", min_length = 1, max_length = 255, pattern = "^[!-~]+$")]
     pub idempotency_key: Option<String>,
 }
 

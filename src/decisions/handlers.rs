@@ -69,7 +69,7 @@ pub async fn list_decisions(
         issuer_unit_id: q.issuer_unit_id,
         issuing_authority: q.issuing_authority,
         form: q.form,
-        year: q.year,
+        year: pagination::year(q.year)?,
         status: q.status,
         updated_since,
         sort,
