@@ -291,6 +291,7 @@ pub struct ListCampaigns {
     /// Only campaigns changed at or after this instant (RFC 3339); sorts by `updated_at`.
     pub updated_since: Option<String>,
     /// `created_at` (default), `updated_at`, `starts_on`, `title`; `-` for descending.
+    #[param(pattern = "^(-?(created_at|updated_at|starts_on|title))?$")]
     pub sort: Option<String>,
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,

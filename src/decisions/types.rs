@@ -184,6 +184,7 @@ pub struct ListDecisions {
     /// Only decisions changed at or after this instant (RFC 3339); sorts by `updated_at`.
     pub updated_since: Option<String>,
     /// `created_at` (default) or `updated_at`; prefix `-` for descending.
+    #[param(pattern = "^(-?(created_at|updated_at))?$")]
     pub sort: Option<String>,
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,

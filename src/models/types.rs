@@ -298,6 +298,7 @@ pub struct ListModels {
     /// withdrawn model comes back with `status: withdrawn`: it is its own tombstone.
     pub updated_since: Option<String>,
     /// `created_at` (default), `updated_at`, `title`; prefix `-` for descending.
+    #[param(pattern = "^(-?(created_at|updated_at|title))?$")]
     pub sort: Option<String>,
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,

@@ -75,6 +75,7 @@ pub struct ListPublicModels {
     #[param(max_length = 200)]
     pub q: Option<String>,
     /// `created_at` (default), `updated_at`, `title`; prefix `-` for descending.
+    #[param(pattern = "^(-?(created_at|updated_at|title))?$")]
     pub sort: Option<String>,
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,

@@ -212,6 +212,7 @@ pub struct ListUnits {
     /// units come back with `status: closed`: a closed unit is its own tombstone.
     pub updated_since: Option<String>,
     /// `code` (default), `name`, `created_at`, `updated_at`; prefix `-` for descending.
+    #[param(pattern = "^(-?(code|name|created_at|updated_at))?$")]
     pub sort: Option<String>,
     /// 1–200, default 50.
     #[param(minimum = 1, maximum = 200)]
