@@ -234,8 +234,9 @@ pub struct IdempotencyKeyHeader {
 #[derive(IntoParams)]
 #[into_params(parameter_in = Header)]
 pub struct IfMatchHeader {
-    /// The ETag of the version you read, e.g. `"3"`; `*` matches any version.
-    #[param(rename = "If-Match")]
+    /// The ETag of the version you read, e.g. `"3"`; `*` matches any version. Without it, a
+    /// change is 428 `if_match_required` (RFC 6585 §3).
+    #[param(rename = "If-Match", min_length = 1, pattern = r#"^(\*|(W/)?"[0-9]+"( *, *(W/)?"[0-9]+")*)$"#)]
     pub if_match: String,
 }
 

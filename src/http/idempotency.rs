@@ -176,9 +176,10 @@ pub async fn idempotency(
 }
 
 /// Successes and definite refusals are replayed; transient failures (401, 408, 409, 429, 5xx)
-/// are not, so the client's retry runs again.
+/// are not, and neither is a 428, which asks for the same request with If-Match: the client's
+/// retry runs again.
 fn storable(status: StatusCode) -> bool {
-    status.is_success() || (status.is_client_error() && !matches!(status.as_u16(), 401 | 408 | 409 | 429))
+    status.is_success() || (status.is_client_error() && !matches!(status.as_u16(), 401 | 408 | 409 | 428 | 429))
 }
 
 fn request_hash(req: &actix_web::HttpRequest, body: &[u8]) -> String {
@@ -188,6 +189,10 @@ fn request_hash(req: &actix_web::HttpRequest, body: &[u8]) -> String {
     h.update(req.path().as_bytes());
     h.update([0]);
     h.update(req.query_string().as_bytes());
+    h.update([0]);
+    // The version a change is made against is part of the request: the same key with another
+    // If-Match is another request.
+    h.update(req.headers().get(header::IF_MATCH).map(|v| v.as_bytes()).unwrap_or_default());
     h.update([0]);
     h.update(body);
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()

@@ -418,3 +418,18 @@ async fn browsers_read_the_public_api_anywhere_and_the_rest_from_listed_origins(
         .await;
     assert!(pre.header("access-control-allow-origin").is_none());
 }
+
+/// A change retried under the same Idempotency-Key after a 428 (the If-Match it lacked now given)
+/// runs, instead of replaying the 428: found by schemathesis with every check.
+#[actix_web::test]
+async fn a_retry_with_the_if_match_it_lacked_is_not_a_replay_of_the_428() {
+    let app = TestApp::spawn().await;
+    let t = app.root_admin();
+    let created = app.post("/api/v1/units", &t, &new_unit("P7")).await.expect(201).json();
+    let close = format!("/api/v1/units/{}/close", created["id"].as_str().unwrap());
+    let key = ("Idempotency-Key", "close-p7");
+    app.post_with(&close, &t, &[key], &json!({})).await.problem(428, "if_match_required");
+    let res = app.post_with(&close, &t, &[key, ("If-Match", "\"1\"")], &json!({})).await;
+    assert_eq!(res.expect(200).json()["status"], "closed");
+    assert!(res.header("idempotent-replayed").is_none());
+}
