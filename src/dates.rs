@@ -46,6 +46,38 @@ pub fn check_within_unit(
     }
 }
 
+/// A record's own date, when given, checked against today and its unit's life: 422 naming
+/// `field` otherwise.
+pub fn checked(
+    field: &str,
+    on: Option<NaiveDate>,
+    unit: &crate::units::store::UnitRow,
+) -> Result<Option<NaiveDate>, crate::error::ApiError> {
+    let mut errors = Vec::new();
+    if let Some(on) = on {
+        check(field, on, crate::db::today(), &mut errors);
+        check_within_unit(field, on, unit, &mut errors);
+    }
+    crate::error::ApiError::unless_any(errors)?;
+    Ok(on)
+}
+
+/// `checked` for a unit known by id; the unit is read only when a date is given.
+pub fn checked_for(
+    conn: &mut crate::db::DbConnection,
+    field: &str,
+    on: Option<NaiveDate>,
+    unit_id: &str,
+) -> Result<Option<NaiveDate>, crate::error::ApiError> {
+    if on.is_none() {
+        return Ok(None);
+    }
+    match crate::units::store::find(conn, unit_id)? {
+        Some(unit) => checked(field, on, &unit),
+        None => Err(crate::error::ApiError::internal("a record's unit is missing")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,5 @@
 //! Campaign operations, each inside one transaction: scope, rules, write, audit.
 
-use chrono::NaiveDate;
-
 use crate::audit::{self, Change};
 use crate::auth::{Actor, Role};
 use crate::db::DbConnection;
@@ -79,7 +77,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateCampaign) -> 
         Some(p) => Some(parent(conn, actor, &unit_id, p)?),
         None => None,
     };
-    let (input_issued_on, today) = (input.issued_on, crate::db::today());
+    let input_issued_on = input.issued_on;
     let content = checked(
         Content {
             code: input.code,
@@ -95,7 +93,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateCampaign) -> 
         },
         parent.as_ref(),
     )?;
-    let issued_on = issued(conn, &unit_id, input_issued_on, today)?;
+    let issued_on = crate::dates::checked_for(conn, "issued_on", input_issued_on, &unit_id)?;
     if store::code_taken(conn, &unit_id, &content.code, None)? {
         return Err(ApiError::conflict(
             "code_taken",
@@ -132,24 +130,6 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateCampaign) -> 
     let campaign = row.to_api()?;
     audit::record(conn, actor, change("campaign.create", &row), None::<&()>, Some(&campaign))?;
     Ok(campaign)
-}
-
-/// A plan's issue date, checked: today or earlier, 2000 or later, within its unit's life.
-fn issued(
-    conn: &mut DbConnection,
-    unit_id: &str,
-    on: Option<NaiveDate>,
-    today: NaiveDate,
-) -> Result<Option<NaiveDate>, ApiError> {
-    let mut errors = Vec::new();
-    if let Some(on) = on {
-        crate::dates::check("issued_on", on, today, &mut errors);
-        if let Some(unit) = crate::units::store::find(conn, unit_id)? {
-            crate::dates::check_within_unit("issued_on", on, &unit, &mut errors);
-        }
-    }
-    ApiError::unless_any(errors)?;
-    Ok(on)
 }
 
 pub fn update(
@@ -207,7 +187,7 @@ pub fn update(
         c.criteria_sets = v;
     }
     if let Some(on) = input.issued_on {
-        row.issued_on = issued(conn, &row.unit_id.clone(), Some(on), crate::db::today())?;
+        row.issued_on = crate::dates::checked_for(conn, "issued_on", Some(on), &row.unit_id)?;
     }
     if let Some(p) = input.parent_campaign_id {
         row.parent_campaign_id = match p {

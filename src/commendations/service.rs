@@ -153,11 +153,6 @@ pub enum Decided {
     Revoke(RevokeCommendation),
 }
 
-/// A decision is dated between 2000 and today.
-pub fn decision_date(field: &str, date: NaiveDate, today: NaiveDate, errors: &mut Vec<FieldError>) {
-    crate::dates::check(field, date, today, errors)
-}
-
 /// The grounds of a revocation: required, cleaned, at most 2,000 characters.
 pub fn grounds(reason: &str, errors: &mut Vec<FieldError>) -> String {
     match clean_long_text("reason", Some(reason), 2000) {
@@ -210,7 +205,7 @@ pub fn act(
                 match (&r.decision_number, r.decided_on) {
                     (Some(n), Some(on)) => {
                         let number = clean_text("decision_number", n, 64).map_err(|e| errors.push(e)).ok();
-                        decision_date("decided_on", on, today, &mut errors);
+                        crate::dates::check("decided_on", on, today, &mut errors);
                         if before.decided_on.is_some_and(|issued| on < issued) {
                             errors.push(FieldError::new(
                                 "decided_on",

@@ -89,7 +89,7 @@ pub fn create(
     }
     let authority_title = text("authority_title", &input.authority_title, 255, &mut errors);
     let number = text("number", &input.number, 64, &mut errors);
-    commendations::decision_date("decided_on", input.decided_on, today, &mut errors);
+    crate::dates::check("decided_on", input.decided_on, today, &mut errors);
     crate::dates::check_within_unit("decided_on", input.decided_on, &issuer, &mut errors);
     let summary = clean_long_text("summary", input.summary.as_deref(), 500).map_err(|e| errors.push(e)).ok().flatten();
     let signer = input.signer.map(|s| {
@@ -126,14 +126,15 @@ pub fn create(
     Ok(decision)
 }
 
-/// Writes a change of the decision over the row as read, with its audit record.
+/// Writes a change of the decision over the row as read, with its audit record; the decision as
+/// shown and the row as written.
 fn save(
     conn: &mut DbConnection,
     actor: &Actor,
     action: &str,
     before_row: &DecisionRow,
     mut row: DecisionRow,
-) -> Result<AwardDecision, ApiError> {
+) -> Result<(AwardDecision, DecisionRow), ApiError> {
     let before = load(conn, before_row)?;
     row.updated_at = crate::db::now();
     row.version = before_row.version + 1;
@@ -142,7 +143,7 @@ fn save(
     }
     let after = load(conn, &row)?;
     audit::record(conn, actor, change(action, &row), Some(&before), Some(&after))?;
-    Ok(after)
+    Ok((after, row))
 }
 
 /// The draft the actor may change, checked against `If-Match`.
@@ -174,7 +175,7 @@ pub fn update(
         row.number = text("number", &number, 64, &mut errors);
     }
     if let Some(on) = input.decided_on {
-        commendations::decision_date("decided_on", on, today, &mut errors);
+        crate::dates::check("decided_on", on, today, &mut errors);
         row.decided_on = on;
         row.decision_year = on.year();
     }
@@ -189,7 +190,7 @@ pub fn update(
     if row == before_row {
         return load(conn, &row);
     }
-    save(conn, actor, "decision.update", &before_row, row)
+    save(conn, actor, "decision.update", &before_row, row).map(|(decision, _)| decision)
 }
 
 /// Lists a proposal in a draft decision: a proposal to the same issuer, authority and form, not
@@ -237,8 +238,7 @@ pub fn add(
     }
     ApiError::unless_any(errors)?;
     commendations::list_in(conn, actor, c, Some(&before_row.id))?;
-    save(conn, actor, "decision.add_commendation", &before_row, before_row.clone())?;
-    let row = store::find(conn, id)?.ok_or(ApiError::NotFound)?;
+    let (_, row) = save(conn, actor, "decision.add_commendation", &before_row, before_row.clone())?;
     with_commendations(conn, actor, &row)
 }
 
@@ -255,8 +255,7 @@ pub fn remove(
         .filter(|c| c.decision_id.as_deref() == Some(before_row.id.as_str()))
         .ok_or(ApiError::NotFound)?;
     commendations::list_in(conn, actor, c, None)?;
-    save(conn, actor, "decision.remove_commendation", &before_row, before_row.clone())?;
-    let row = store::find(conn, id)?.ok_or(ApiError::NotFound)?;
+    let (_, row) = save(conn, actor, "decision.remove_commendation", &before_row, before_row.clone())?;
     with_commendations(conn, actor, &row)
 }
 
@@ -275,7 +274,7 @@ fn issue_all(
         return Err(ApiError::conflict("form_beyond_authority", "the issuer's level may no longer award this form"));
     }
     let mut errors = Vec::new();
-    commendations::decision_date("decided_on", row.decided_on, today, &mut errors);
+    crate::dates::check("decided_on", row.decided_on, today, &mut errors);
     if listed.is_empty() {
         errors.push(FieldError::new("commendations", "required", "a decision commends at least one recipient"));
     }
@@ -324,8 +323,7 @@ pub fn issue(
     rules::LIFECYCLE.apply(before_row.status()?, DecisionAction::Issue)?;
     let listed = crate::commendations::store::of_decision(conn, &before_row.id)?;
     let row = issue_all(conn, actor, &before_row, listed, None, today)?;
-    save(conn, actor, "decision.issue", &before_row, row)?;
-    let row = store::find(conn, id)?.ok_or(ApiError::NotFound)?;
+    let (_, row) = save(conn, actor, "decision.issue", &before_row, row)?;
     with_commendations(conn, actor, &row)
 }
 
@@ -339,7 +337,7 @@ pub fn issue_alone(
 ) -> Result<Commendation, ApiError> {
     let mut errors = Vec::new();
     let number = text("decision_number", &input.decision_number, 64, &mut errors);
-    commendations::decision_date("decided_on", input.decided_on, today, &mut errors);
+    crate::dates::check("decided_on", input.decided_on, today, &mut errors);
     ApiError::unless_any(errors)?;
     let now = crate::db::now();
     let draft = DecisionRow {
@@ -416,7 +414,7 @@ pub fn revoke(
         match (&input.number, input.decided_on) {
             (Some(n), Some(on)) => {
                 row.revocation_number = Some(text("number", n, 64, &mut errors));
-                commendations::decision_date("decided_on", on, today, &mut errors);
+                crate::dates::check("decided_on", on, today, &mut errors);
                 if on < before_row.decided_on {
                     errors.push(FieldError::new("decided_on", "before_issue", "a revocation follows the decision"));
                 }
@@ -441,8 +439,7 @@ pub fn revoke(
             commendations::list_in(conn, actor, c, None)?;
         }
     }
-    save(conn, actor, "decision.revoke", &before_row, row)?;
-    let row = store::find(conn, id)?.ok_or(ApiError::NotFound)?;
+    let (_, row) = save(conn, actor, "decision.revoke", &before_row, row)?;
     with_commendations(conn, actor, &row)
 }
 

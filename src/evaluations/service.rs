@@ -131,7 +131,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateEvaluation) -
         superseded_by_id: None,
         finalized_at: None,
         finalized_by: None,
-        evaluated_on: evaluated(conn, &actor.unit_id, input.evaluated_on)?,
+        evaluated_on: crate::dates::checked_for(conn, "evaluated_on", input.evaluated_on, &actor.unit_id)?,
         created_by: actor.sub.clone(),
         created_at: now,
         updated_at: now,
@@ -142,23 +142,6 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateEvaluation) -
     let evaluation = row.to_api()?;
     audit::record(conn, actor, change("evaluation.create", &row, &model), None::<&()>, Some(&evaluation))?;
     Ok(evaluation)
-}
-
-/// An evaluation's own date, checked: today or earlier, 2000 or later, within the evaluator's life.
-fn evaluated(
-    conn: &mut DbConnection,
-    evaluator: &str,
-    on: Option<chrono::NaiveDate>,
-) -> Result<Option<chrono::NaiveDate>, ApiError> {
-    let mut errors = Vec::new();
-    if let Some(on) = on {
-        crate::dates::check("evaluated_on", on, crate::db::today(), &mut errors);
-        if let Some(unit) = crate::units::store::find(conn, evaluator)? {
-            crate::dates::check_within_unit("evaluated_on", on, &unit, &mut errors);
-        }
-    }
-    ApiError::unless_any(errors)?;
-    Ok(on)
 }
 
 pub fn update(

@@ -67,7 +67,9 @@ pub async fn rate_limit(
 /// wrong secrets is refused cheaply (429, before any database work) while the right client
 /// keeps its turn. Per instance, like the limiter above.
 pub struct TokenLimits {
-    requests: Option<DefaultKeyedRateLimiter<String>>,
+    /// Requests, per address and per client: the same keyed limiter as every request's (it
+    /// forgets idle keys, so random client ids cannot grow it without bound).
+    requests: RateLimiter,
     failures_per_minute: u32,
     failures: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, u32)>>,
 }
@@ -78,10 +80,7 @@ impl TokenLimits {
     /// `per_second` requests (burst twice that) and `failures_per_minute` failures, each per
     /// address and per client; 0 turns either off.
     pub fn new(per_second: u32, failures_per_minute: u32) -> TokenLimits {
-        let requests = NonZeroU32::new(per_second).map(|rate| {
-            let burst = NonZeroU32::new(per_second.saturating_mul(2)).unwrap_or(rate);
-            governor::RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst))
-        });
+        let requests = RateLimiter::new(per_second, per_second.saturating_mul(2));
         TokenLimits { requests, failures_per_minute, failures: Default::default() }
     }
 
@@ -106,15 +105,7 @@ impl TokenLimits {
                 }
             }
         }
-        if let Some(limiter) = &self.requests {
-            for key in &keys {
-                limiter.check_key(key).map_err(|not_until| {
-                    let wait = not_until.wait_time_from(DefaultClock::default().now());
-                    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
-                })?;
-            }
-        }
-        Ok(())
+        keys.iter().try_for_each(|key| self.requests.check(key))
     }
 
     /// Counts a failed authentication against the address and the client.

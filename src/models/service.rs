@@ -154,17 +154,6 @@ fn step(
     }
 }
 
-/// A model's registration date, checked: today or earlier, 2000 or later, within its owner's life.
-fn registered(on: Option<NaiveDate>, owner: &UnitRow) -> Result<Option<NaiveDate>, ApiError> {
-    let mut errors = Vec::new();
-    if let Some(on) = on {
-        crate::dates::check("registered_on", on, crate::db::today(), &mut errors);
-        crate::dates::check_within_unit("registered_on", on, owner, &mut errors);
-    }
-    ApiError::unless_any(errors)?;
-    Ok(on)
-}
-
 pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateModel) -> Result<Model, ApiError> {
     actor.require(Role::Editor)?;
     let unit_id = input.unit_id.clone().unwrap_or_else(|| actor.unit_id.clone());
@@ -195,7 +184,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateModel) -> Res
         Some(id) => Some(replication_source(conn, actor, id)?),
         None => None,
     };
-    let registered_on = registered(input.registered_on, &owner)?;
+    let registered_on = crate::dates::checked("registered_on", input.registered_on, &owner)?;
     let now = crate::db::now();
     let mut row = ModelRow {
         id: uuid::Uuid::now_v7().to_string(),
@@ -283,7 +272,7 @@ pub fn update(
         c.registered_level = v;
     }
     if let Some(on) = input.registered_on {
-        row.registered_on = registered(Some(on), &owner)?;
+        row.registered_on = crate::dates::checked("registered_on", Some(on), &owner)?;
     }
     if let Some(v) = input.year {
         c.year = v;
