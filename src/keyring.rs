@@ -34,12 +34,6 @@ impl std::fmt::Debug for Keyring {
     }
 }
 
-impl PartialEq for Keyring {
-    fn eq(&self, other: &Keyring) -> bool {
-        self.keys.iter().map(|k| (&k.kid, k.seal)).eq(other.keys.iter().map(|k| (&k.kid, k.seal)))
-    }
-}
-
 /// One key for each use, derived from the operator's key, so that a hash never equals a
 /// ciphertext's key stream.
 fn derive(key: &[u8], purpose: &str) -> [u8; 32] {

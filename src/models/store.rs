@@ -148,11 +148,32 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<ModelRow>, ApiEr
 
 /// How many models, not withdrawn, replicate each of `ids`: one query for a whole page.
 pub fn replication_counts(conn: &mut DbConnection, ids: &[String]) -> Result<HashMap<String, i64>, ApiError> {
+    count_replicas(conn, ids, false)
+}
+
+/// How many recognised models replicate each of `ids`: the public figure, of public records only.
+pub fn recognised_replication_counts(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> Result<HashMap<String, i64>, ApiError> {
+    count_replicas(conn, ids, true)
+}
+
+fn count_replicas(
+    conn: &mut DbConnection,
+    ids: &[String],
+    recognised_only: bool,
+) -> Result<HashMap<String, i64>, ApiError> {
+    let counted: Vec<&str> = ModelStatus::ALL
+        .iter()
+        .filter(|s| if recognised_only { **s == ModelStatus::Recognized } else { **s != ModelStatus::Withdrawn })
+        .map(|s| s.as_str())
+        .collect();
     let mut out = HashMap::new();
     for chunk in ids.chunks(500) {
         let rows: Vec<(Option<String>, i64)> = models::table
             .filter(models::replicated_from_id.eq_any(chunk))
-            .filter(models::status.ne(ModelStatus::Withdrawn.as_str()))
+            .filter(models::status.eq_any(&counted))
             .group_by(models::replicated_from_id)
             .select((models::replicated_from_id, diesel::dsl::count_star()))
             .load(conn)?;

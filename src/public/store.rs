@@ -26,17 +26,10 @@ pub fn publish(conn: &mut DbConnection, models: Vec<Model>) -> Result<Vec<Public
         .map(|(id, name, level)| Ok((id.clone(), PublicUnit { id, name, level: Level::from_db(&level)? })))
         .collect::<Result<_, ApiError>>()?;
     let model_ids: Vec<&str> = models.iter().map(|m| m.id.as_str()).collect();
-    // Public figures count public records: a replica is counted once it is recognised itself,
-    // never while it is a draft or under review somewhere the reader cannot see.
-    let public_replicas: HashMap<String, i64> = crate::db::schema::models::table
-        .filter(crate::db::schema::models::replicated_from_id.eq_any(&model_ids))
-        .filter(crate::db::schema::models::status.eq(ModelStatus::Recognized.as_str()))
-        .group_by(crate::db::schema::models::replicated_from_id)
-        .select((crate::db::schema::models::replicated_from_id, diesel::dsl::count_star()))
-        .load::<(Option<String>, i64)>(conn)?
-        .into_iter()
-        .filter_map(|(id, n)| id.map(|id| (id, n)))
-        .collect();
+    // Public figures count public records: a replica counts once it is recognised itself, never
+    // while it is a draft or under review somewhere the reader cannot see.
+    let ids: Vec<String> = models.iter().map(|m| m.id.clone()).collect();
+    let public_replicas = crate::models::store::recognised_replication_counts(conn, &ids)?;
     let mut issued: HashMap<String, Vec<PublicCommendation>> = HashMap::new();
     let rows: Vec<CommendationRow> = commendations::table
         .filter(commendations::model_id.eq_any(&model_ids))
