@@ -63,22 +63,39 @@ pub struct ModelReportQuery {
     /// Comma-separated statuses, e.g. `registered,in_progress,recognized`. Default: registered
     /// and beyond (`registered,in_progress,recognized,not_recognized`): the movement's figures
     /// are of registered models, so drafts, returned and withdrawn models count only when named.
+    #[param(
+        pattern = r"^[\s,]*((draft|registered|returned|in_progress|recognized|not_recognized|withdrawn)(\s*,[\s,]*(draft|registered|returned|in_progress|recognized|not_recognized|withdrawn))*)?[\s,]*$"
+    )]
     pub status: Option<String>,
     /// Comma-separated: `comprehensive`, `by_field`.
+    #[param(pattern = r"^[\s,]*((comprehensive|by_field)(\s*,[\s,]*(comprehensive|by_field))*)?[\s,]*$")]
     pub kind: Option<String>,
     /// Comma-separated fields.
+    #[param(
+        pattern = r"^[\s,]*((economy|culture_society|defense_security|political_system|professional)(\s*,[\s,]*(economy|culture_society|defense_security|political_system|professional))*)?[\s,]*$"
+    )]
     pub field: Option<String>,
     /// Comma-separated: `collective`, `individual`.
+    #[param(pattern = r"^[\s,]*((collective|individual)(\s*,[\s,]*(collective|individual))*)?[\s,]*$")]
     pub subject: Option<String>,
     /// Comma-separated levels the models are registered with.
+    #[param(
+        pattern = r"^[\s,]*((central|province|district|commune|village)(\s*,[\s,]*(central|province|district|commune|village))*)?[\s,]*$"
+    )]
     pub registered_level: Option<String>,
     /// Comma-separated levels of the owning units.
+    #[param(
+        pattern = r"^[\s,]*((central|province|district|commune|village)(\s*,[\s,]*(central|province|district|commune|village))*)?[\s,]*$"
+    )]
     pub level: Option<String>,
     /// One special-area tag.
     pub special_area: Option<SpecialArea>,
     /// One or two comma-separated dimensions: field, kind, subject, level, registered_level,
     /// status, special_area, year, unit. Without it, only the total.
     #[param(example = "field,level")]
+    #[param(
+        pattern = r"^(\s*(field|kind|subject|level|registered_level|status|special_area|year|unit)(\s*,\s*(field|kind|subject|level|registered_level|status|special_area|year|unit))?\s*)?$"
+    )]
     pub group_by: Option<String>,
     /// Labels (in JSON, CSV and XLSX): vi (default) or en.
     pub lang: Option<Lang>,
@@ -104,8 +121,12 @@ pub struct CommendationReportQuery {
     #[param(minimum = 2000, maximum = 2100)]
     pub year_to: Option<i32>,
     /// Comma-separated: `giay_khen`, `bang_khen`.
+    #[param(pattern = r"^[\s,]*((giay_khen|bang_khen)(\s*,[\s,]*(giay_khen|bang_khen))*)?[\s,]*$")]
     pub form: Option<String>,
     /// Comma-separated levels of the issuer.
+    #[param(
+        pattern = r"^[\s,]*((central|province|district|commune|village)(\s*,[\s,]*(central|province|district|commune|village))*)?[\s,]*$"
+    )]
     pub issuer_level: Option<String>,
     /// Count revoked commendations too (left out by default). Proposals are never counted.
     pub include_revoked: Option<bool>,
@@ -115,6 +136,9 @@ pub struct CommendationReportQuery {
     /// One or two comma-separated dimensions: issuer, issuing_authority, issuer_level, form,
     /// subject, year, status, unit.
     #[param(example = "issuer_level,form")]
+    #[param(
+        pattern = r"^(\s*(issuer|issuing_authority|issuer_level|form|subject|year|status|unit)(\s*,\s*(issuer|issuing_authority|issuer_level|form|subject|year|status|unit))?\s*)?$"
+    )]
     pub group_by: Option<String>,
     pub lang: Option<Lang>,
 }
