@@ -279,7 +279,12 @@ pub fn parse_json_column<T: serde::de::DeserializeOwned>(column: &str, raw: &str
 /// Today's date in Vietnam (UTC+7): what "today" means to an official filing a report there; in
 /// UTC, a report dated today would be "in the future" until 07:00.
 pub fn today() -> chrono::NaiveDate {
-    (chrono::Utc::now() + chrono::Duration::hours(7)).date_naive()
+    day_in_vietnam(chrono::Utc::now())
+}
+
+/// The day a moment fell on in Vietnam.
+pub fn day_in_vietnam(at: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDate {
+    (at + chrono::Duration::hours(7)).date_naive()
 }
 
 /// Runs `f` in a transaction that is always rolled back: dry runs report what a change would do.

@@ -138,6 +138,7 @@ diesel::table! {
         updated_at -> Timestamp,
         version -> BigInt,
         registered_on -> Nullable<Date>,
+        deregistered_on -> Nullable<Date>,
     }
 }
 

@@ -212,6 +212,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateModel) -> Res
         updated_at: now,
         version: 1,
         registered_on,
+        deregistered_on: None,
     };
     row.set_content(content);
     row.push_history(step(actor, "create", None, ModelStatus::Draft, None))?;
@@ -330,9 +331,6 @@ pub fn act(
         }
     }
     let mut row = before_row.clone();
-    if action == ModelAction::Submit {
-        row.registered_on = row.registered_on.or(Some(crate::db::today()));
-    }
     row.push_history(step(actor, action.as_str(), Some(before.status), to, comment))?;
     save(conn, actor, &format!("model.{action}"), &before, &before_row, row)
 }

@@ -44,6 +44,9 @@ pub struct ModelRow {
     pub version: i64,
     /// The day it was registered (set on submission when not given).
     pub registered_on: Option<NaiveDate>,
+    /// The day it was last returned or withdrawn after registration: it counted as registered
+    /// from `registered_on` until this day.
+    pub deregistered_on: Option<NaiveDate>,
 }
 
 impl ModelRow {
@@ -101,10 +104,24 @@ impl ModelRow {
         self.indicators = crate::db::json_column(&c.indicators);
     }
 
-    /// Moves the row to `to`, recording the step in its history.
+    /// Moves the row to `to`, recording the step in its history, and keeps the days it counted
+    /// as registered: from its (first) registration, which a late entry may have dated already,
+    /// until it was returned or withdrawn.
     pub fn push_history(&mut self, change: StatusChange) -> Result<(), ApiError> {
         let mut history = self.history()?;
         self.status = change.to.as_str().into();
+        let day = crate::db::day_in_vietnam(change.at);
+        match (change.from, change.to) {
+            (_, ModelStatus::Registered) => {
+                self.registered_on = self.registered_on.or(Some(day));
+                self.deregistered_on = None;
+            }
+            (
+                Some(ModelStatus::Registered | ModelStatus::InProgress),
+                ModelStatus::Returned | ModelStatus::Withdrawn,
+            ) => self.deregistered_on = Some(day),
+            _ => {}
+        }
         history.push(change);
         self.status_history = crate::db::json_column(&history);
         Ok(())
@@ -245,6 +262,7 @@ pub fn update(conn: &mut DbConnection, row: &ModelRow, before: &ModelRow) -> Res
                 models::status_history.eq(&row.status_history),
                 models::latest_progress_on.eq(row.latest_progress_on),
                 models::registered_on.eq(row.registered_on),
+                models::deregistered_on.eq(row.deregistered_on),
                 models::updated_at.eq(row.updated_at),
                 models::version.eq(row.version),
             ),

@@ -326,13 +326,6 @@ pub fn targets(
     let campaign = crate::campaigns::service::visible(conn, actor, campaign_id)?;
     let c = campaign.to_api()?;
     let year = asked.year;
-    let (year_from, year_to) = match year {
-        Some(y) => (y, y),
-        None => {
-            let last = c.ends_on.year().min(today.year()).max(c.starts_on.year());
-            (c.starts_on.year(), last)
-        }
-    };
     // The day measured: the one asked for, else the end of the year asked for, else today.
     let as_of = match (asked.as_of, year) {
         (Some(d), _) => d,
@@ -340,6 +333,14 @@ pub fn targets(
             chrono::NaiveDate::from_ymd_opt(y, 12, 31).ok_or_else(|| ApiError::internal("year out of range"))?
         }
         (None, None) => today,
+    };
+    // Without a year, the campaign's years that had begun by that day.
+    let (year_from, year_to) = match year {
+        Some(y) => (y, y),
+        None => {
+            let last = c.ends_on.year().min(as_of.year()).max(c.starts_on.year());
+            (c.starts_on.year(), last)
+        }
     };
     // A launcher closed since is measured on the structure of its last day: "all communes of
     // the district" are the communes it had.

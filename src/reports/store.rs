@@ -401,9 +401,9 @@ pub fn count_units(conn: &mut DbConnection, t: &TargetScope<'_>) -> Result<i64, 
     Ok(load::<Number>(conn, &sql, &binds)?.first().map(|r| r.n).unwrap_or(0))
 }
 
-/// Target units that launched a campaign implementing this one (directly or further down),
-/// whose document was issued by `records_until`; with predecessors, a primary predecessor's plan
-/// counts for its successor.
+/// Target units that had, on `records_until`, a campaign implementing this one (directly or
+/// further down): issued by then and not cancelled by then; with predecessors, a primary
+/// predecessor's plan counts for its successor.
 pub fn count_units_with_plan(conn: &mut DbConnection, t: &TargetScope<'_>) -> Result<i64, ApiError> {
     let mut binds = Vec::new();
     let ctes = target_ctes(t, &mut binds);
@@ -413,19 +413,23 @@ pub fn count_units_with_plan(conn: &mut DbConnection, t: &TargetScope<'_>) -> Re
     } else {
         "c.unit_id = x.id"
     };
+    // A plan counts from its issue date; one cancelled since counts until the day it was.
     let sql = format!(
         "{ctes}SELECT CAST(COUNT(*) AS BIGINT) AS n FROM targets x WHERE EXISTS ( \
            SELECT 1 FROM campaigns c JOIN ct ON ct.id = c.id WHERE {planners} AND c.id <> ? \
-           AND c.status IN ('active', 'closed') AND c.issued_on <= ?)"
+           AND c.launched_at IS NOT NULL AND c.issued_on <= ? \
+           AND (c.status IN ('active', 'closed') OR (c.status = 'cancelled' AND c.closed_at >= ?)))"
     );
     binds.push(Bind::Text(t.campaign.to_string()));
     binds.push(Bind::Date(t.records_until));
+    binds.push(Bind::Time(day_after_in_utc(t.records_until)));
     Ok(load::<Number>(conn, &sql, &binds)?.first().map(|r| r.n).unwrap_or(0))
 }
 
 /// Target units under which (as the structure stood) a model of the campaign, or of one
-/// implementing it, is registered for one of the years (its `year`, the year it counts in however
-/// late it was typed in) and not withdrawn; with `per_model`, the number of such models instead.
+/// implementing it, was registered on `records_until` for one of the years (its `year`, the year
+/// it counts in however late it was typed in): registered by then and not yet returned or
+/// withdrawn; with `per_model`, the number of such models instead.
 pub fn count_models(
     conn: &mut DbConnection,
     t: &TargetScope<'_>,
@@ -437,10 +441,18 @@ pub fn count_models(
     let counted = if per_model { "m.id" } else { "b.anchor" };
     let sql = format!(
         "{ctes}SELECT CAST(COUNT(DISTINCT {counted}) AS BIGINT) AS n FROM below b JOIN models m ON m.unit_id = b.id \
-         WHERE m.campaign_id IN (SELECT id FROM ct) AND m.status IN {REGISTERED} AND m.year BETWEEN ? AND ?"
+         WHERE m.campaign_id IN (SELECT id FROM ct) AND m.year BETWEEN ? AND ? AND m.registered_on <= ? \
+           AND (m.status IN {REGISTERED} OR (m.status IN ('returned', 'withdrawn') AND m.deregistered_on > ?))"
     );
     binds.extend([Bind::Int(years.0), Bind::Int(years.1)]);
+    binds.extend([Bind::Date(t.records_until), Bind::Date(t.records_until)]);
     Ok(load::<Number>(conn, &sql, &binds)?.first().map(|r| r.n).unwrap_or(0))
+}
+
+/// The first moment (as stored, UTC) of the Vietnamese day after `day`: a timestamp before it
+/// fell on `day` or earlier there.
+fn day_after_in_utc(day: chrono::NaiveDate) -> chrono::NaiveDateTime {
+    (day + chrono::Duration::days(1)).and_time(chrono::NaiveTime::MIN) - chrono::Duration::hours(7)
 }
 
 #[derive(QueryableByName)]

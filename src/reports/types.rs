@@ -156,12 +156,14 @@ str_enum! {
 #[into_params(parameter_in = Query)]
 pub struct TargetReportQuery {
     /// Measure one year only (models of that year; plans issued by its end). Default: the
-    /// campaign's years up to today.
+    /// campaign's years up to `as_of`'s.
     #[param(minimum = 2000, maximum = 2100)]
     pub year: Option<i32>,
     /// The day measured: the units active on it at the target's level under the launcher, as
-    /// the structure stood that day (a launcher closed since: on its last day), and the records
-    /// dated by it. Default: the end of the period asked for (31 December of `year`), else today.
+    /// the structure stood that day (a launcher closed since: on its last day), and the records as
+    /// they stood that day (plans issued and not yet cancelled, models registered and not yet
+    /// returned or withdrawn). Default: the end of the period asked for (31 December of `year`),
+    /// else today.
     pub as_of: Option<chrono::NaiveDate>,
     /// A unit also counts the plans and models of the units whose records passed into it in a
     /// reorganisation (its primary predecessors).
@@ -235,7 +237,9 @@ pub struct TargetProgress {
     pub unit_kind: Option<UnitKind>,
     pub threshold: f64,
     pub comparison: crate::campaigns::types::Comparison,
-    /// Units that launched a plan / registered a model; for models per unit per year, the models.
+    /// Units that had a plan / a registered model on `as_of`, as the records stood that day: a plan
+    /// issued by then and not cancelled by then; a model registered by then (its `registered_on`)
+    /// and not yet returned or withdrawn. For models per unit per year, the models.
     pub numerator: i64,
     /// Units of the level (and kind) under the launcher; for models per unit per year, units × years.
     pub denominator: i64,
@@ -261,7 +265,8 @@ pub struct TargetReport {
     /// The day whose structure counts: `as_of`, or the launcher's last day if it closed before.
     pub structure_on: chrono::NaiveDate,
     pub campaign: TargetCampaign,
-    /// The years measured.
+    /// The years measured (a model's `year`): the one asked for, else the campaign's years up to
+    /// `as_of`'s.
     pub year_from: i32,
     pub year_to: i32,
     pub targets: Vec<TargetProgress>,

@@ -11,7 +11,8 @@ use crate::models::{act, district_campaign};
 pub async fn model_in_progress(app: &TestApp, fx: &Fixture, campaign_id: &str) -> String {
     let editor = fx.token(app, "C1", &["editor"]);
     let body = json!({"campaign_id": campaign_id, "title": "Dân vận khéo xây dựng khu dân cư văn hóa",
-                      "subject": "collective", "kind": "comprehensive", "registered_level": "district", "year": 2024});
+                      "subject": "collective", "kind": "comprehensive", "registered_level": "district", "year": 2024,
+                      "registered_on": "2024-04-01"});
     let m = app.post("/api/v1/models", &editor, &body).await.expect(201).json();
     let id = m["id"].as_str().unwrap().to_string();
     act(app, &editor, &id, "submit", 1, json!({})).await.expect(200);

@@ -334,3 +334,79 @@ async fn a_district_plan_is_reviewed_after_the_district_closed() {
         .await;
     assert!(matches!(res.status, 403 | 404), "{}", res.text());
 }
+
+/// Issue 15 §2: a target counts the records as they stood on its day. District D1's 2023–2025
+/// plan: C1 and C2 issued their plans in 2023, and C2 cancelled its plan this year; C1's model,
+/// registered in 2024, was withdrawn this year; C2's 2024 model was returned this year and its
+/// 2025 model registered on 1 September 2025. Each day sees what was true on it.
+#[actix_web::test]
+async fn a_target_counts_the_records_as_they_stood_on_its_day() {
+    let app = TestApp::spawn().await;
+    let fx = Fixture::load(&app).await;
+    let mut plan = crate::campaigns::campaign("12-KH/HU", "2023-01-01", "2025-12-31", None);
+    plan["issued_on"] = json!("2023-03-01");
+    plan["targets"] = json!([
+        {"metric": "units_with_plan_ratio", "level": "commune", "threshold": 1.0},
+        {"metric": "units_with_model_ratio", "level": "commune", "threshold": 1.0},
+        {"metric": "models_per_unit_per_year", "threshold": 1}
+    ]);
+    let d1_plan = crate::campaigns::launched(&app, &fx, "D1", &plan).await;
+    let d1_plan_id = d1_plan["id"].as_str().unwrap().to_string();
+    for (unit, code, issued) in [("C1", "01-KH/ĐU", "2023-04-01"), ("C2", "02-KH/ĐU", "2023-05-01")] {
+        let mut commune_plan = crate::campaigns::campaign(code, "2023-04-01", "2025-12-31", Some(&d1_plan_id));
+        commune_plan["issued_on"] = json!(issued);
+        let launched = crate::campaigns::launched(&app, &fx, unit, &commune_plan).await;
+        if unit == "C2" {
+            let cancel = format!("/api/v1/campaigns/{}/cancel", launched["id"].as_str().unwrap());
+            let editor = fx.token(&app, "C2", &["editor"]);
+            app.post_with(&cancel, &editor, &[("If-Match", "\"2\"")], &json!({})).await.expect(200);
+        }
+    }
+    let registered = |unit: &'static str, year: i32, on: &'static str| {
+        let (app, fx, campaign) = (&app, &fx, d1_plan_id.clone());
+        async move {
+            let editor = fx.token(app, unit, &["editor"]);
+            let body = json!({"campaign_id": campaign, "unit_id": fx.id(unit), "title": format!("Mô hình {unit} {year}"),
+                              "subject": "collective", "kind": "comprehensive", "registered_level": "district",
+                              "year": year, "registered_on": on});
+            let m = app.post("/api/v1/models", &editor, &body).await.expect(201).json();
+            let id = m["id"].as_str().unwrap().to_string();
+            crate::models::act(app, &editor, &id, "submit", 1, json!({})).await.expect(200);
+            id
+        }
+    };
+    let withdrawn = registered("C1", 2024, "2024-03-01").await;
+    let c1 = fx.token(&app, "C1", &["editor"]);
+    crate::models::act(&app, &c1, &withdrawn, "withdraw", 2, json!({})).await.expect(200);
+    let returned = registered("C2", 2024, "2024-06-01").await;
+    let d1 = fx.token(&app, "D1", &["reviewer"]);
+    crate::models::act(&app, &d1, &returned, "return", 2, json!({"comment": "Bổ sung số liệu"})).await.expect(200);
+    registered("C2", 2025, "2025-09-01").await;
+
+    let viewer = fx.token(&app, "D1", &["viewer"]);
+    let figures = |q: &'static str| {
+        let (app, viewer, id) = (&app, &viewer, d1_plan_id.clone());
+        async move {
+            let r = app.get(&format!("/api/v1/reports/campaigns/{id}/targets?{q}"), viewer).await.expect(200).json();
+            let t = |i: usize| {
+                (r["targets"][i]["numerator"].as_i64().unwrap(), r["targets"][i]["denominator"].as_i64().unwrap())
+            };
+            [t(0), t(1), t(2)]
+        }
+    };
+    // 31 December 2024: both plans stood, and both communes had a registered model; two models
+    // over 2023–2024 for the district.
+    assert_eq!(figures("as_of=2024-12-31").await, [(2, 2), (2, 2), (2, 2)]);
+    // 30 June 2025: C2's 2025 model was not registered yet.
+    assert_eq!(figures("as_of=2025-06-30").await, [(2, 2), (2, 2), (2, 3)]);
+    // 31 December 2025: all three models stood.
+    assert_eq!(figures("as_of=2025-12-31").await, [(2, 2), (2, 2), (3, 3)]);
+    // Today: C2's plan is cancelled, C1's model withdrawn and C2's 2024 model returned.
+    assert_eq!(figures("").await, [(1, 2), (1, 2), (1, 3)]);
+    // A model still in draft with a registration date given in advance counts for no day.
+    let editor = fx.token(&app, "C1", &["editor"]);
+    let draft = json!({"campaign_id": d1_plan_id, "title": "Mô hình chưa gửi", "subject": "collective",
+                       "kind": "comprehensive", "registered_level": "district", "year": 2024, "registered_on": "2024-01-10"});
+    app.post("/api/v1/models", &editor, &draft).await.expect(201);
+    assert_eq!(figures("as_of=2024-12-31").await, [(2, 2), (2, 2), (2, 2)]);
+}

@@ -30,6 +30,10 @@ fn model(campaign_id: &str, unit: &str, fx: &Fixture, m: Value) -> Value {
     for (k, v) in m.as_object().unwrap() {
         body[k] = v.clone();
     }
+    // Registered in the year it is for, as an office entering it late would date it.
+    if body.get("registered_on").is_none() {
+        body["registered_on"] = json!(format!("{}-05-01", body["year"]));
+    }
     body
 }
 
