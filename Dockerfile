@@ -8,6 +8,7 @@ COPY src ./src
 COPY migrations ./migrations
 COPY openapi ./openapi
 COPY data ./data
+COPY assets ./assets
 # The manifest names the benchmarks; cargo reads them even to build the binary alone.
 COPY benches ./benches
 RUN cargo build --release --locked --bin dvk
@@ -19,6 +20,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends libpq5 ca-certi
     && useradd --system --uid 10001 --home-dir /var/lib/dvk --create-home dvk
 COPY --from=build /src/target/release/dvk /usr/local/bin/dvk
 COPY --from=build /src/data /usr/share/dvk/data
+COPY --from=build /src/assets/fonts/OFL.txt /usr/share/doc/dvk/fonts-OFL.txt
 USER dvk
 WORKDIR /var/lib/dvk
 # SQLite at /var/lib/dvk/dvk.db by default; set DVK_DATABASE_URL=postgres://… for PostgreSQL,

@@ -66,6 +66,10 @@ pub struct Config {
     /// `DVK_CORS_ORIGINS`: the browser origins (`https://portal.example.gov.vn`, comma-separated)
     /// whose pages may call the authenticated API with a token. The public API answers any origin.
     pub cors_origins: Vec<String>,
+    /// `DVK_PUBLIC_BASE_URL`: where the public API is reached from outside
+    /// (`https://dvk.example.gov.vn`, or a portal that serves it), printed in each certificate's
+    /// QR code. Default: `http://` and `DVK_BIND`, which only suits trials.
+    pub public_base_url: Option<String>,
     /// `DVK_WORKERS`, default: the number of cores.
     pub workers: usize,
     /// `--dev`: generate a signing key when none is configured (never in production).
@@ -83,7 +87,25 @@ fn parsed<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
     }
 }
 
+/// An absolute http(s) URL with nothing after its path, without its trailing slash: it is
+/// printed on paper, so it must be the address itself.
+fn public_base_url(value: &str) -> Result<String, String> {
+    let url = url::Url::parse(value.trim()).map_err(|e| e.to_string())?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err("must be an http or https URL with a host".into());
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
+        return Err("must have no query, fragment or credentials".into());
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
 impl Config {
+    /// Where certificates send their readers: `DVK_PUBLIC_BASE_URL`, else this server's address.
+    pub fn public_base_url(&self) -> String {
+        self.public_base_url.clone().unwrap_or_else(|| format!("http://{}", self.bind))
+    }
+
     /// The defaults, ignoring the environment.
     pub fn defaults() -> Config {
         Config {
@@ -112,6 +134,7 @@ impl Config {
             cors_origins: vec![],
             token_rate_per_second: 5,
             token_failures_per_minute: 10,
+            public_base_url: None,
             workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             dev: false,
         }
@@ -158,6 +181,9 @@ impl Config {
                 .map_err(|e| format!("DVK_CORS_ORIGINS: {e}"))?,
             token_rate_per_second: parsed("DVK_TOKEN_RATE_PER_SECOND", d.token_rate_per_second)?,
             token_failures_per_minute: parsed("DVK_TOKEN_FAILURES_PER_MINUTE", d.token_failures_per_minute)?,
+            public_base_url: var("DVK_PUBLIC_BASE_URL")
+                .map(|u| public_base_url(&u).map_err(|e| format!("DVK_PUBLIC_BASE_URL: {e}")))
+                .transpose()?,
             workers: parsed("DVK_WORKERS", d.workers)?,
             dev: false,
         };
@@ -181,5 +207,17 @@ impl Config {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_public_base_url_is_an_address_and_nothing_more() {
+        assert_eq!(super::public_base_url("https://dvk.example.gov.vn/").unwrap(), "https://dvk.example.gov.vn");
+        assert_eq!(super::public_base_url(" https://portal.vn/dvk ").unwrap(), "https://portal.vn/dvk");
+        for bad in ["ftp://x.vn", "https://x.vn/?a=1", "https://x.vn/#f", "https://u:p@x.vn", "x.vn", "data:,hi"] {
+            assert!(super::public_base_url(bad).is_err(), "{bad}");
+        }
     }
 }

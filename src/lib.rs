@@ -68,6 +68,7 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod campaigns;
+pub mod certificates;
 pub mod commendations;
 pub mod config;
 pub mod dates;

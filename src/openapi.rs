@@ -32,6 +32,7 @@ pub fn routes(cfg: &mut ServiceConfig, cors_origins: &[String]) {
                 .configure(crate::evaluations::configure)
                 .configure(crate::commendations::configure)
                 .configure(crate::decisions::configure)
+                .configure(crate::certificates::configure)
                 .configure(crate::reports::configure)
                 .configure(crate::service_accounts::configure)
                 .configure(crate::webhooks::configure)
@@ -281,6 +282,12 @@ fn problem_response(description: &str, error: ApiError, headers: &[(&str, &str)]
     response.build().into()
 }
 
+/// The bytes of a file (a PDF, say).
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)]
+pub struct Binary(Vec<u8>);
+
 problem_response!(
     BadRequest,
     "Malformed request: bad JSON, query parameter, limit or cursor",
@@ -361,6 +368,10 @@ macro_rules! error_set {
 error_set!(
     /// Reading one resource.
     ReadErrors { 401 => Unauthorized, 404 => NotFound, 429 => TooManyRequests, 503 => Unavailable }
+);
+error_set!(
+    /// Printing: the record must be visible and stand.
+    PrintErrors { 401 => Unauthorized, 404 => NotFound, 409 => Conflict, 429 => TooManyRequests, 503 => Unavailable }
 );
 error_set!(
     /// Listing a collection.

@@ -159,6 +159,9 @@ pub struct IssueCommendation {
     #[validate(range(min = 0, max = 1_000_000_000_000i64))]
     #[schema(minimum = 0, maximum = 1_000_000_000_000i64)]
     pub amount_vnd: Option<i64>,
+    /// Who signed the decision: printed under its certificate.
+    #[validate(nested)]
+    pub signer: Option<crate::decisions::types::Signer>,
 }
 
 /// Revoking an issued decision (its grounds, and the revoking decision), or turning down a

@@ -71,6 +71,11 @@ fn text(field: &str, value: &str, max: usize, errors: &mut Vec<FieldError>) -> S
     clean_text(field, value, max).map_err(|e| errors.push(e)).ok().unwrap_or_default()
 }
 
+/// The signer's name and position, cleaned.
+fn signer(s: Option<&Signer>, errors: &mut Vec<FieldError>) -> Option<(String, String)> {
+    s.map(|s| (text("signer.name", &s.name, 255, errors), text("signer.position", &s.position, 255, errors)))
+}
+
 pub fn create(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -92,9 +97,7 @@ pub fn create(
     crate::dates::check("decided_on", input.decided_on, today, &mut errors);
     crate::dates::check_within_unit("decided_on", input.decided_on, &issuer, &mut errors);
     let summary = clean_long_text("summary", input.summary.as_deref(), 500).map_err(|e| errors.push(e)).ok().flatten();
-    let signer = input.signer.map(|s| {
-        (text("signer.name", &s.name, 255, &mut errors), text("signer.position", &s.position, 255, &mut errors))
-    });
+    let signer = signer(input.signer.as_ref(), &mut errors);
     ApiError::unless_any(errors)?;
     let now = crate::db::now();
     let row = DecisionRow {
@@ -182,9 +185,10 @@ pub fn update(
     if let Some(summary) = input.summary {
         row.summary = clean_long_text("summary", summary.as_deref(), 500).map_err(|e| errors.push(e)).ok().flatten();
     }
-    if let Some(signer) = input.signer {
-        row.signer_name = signer.as_ref().map(|s| text("signer.name", &s.name, 255, &mut errors));
-        row.signer_position = signer.as_ref().map(|s| text("signer.position", &s.position, 255, &mut errors));
+    if let Some(given) = input.signer {
+        let cleaned = signer(given.as_ref(), &mut errors);
+        row.signer_name = cleaned.as_ref().map(|s| s.0.clone());
+        row.signer_position = cleaned.map(|s| s.1);
     }
     ApiError::unless_any(errors)?;
     if row == before_row {
@@ -337,6 +341,7 @@ pub fn issue_alone(
 ) -> Result<Commendation, ApiError> {
     let mut errors = Vec::new();
     let number = text("decision_number", &input.decision_number, 64, &mut errors);
+    let signer = signer(input.signer.as_ref(), &mut errors);
     crate::dates::check("decided_on", input.decided_on, today, &mut errors);
     ApiError::unless_any(errors)?;
     let now = crate::db::now();
@@ -350,8 +355,8 @@ pub fn issue_alone(
         decided_on: input.decided_on,
         decision_year: input.decided_on.year(),
         summary: None,
-        signer_name: None,
-        signer_position: None,
+        signer_name: signer.as_ref().map(|s| s.0.clone()),
+        signer_position: signer.map(|s| s.1),
         issuer_name: None,
         issuer_level: None,
         status: DecisionStatus::Draft.as_str().into(),

@@ -105,3 +105,31 @@ pub async fn get_public_model(
     .await?;
     Ok(etag::respond_public(&req, MAX_AGE_SECS, &model))
 }
+
+/// A commendation's verification record: what the QR code on its certificate opens. Anyone may
+/// check it, from a browser too; a revoked commendation shows as revoked, with the revoking
+/// decision. Proposals are not public.
+#[utoipa::path(
+    tag = "public",
+    params(("id" = String, Path, description = "Commendation id"), crate::openapi::IfNoneMatchHeader),
+    responses(
+        (status = 200, description = "The commendation as its decision reads, and whether it stands", body = CommendationRecord,
+         headers(("ETag" = String, description = "A digest of this answer"), ("Cache-Control" = String, description = "public, max-age=60"))),
+        (status = 304, description = "Not modified since the ETag in If-None-Match"),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 429, response = crate::openapi::TooManyRequests),
+        (status = 503, response = crate::openapi::Unavailable),
+    ),
+    security(())
+)]
+#[get("/commendations/{id}")]
+pub async fn get_public_commendation(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let record =
+        db::run(&state.pool, move |conn| store::commendation_record(conn, &id)?.ok_or(ApiError::NotFound)).await?;
+    Ok(etag::respond_public(&req, MAX_AGE_SECS, &record))
+}

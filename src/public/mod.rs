@@ -8,5 +8,7 @@ pub mod types;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(handlers::list_public_models).service(handlers::get_public_model);
+    cfg.service(handlers::list_public_models)
+        .service(handlers::get_public_model)
+        .service(handlers::get_public_commendation);
 }

@@ -7,13 +7,13 @@ use diesel::prelude::*;
 
 use crate::commendations::store::CommendationRow;
 use crate::commendations::types::CommendationStatus;
-use crate::db::schema::{commendations, units};
+use crate::db::schema::{commendations, models, units};
 use crate::db::DbConnection;
 use crate::error::ApiError;
 use crate::models::types::{Model, ModelStatus};
 use crate::units::types::Level;
 
-use super::types::{PublicCommendation, PublicModel, PublicUnit};
+use super::types::{CommendationRecord, PublicCommendation, PublicModel, PublicRevocation, PublicUnit, RecordStatus};
 
 /// The public form of recognised models.
 pub fn publish(conn: &mut DbConnection, models: Vec<Model>) -> Result<Vec<PublicModel>, ApiError> {
@@ -83,4 +83,58 @@ pub fn publish(conn: &mut DbConnection, models: Vec<Model>) -> Result<Vec<Public
             })
         })
         .collect()
+}
+
+/// The verification record of a commendation that was issued (standing or revoked since); none
+/// for a proposal, which was never public.
+pub fn commendation_record(conn: &mut DbConnection, id: &str) -> Result<Option<CommendationRecord>, ApiError> {
+    let Some(row) = crate::commendations::store::find(conn, id)? else { return Ok(None) };
+    let status = match row.status()? {
+        CommendationStatus::Issued => RecordStatus::Issued,
+        CommendationStatus::Revoked if row.decision_number.is_some() => RecordStatus::Revoked,
+        _ => return Ok(None),
+    };
+    let (title, person_name, person_position, unit_id, unit_name, unit_level): (
+        String,
+        Option<String>,
+        Option<String>,
+        String,
+        String,
+        String,
+    ) = models::table
+        .inner_join(units::table.on(units::id.eq(models::unit_id)))
+        .filter(models::id.eq(&row.model_id))
+        .select((models::title, models::person_name, models::person_position, units::id, units::name, units::level))
+        .first(conn)?;
+    let c = row.to_api()?;
+    let (Some(issuer), Some(decision_number), Some(decided_on)) = (c.issuer_snapshot, c.decision_number, c.decided_on)
+    else {
+        return Err(ApiError::internal("an issued commendation lacks its decision"));
+    };
+    let individual = c.recipient.subject == crate::vocabulary::Subject::Individual;
+    Ok(Some(CommendationRecord {
+        id: c.id,
+        status,
+        form: c.form,
+        recipient_subject: c.recipient.subject,
+        recipient_name: c
+            .recipient
+            .full_name
+            .or(if individual { person_name } else { None })
+            .unwrap_or_else(|| unit_name.clone()),
+        recipient_position: if individual { person_position } else { None },
+        unit: PublicUnit { id: unit_id, name: unit_name, level: Level::from_db(&unit_level)? },
+        model_title: title,
+        issuer_name: issuer.name,
+        issuer_level: issuer.level,
+        issuing_authority: c.issuing_authority,
+        authority_title: issuer.authority_title,
+        decision_number,
+        decided_on,
+        reason: c.reason,
+        revocation: c
+            .revocation
+            .filter(|_| status == RecordStatus::Revoked)
+            .map(|r| PublicRevocation { decision_number: r.decision_number, decided_on: r.decided_on }),
+    }))
 }

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::commendations::types::Form;
+use crate::commendations::types::{Form, IssuingAuthority};
 use crate::models::types::{Indicator, Person};
 use crate::units::types::Level;
 use crate::vocabulary::{Field, ModelKind, SpecialArea, Subject};
@@ -30,6 +30,48 @@ pub struct PublicCommendation {
     pub decision_number: String,
     pub decided_on: NaiveDate,
     pub reason: String,
+}
+
+str_enum! {
+    /// Whether a commendation stands.
+    pub enum RecordStatus {
+        Issued = "issued",
+        /// Revoked by a later decision: its certificate no longer stands.
+        Revoked = "revoked",
+    }
+}
+
+/// The decision that revoked a commendation.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicRevocation {
+    pub decision_number: Option<String>,
+    pub decided_on: Option<NaiveDate>,
+}
+
+/// A commendation's public verification record: what the QR code of its certificate opens, so
+/// that anyone holding the paper can check it. Public data only.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CommendationRecord {
+    pub id: String,
+    pub status: RecordStatus,
+    pub form: Form,
+    pub recipient_subject: Subject,
+    /// The collective as the decision names it, or the individual.
+    pub recipient_name: String,
+    /// An individual's position.
+    pub recipient_position: Option<String>,
+    /// The model's unit.
+    pub unit: PublicUnit,
+    pub model_title: String,
+    pub issuer_name: String,
+    pub issuer_level: Level,
+    pub issuing_authority: IssuingAuthority,
+    pub authority_title: String,
+    pub decision_number: String,
+    pub decided_on: NaiveDate,
+    pub reason: String,
+    /// Set when it was revoked.
+    pub revocation: Option<PublicRevocation>,
 }
 
 /// A recognised "Dân vận khéo" model or exemplar, for the portal and the press.

@@ -15,7 +15,7 @@ use crate::models::act;
 const ISSUER_TITLE: &str = "Ban Thường vụ Tỉnh ủy Hà Nam";
 
 /// P1 launches a campaign with criteria for collectives and for individuals; D1 implements it.
-async fn campaign(app: &TestApp, fx: &Fixture) -> String {
+pub async fn campaign(app: &TestApp, fx: &Fixture) -> String {
     let criteria = json!([
         {"code": "TT", "name": "Tập thể", "applies_to": {"subject": "collective"},
          "criteria": [{"code": "TC1", "title": "Hoàn thành tốt nhiệm vụ", "max_score": 100, "required": true}]},
@@ -32,7 +32,7 @@ async fn campaign(app: &TestApp, fx: &Fixture) -> String {
 
 /// A model of `unit` (under D1) recognised by D1, proposed for a giấy khen of P1's standing
 /// board: (model id, evaluation id, commendation id).
-async fn proposed(
+pub async fn proposed(
     app: &TestApp,
     fx: &Fixture,
     campaign: &str,
@@ -64,7 +64,7 @@ async fn proposed(
     (model, evaluation, c["id"].as_str().unwrap().to_string())
 }
 
-fn new_decision(number: &str) -> Value {
+pub fn new_decision(number: &str) -> Value {
     json!({"issuing_authority": "party_committee_standing_board", "authority_title": ISSUER_TITLE, "form": "giay_khen",
            "number": number, "decided_on": "2024-12-20",
            "summary": "Khen thưởng tập thể, cá nhân điển hình Dân vận khéo năm 2024",
@@ -72,7 +72,7 @@ fn new_decision(number: &str) -> Value {
 }
 
 /// Lists each of `commendations` in the draft, If-Match following its version; returns the version.
-async fn list_all(app: &TestApp, token: &str, decision: &str, commendations: &[String], mut version: i64) -> i64 {
+pub async fn list_all(app: &TestApp, token: &str, decision: &str, commendations: &[String], mut version: i64) -> i64 {
     for c in commendations {
         let etag = format!("\"{version}\"");
         let res = app

@@ -8,6 +8,7 @@ mod imports;
 mod audit;
 mod auth;
 mod campaigns;
+mod certificates;
 mod cli;
 mod commendations;
 mod contract;

@@ -1,0 +1,80 @@
+//! HTTP handlers for printed certificates.
+
+use actix_web::{get, web, HttpResponse};
+
+use crate::auth::Actor;
+use crate::db;
+use crate::error::ApiError;
+use crate::AppState;
+
+use super::layout::Certificate;
+use super::{pdf, service};
+
+/// The printable certificate (giấy khen or bằng khen) of an issued commendation: A4 landscape,
+/// headed as its issuing body heads its documents, with a QR code that opens its public
+/// verification record. Any role of the issuing unit, of the recipient's unit, or of a unit above
+/// either may print it; each print is audited. A revoked commendation's is refused.
+#[utoipa::path(
+    tag = "commendations",
+    params(("id" = String, Path, description = "Commendation id")),
+    responses(
+        (status = 200, description = "The certificate, one A4 page", content_type = "application/pdf", body = crate::openapi::Binary,
+         headers(("Content-Disposition" = String, description = "inline, with a file name"))),
+        crate::openapi::PrintErrors,
+    ),
+    security(("bearer" = []))
+)]
+#[get("/commendations/{id}/certificate")]
+pub async fn commendation_certificate(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, base) = (id.into_inner(), state.config.public_base_url());
+    let name = format!("certificate-{id}.pdf");
+    let certificate = db::run(&state.pool, move |conn| {
+        db::transaction(conn, |conn| service::of_commendation(conn, &actor, &id, &base))
+    })
+    .await?;
+    respond(vec![certificate], name).await
+}
+
+/// The certificates of every standing commendation of an issued decision, one page each, in one
+/// PDF: what the office prints after the decision is signed. Any role of the issuing unit or of
+/// a unit above it; audited.
+#[utoipa::path(
+    tag = "decisions",
+    params(("id" = String, Path, description = "Decision id")),
+    responses(
+        (status = 200, description = "One A4 page per commendation", content_type = "application/pdf", body = crate::openapi::Binary,
+         headers(("Content-Disposition" = String, description = "inline, with a file name"))),
+        crate::openapi::PrintErrors,
+    ),
+    security(("bearer" = []))
+)]
+#[get("/decisions/{id}/certificates")]
+pub async fn decision_certificates(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, base) = (id.into_inner(), state.config.public_base_url());
+    let name = format!("certificates-{id}.pdf");
+    let certificates =
+        db::run(&state.pool, move |conn| db::transaction(conn, |conn| service::of_decision(conn, &actor, &id, &base)))
+            .await?;
+    respond(certificates, name).await
+}
+
+/// Renders off the request's worker: a large decision takes a while of CPU.
+async fn respond(certificates: Vec<Certificate>, file_name: String) -> Result<HttpResponse, ApiError> {
+    let bytes = web::block(move || pdf::render(&certificates))
+        .await
+        .map_err(|_| ApiError::internal("the certificate renderer stopped"))??;
+    Ok(HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header(("Content-Disposition", format!("inline; filename=\"{file_name}\"")))
+        .insert_header(("Cache-Control", "private, no-store"))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .body(bytes))
+}
