@@ -1,6 +1,9 @@
 //! HTTP handlers for printed certificates.
 
+use std::sync::OnceLock;
+
 use actix_web::{get, web, HttpResponse};
+use tokio::sync::Semaphore;
 
 use crate::auth::Actor;
 use crate::db;
@@ -66,8 +69,16 @@ pub async fn decision_certificates(
     respond(certificates, name).await
 }
 
-/// Renders off the request's worker: a large decision takes a while of CPU.
+/// Renders off the request's worker, one render per core at a time: a 500-page decision takes
+/// about a second of CPU, and a burst of them must queue rather than starve every other request.
 async fn respond(certificates: Vec<Certificate>, file_name: String) -> Result<HttpResponse, ApiError> {
+    static RENDERING: OnceLock<Semaphore> = OnceLock::new();
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let _turn = RENDERING
+        .get_or_init(|| Semaphore::new(cores))
+        .acquire()
+        .await
+        .map_err(|_| ApiError::internal("the certificate renderer stopped"))?;
     let bytes = web::block(move || pdf::render(&certificates))
         .await
         .map_err(|_| ApiError::internal("the certificate renderer stopped"))??;
