@@ -48,7 +48,7 @@ impl Application {
             db::migrate(&mut conn)?;
             // Webhook secrets written in plain text, or under a key that is no longer current,
             // are sealed under the current key.
-            crate::webhooks::store::reseal_secrets(&mut conn, &keyring)?;
+            crate::webhooks::reseal_secrets(&mut conn, &keyring)?;
         }
         let listener = TcpListener::bind(&config.bind).map_err(|e| format!("cannot bind {}: {e}", config.bind))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();

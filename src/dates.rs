@@ -20,12 +20,7 @@ pub fn check(field: &str, date: NaiveDate, today: NaiveDate, errors: &mut Vec<Fi
 
 /// Checks a record's own date against its unit's life: not before the unit came into being, not
 /// on or after the day it closed.
-pub fn check_within_unit(
-    field: &str,
-    date: NaiveDate,
-    unit: &crate::units::store::UnitRow,
-    errors: &mut Vec<FieldError>,
-) {
+pub fn check_within_unit(field: &str, date: NaiveDate, unit: &crate::tree::UnitRow, errors: &mut Vec<FieldError>) {
     if unit.established_on.is_some_and(|from| date < from) {
         errors.push(FieldError::new(
             field,
@@ -51,7 +46,7 @@ pub fn check_within_unit(
 pub fn checked(
     field: &str,
     on: Option<NaiveDate>,
-    unit: &crate::units::store::UnitRow,
+    unit: &crate::tree::UnitRow,
 ) -> Result<Option<NaiveDate>, crate::error::ApiError> {
     let mut errors = Vec::new();
     if let Some(on) = on {
@@ -72,7 +67,7 @@ pub fn checked_for(
     if on.is_none() {
         return Ok(None);
     }
-    match crate::units::store::find(conn, unit_id)? {
+    match crate::tree::find(conn, unit_id)? {
         Some(unit) => checked(field, on, &unit),
         None => Err(crate::error::ApiError::internal("a record's unit is missing")),
     }

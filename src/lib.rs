@@ -89,6 +89,7 @@ mod properties;
 pub mod public;
 pub mod reports;
 pub mod service_accounts;
+pub mod tree;
 pub mod units;
 pub mod vocabulary;
 pub mod webhooks;

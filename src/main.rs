@@ -189,13 +189,13 @@ fn with_operator(
     let pool = db::build_pool(&config.database_url, 1)?;
     let mut conn = pool.get().map_err(|e| e.to_string())?;
     db::migrate(&mut conn)?;
-    let root = units::store::root_id(&mut conn).map_err(|e| e.to_string())?;
+    let root = dvk::tree::root_id(&mut conn).map_err(|e| e.to_string())?;
     let user = std::env::var("USER").unwrap_or_else(|_| "operator".into());
     let actor = Actor {
         sub: format!("cli:{user}"),
         name: None,
         unit_id: root,
-        unit_code: units::store::ROOT_CODE.into(),
+        unit_code: dvk::tree::ROOT_CODE.into(),
         level: units::types::Level::Central,
         roles: vec![Role::Admin],
         request_id: format!("cli-{}", uuid::Uuid::new_v4()),
@@ -245,7 +245,7 @@ fn token(
             let pool = db::build_pool(&config.database_url, 1)?;
             let mut conn = pool.get().map_err(|e| e.to_string())?;
             db::migrate(&mut conn)?;
-            units::store::unit_ref_by_code(&mut conn, &unit)
+            dvk::tree::unit_ref_by_code(&mut conn, &unit)
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("no unit has the code {unit}"))?
                 .level

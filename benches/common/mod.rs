@@ -249,7 +249,7 @@ pub async fn yardstick(bench: &Bench, clients: usize, seconds: f64) -> Stats {
                 let rows = web::block(move || {
                     use diesel::prelude::*;
                     use dvk::db::schema::models;
-                    use dvk::models::store::ModelRow;
+                    use dvk::models::ModelRow;
                     let mut conn = pool.get().unwrap();
                     models::table
                         .order((models::created_at, models::id))

@@ -3,7 +3,7 @@
 //! one always has its record).
 
 mod handlers;
-pub mod store;
+mod store;
 
 pub use handlers::{list_audit_events, AuditEvent, AuditEventPage};
 

@@ -18,7 +18,7 @@ pub use keys::{mint_hs256, Authenticator, KeyError};
 
 use crate::error::ApiError;
 use crate::http::RequestId;
-use crate::units::types::Level;
+use crate::tree::Level;
 use crate::AppState;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -212,8 +212,7 @@ impl FromRequest for Actor {
                 None => {
                     let code = claims.unit.clone();
                     let unit =
-                        crate::db::run(&state.pool, move |conn| crate::units::store::unit_ref_by_code(conn, &code))
-                            .await?;
+                        crate::db::run(&state.pool, move |conn| crate::tree::unit_ref_by_code(conn, &code)).await?;
                     state.unit_cache.put(&claims.unit, unit.clone());
                     unit
                 }
@@ -231,12 +230,11 @@ impl FromRequest for Actor {
             let mut roles: Vec<Role> = claims.roles.iter().filter_map(|r| Role::parse(r)).collect();
             // A service account's token works while the account is active, with the roles it
             // has now: disabling it or taking a role away takes effect on the next request.
-            if let Some(account) = claims.sub.strip_prefix(crate::service_accounts::service::SUBJECT_PREFIX) {
+            if let Some(account) = claims.sub.strip_prefix(crate::service_accounts::SUBJECT_PREFIX) {
                 let account = account.to_string();
-                let current = crate::db::run(&state.pool, move |conn| {
-                    crate::service_accounts::service::current_roles(conn, &account)
-                })
-                .await?;
+                let current =
+                    crate::db::run(&state.pool, move |conn| crate::service_accounts::current_roles(conn, &account))
+                        .await?;
                 match current {
                     Some((unit_id, granted)) if unit_id == unit.id => roles.retain(|r| granted.contains(r)),
                     _ => {

@@ -109,8 +109,8 @@ pub async fn list_campaigns(
     let page = db::run(&state.pool, move |conn| {
         // Tokens and spreadsheets name units by code: a unit filter takes either.
         let mut filter = filter;
-        filter.unit_id = crate::units::store::resolve_opt(conn, filter.unit_id.as_deref())?;
-        filter.ancestor_id = crate::units::store::resolve_opt(conn, filter.ancestor_id.as_deref())?;
+        filter.unit_id = crate::tree::resolve_opt(conn, filter.unit_id.as_deref())?;
+        filter.ancestor_id = crate::tree::resolve_opt(conn, filter.ancestor_id.as_deref())?;
         let (rows, next_cursor) = store::list(conn, &filter)?;
         Ok(CampaignPage { items: rows.iter().map(|r| r.to_api()).collect::<Result<_, _>>()?, next_cursor })
     })

@@ -25,7 +25,7 @@ pub fn visible(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<Campa
 fn require_own(conn: &mut DbConnection, actor: &Actor, row: &CampaignRow) -> Result<(), ApiError> {
     actor.require(Role::Editor)?;
     if row.unit_id == actor.unit_id
-        || crate::units::store::caretaker(conn, &row.unit_id)?.as_deref() == Some(actor.unit_id.as_str())
+        || crate::tree::caretaker(conn, &row.unit_id)?.as_deref() == Some(actor.unit_id.as_str())
     {
         return Ok(());
     }
@@ -40,7 +40,7 @@ fn parent(conn: &mut DbConnection, actor: &Actor, unit_id: &str, parent_id: &str
     let parent = visible(conn, actor, parent_id).map_err(|e| {
         e.unresolved("parent_campaign_id", "unknown_campaign", "no such campaign, or it is outside your scope")
     })?;
-    if parent.unit_id == unit_id || !crate::units::store::is_within(conn, &parent.unit_id, unit_id)? {
+    if parent.unit_id == unit_id || !crate::tree::is_within(conn, &parent.unit_id, unit_id)? {
         return Err(ApiError::field(
             "parent_campaign_id",
             "parent_not_above",

@@ -5,7 +5,7 @@ pub mod handlers;
 pub mod layout;
 pub mod pdf;
 pub mod service;
-pub mod store;
+mod store;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 

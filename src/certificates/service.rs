@@ -4,11 +4,11 @@ use std::collections::HashMap;
 
 use crate::audit::{self, Change};
 use crate::auth::Actor;
-use crate::commendations::store::CommendationRow;
 use crate::commendations::types::{CommendationStatus, IssuingAuthority};
+use crate::commendations::CommendationRow;
 use crate::db::DbConnection;
-use crate::decisions::store::DecisionRow;
 use crate::decisions::types::DecisionStatus;
+use crate::decisions::DecisionRow;
 use crate::error::ApiError;
 use crate::units::types::UnitKind;
 use crate::vocabulary::Subject;
@@ -29,10 +29,10 @@ pub fn of_commendation(
     id: &str,
     base_url: &str,
 ) -> Result<Certificate, ApiError> {
-    let row = crate::commendations::store::find(conn, id)?.ok_or(ApiError::NotFound)?;
+    let row = crate::commendations::find(conn, id)?.ok_or(ApiError::NotFound)?;
     let models = store::model_facts(conn, &[row.model_id.as_str()])?;
     let model = models.get(&row.model_id).ok_or_else(|| ApiError::internal("a commendation's model is missing"))?;
-    let sees = |conn: &mut DbConnection, unit: &str| crate::units::store::can_see(conn, &actor.unit_id, unit);
+    let sees = |conn: &mut DbConnection, unit: &str| crate::tree::can_see(conn, &actor.unit_id, unit);
     if !sees(conn, &row.issuer_unit_id)? && !sees(conn, &model.unit_id)? {
         return Err(ApiError::NotFound);
     }
@@ -64,8 +64,8 @@ pub fn of_decision(
     id: &str,
     base_url: &str,
 ) -> Result<Vec<Certificate>, ApiError> {
-    let decision = crate::decisions::store::find(conn, id)?.ok_or(ApiError::NotFound)?;
-    if !crate::units::store::can_see(conn, &actor.unit_id, &decision.issuer_unit_id)? {
+    let decision = crate::decisions::find(conn, id)?.ok_or(ApiError::NotFound)?;
+    if !crate::tree::can_see(conn, &actor.unit_id, &decision.issuer_unit_id)? {
         return Err(ApiError::NotFound);
     }
     match decision.status()? {
@@ -80,7 +80,7 @@ pub fn of_decision(
             ))
         }
     }
-    let standing: Vec<CommendationRow> = crate::commendations::store::of_decision(conn, &decision.id)?
+    let standing: Vec<CommendationRow> = crate::commendations::of_decision(conn, &decision.id)?
         .into_iter()
         .filter(|c| c.status == CommendationStatus::Issued.as_str())
         .collect();
@@ -116,8 +116,7 @@ fn revoked(row: &CommendationRow) -> ApiError {
 fn decision_of(conn: &mut DbConnection, row: &CommendationRow) -> Result<DecisionRow, ApiError> {
     let id =
         row.decision_id.as_deref().ok_or_else(|| ApiError::internal("an issued commendation lacks its decision"))?;
-    crate::decisions::store::find(conn, id)?
-        .ok_or_else(|| ApiError::internal("an issued commendation lacks its decision"))
+    crate::decisions::find(conn, id)?.ok_or_else(|| ApiError::internal("an issued commendation lacks its decision"))
 }
 
 fn facts(

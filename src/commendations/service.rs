@@ -6,8 +6,8 @@ use crate::audit::{self, Change};
 use crate::auth::{Actor, Role};
 use crate::db::DbConnection;
 use crate::error::{ApiError, FieldError};
-use crate::evaluations::store::EvaluationRow;
 use crate::evaluations::types::{Decision, EvaluationStatus};
+use crate::evaluations::EvaluationRow;
 use crate::http::etag::IfMatch;
 use crate::models::types::ModelStatus;
 use crate::units::rules::{clean_long_text, clean_text};
@@ -41,11 +41,10 @@ fn achievement(conn: &mut DbConnection, model_id: &str, id: Option<&str>) -> Res
         )
     };
     match id {
-        None => crate::evaluations::store::standing_recognition(conn, model_id)?.ok_or_else(not_recognising),
+        None => crate::evaluations::standing_recognition(conn, model_id)?.ok_or_else(not_recognising),
         Some(id) => {
-            let e = crate::evaluations::store::find(conn, id)?
-                .filter(|e| e.model_id == model_id)
-                .ok_or_else(not_recognising)?;
+            let e =
+                crate::evaluations::find(conn, id)?.filter(|e| e.model_id == model_id).ok_or_else(not_recognising)?;
             let standing = e.status()? == EvaluationStatus::Finalized && e.superseded_by_id.is_none();
             if standing && e.decision()? == Some(Decision::Recognize) {
                 Ok(e)
@@ -64,8 +63,8 @@ pub fn propose(conn: &mut DbConnection, actor: &Actor, input: ProposeCommendatio
         return Err(ApiError::conflict("model_not_recognized", "only a recognised model is commended"));
     }
     let evaluation = achievement(conn, &model.id, input.evaluation_id.as_deref())?;
-    let owner = crate::units::store::find(conn, &model.unit_id)?
-        .ok_or_else(|| ApiError::internal("a model's unit is missing"))?;
+    let owner =
+        crate::tree::find(conn, &model.unit_id)?.ok_or_else(|| ApiError::internal("a model's unit is missing"))?;
     // The issuer sits above the proposer, outside what it may read: an unknown unit and one not
     // above the model's get the same answer.
     let not_above = || {
@@ -75,8 +74,8 @@ pub fn propose(conn: &mut DbConnection, actor: &Actor, input: ProposeCommendatio
             "the issuer must be an active unit above the model's unit",
         )
     };
-    let issuer = crate::units::store::find(conn, &input.issuer_unit_id)?.ok_or_else(not_above)?;
-    if !issuer.is_active() || !crate::units::store::is_above(conn, &issuer.id, issuer.level()?, &owner)? {
+    let issuer = crate::tree::find(conn, &input.issuer_unit_id)?.ok_or_else(not_above)?;
+    if !issuer.is_active() || !crate::tree::is_above(conn, &issuer.id, issuer.level()?, &owner)? {
         return Err(not_above());
     }
     let mut errors = Vec::new();
@@ -275,7 +274,7 @@ fn save(
     if !store::update(conn, &row, read_version)? {
         return Err(ApiError::PreconditionFailed { current: None });
     }
-    let model = crate::models::store::find(conn, &row.model_id)?.ok_or_else(|| ApiError::internal("model missing"))?;
+    let model = crate::models::find(conn, &row.model_id)?.ok_or_else(|| ApiError::internal("model missing"))?;
     let after = row.to_api()?;
     audit::record(conn, actor, change(action, &row, &model.unit_id), Some(before), Some(&after))?;
     Ok(after)
@@ -304,8 +303,7 @@ pub fn issue_under(
     if before.status != CommendationStatus::Proposed {
         return Ok(Err(("not_proposed", format!("commendation {} is {}, not a proposal", before.id, before.status))));
     }
-    let model =
-        crate::models::store::find(conn, &before_row.model_id)?.ok_or_else(|| ApiError::internal("model missing"))?;
+    let model = crate::models::find(conn, &before_row.model_id)?.ok_or_else(|| ApiError::internal("model missing"))?;
     if model.status()? != ModelStatus::Recognized {
         return Ok(Err((
             "model_not_recognized",

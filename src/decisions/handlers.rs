@@ -80,7 +80,7 @@ pub async fn list_decisions(
     let page = db::run(&state.pool, move |conn| {
         // Tokens and spreadsheets name units by code: a unit filter takes either.
         let mut filter = filter;
-        filter.issuer_unit_id = crate::units::store::resolve_opt(conn, filter.issuer_unit_id.as_deref())?;
+        filter.issuer_unit_id = crate::tree::resolve_opt(conn, filter.issuer_unit_id.as_deref())?;
         let (rows, next_cursor) = store::list(conn, &filter)?;
         Ok(AwardDecisionPage { items: service::load_all(conn, &rows)?, next_cursor })
     })

@@ -5,8 +5,8 @@ use chrono::{Datelike, NaiveDate};
 use crate::audit::{self, Change};
 use crate::auth::{Actor, Role};
 use crate::commendations::service::{self as commendations, Issuing};
-use crate::commendations::store::CommendationRow;
 use crate::commendations::types::{Commendation, CommendationStatus, IssueCommendation};
+use crate::commendations::CommendationRow;
 use crate::db::DbConnection;
 use crate::error::{ApiError, FieldError};
 use crate::http::etag::IfMatch;
@@ -24,7 +24,7 @@ fn change<'a>(action: &'a str, row: &'a DecisionRow) -> Change<'a> {
 /// commendation of a model the actor sees. 404 otherwise.
 pub fn visible(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<DecisionRow, ApiError> {
     let row = store::find(conn, id)?.ok_or(ApiError::NotFound)?;
-    if crate::units::store::is_within(conn, &actor.unit_id, &row.issuer_unit_id)?
+    if crate::tree::is_within(conn, &actor.unit_id, &row.issuer_unit_id)?
         || store::lists_a_commendation_seen_by(conn, &row.id, &actor.unit_id)?
     {
         Ok(row)
@@ -51,9 +51,9 @@ pub fn with_commendations(
     actor: &Actor,
     row: &DecisionRow,
 ) -> Result<AwardDecisionWithCommendations, ApiError> {
-    let listed = crate::commendations::store::of_decision(conn, &row.id)?;
+    let listed = crate::commendations::of_decision(conn, &row.id)?;
     let ids: Vec<String> = listed.iter().map(|c| c.id.clone()).collect();
-    let seen = crate::commendations::store::seen_by(conn, &actor.unit_id, &ids)?;
+    let seen = crate::commendations::seen_by(conn, &actor.unit_id, &ids)?;
     let commendations = listed.iter().filter(|c| seen.contains(&c.id)).map(|c| c.to_api()).collect::<Result<_, _>>()?;
     Ok(AwardDecisionWithCommendations { decision: load(conn, row)?, commendations })
 }
@@ -83,7 +83,7 @@ pub fn create(
     today: NaiveDate,
 ) -> Result<AwardDecision, ApiError> {
     actor.require(Role::Approver)?;
-    let issuer = crate::units::store::find(conn, &actor.unit_id)?.ok_or(ApiError::NotFound)?;
+    let issuer = crate::tree::find(conn, &actor.unit_id)?.ok_or(ApiError::NotFound)?;
     let mut errors = Vec::new();
     if !crate::commendations::rules::may_award(input.form, issuer.level()?) {
         errors.push(FieldError::new(
@@ -210,7 +210,7 @@ pub fn add(
     let unknown = || {
         ApiError::field("commendation_id", "unknown_commendation", "no proposal to this decision's issuer has this id")
     };
-    let c = crate::commendations::store::find(conn, &input.commendation_id)?
+    let c = crate::commendations::find(conn, &input.commendation_id)?
         .filter(|c| c.issuer_unit_id == before_row.issuer_unit_id)
         .ok_or_else(unknown)?;
     if c.status()? != CommendationStatus::Proposed {
@@ -255,7 +255,7 @@ pub fn remove(
     if_match: &IfMatch,
 ) -> Result<AwardDecisionWithCommendations, ApiError> {
     let before_row = draft(conn, actor, id, if_match)?;
-    let c = crate::commendations::store::find(conn, commendation_id)?
+    let c = crate::commendations::find(conn, commendation_id)?
         .filter(|c| c.decision_id.as_deref() == Some(before_row.id.as_str()))
         .ok_or(ApiError::NotFound)?;
     commendations::list_in(conn, actor, c, None)?;
@@ -272,8 +272,8 @@ fn issue_all(
     amount_vnd: Option<i64>,
     today: NaiveDate,
 ) -> Result<DecisionRow, ApiError> {
-    let issuer = crate::units::store::find(conn, &row.issuer_unit_id)?
-        .ok_or_else(|| ApiError::internal("an issuer unit is missing"))?;
+    let issuer =
+        crate::tree::find(conn, &row.issuer_unit_id)?.ok_or_else(|| ApiError::internal("an issuer unit is missing"))?;
     if !crate::commendations::rules::may_award(row.form()?, issuer.level()?) {
         return Err(ApiError::conflict("form_beyond_authority", "the issuer's level may no longer award this form"));
     }
@@ -325,7 +325,7 @@ pub fn issue(
     require_issuer(actor, &before_row)?;
     if_match.check(before_row.version, &load(conn, &before_row)?)?;
     rules::LIFECYCLE.apply(before_row.status()?, DecisionAction::Issue)?;
-    let listed = crate::commendations::store::of_decision(conn, &before_row.id)?;
+    let listed = crate::commendations::of_decision(conn, &before_row.id)?;
     let row = issue_all(conn, actor, &before_row, listed, None, today)?;
     let (_, row) = save(conn, actor, "decision.issue", &before_row, row)?;
     with_commendations(conn, actor, &row)
@@ -389,7 +389,7 @@ pub fn issue_alone(
         other => other,
     })?;
     save(conn, actor, "decision.issue", &draft, row)?;
-    crate::commendations::store::find(conn, &commendation_id)?
+    crate::commendations::find(conn, &commendation_id)?
         .ok_or_else(|| ApiError::internal("the issued commendation is missing"))?
         .to_api()
 }
@@ -414,7 +414,7 @@ pub fn revoke(
     let mut row = before_row.clone();
     row.status = to.as_str().into();
     row.revocation_reason = Some(reason.clone());
-    let listed = crate::commendations::store::of_decision(conn, &before_row.id)?;
+    let listed = crate::commendations::of_decision(conn, &before_row.id)?;
     if status == DecisionStatus::Issued {
         match (&input.number, input.decided_on) {
             (Some(n), Some(on)) => {

@@ -103,7 +103,7 @@ pub async fn list_evaluations(
     let page = db::run(&state.pool, move |conn| {
         // Tokens and spreadsheets name units by code: a unit filter takes either.
         let mut filter = filter;
-        filter.evaluator_unit_id = crate::units::store::resolve_opt(conn, filter.evaluator_unit_id.as_deref())?;
+        filter.evaluator_unit_id = crate::tree::resolve_opt(conn, filter.evaluator_unit_id.as_deref())?;
         let (rows, next_cursor) = store::list(conn, &filter)?;
         Ok(EvaluationPage { items: rows.iter().map(|r| r.to_api()).collect::<Result<_, _>>()?, next_cursor })
     })

@@ -7,8 +7,8 @@ use crate::auth::{Actor, Role};
 use crate::db::DbConnection;
 use crate::error::{ApiError, FieldError};
 use crate::http::etag::IfMatch;
-use crate::models::store::ModelRow;
 use crate::models::types::ModelStatus;
+use crate::models::ModelRow;
 
 use super::rules;
 use super::store::{self, EvaluationRow};
@@ -48,9 +48,9 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateEvaluation) -
     actor.require(Role::Reviewer)?;
     let model = crate::models::service::visible(conn, actor, &input.model_id)
         .map_err(|e| e.unresolved("model_id", "unknown_model", "no such model, or it is outside your scope"))?;
-    let owner = crate::units::store::find(conn, &model.unit_id)?
-        .ok_or_else(|| ApiError::internal("a model's unit is missing"))?;
-    if !crate::units::store::is_above(conn, &actor.unit_id, actor.level, &owner)? {
+    let owner =
+        crate::tree::find(conn, &model.unit_id)?.ok_or_else(|| ApiError::internal("a model's unit is missing"))?;
+    if !crate::tree::is_above(conn, &actor.unit_id, actor.level, &owner)? {
         return Err(ApiError::forbidden("not_above_owner", "a model is evaluated by a unit above its own unit"));
     }
     let (review_kind, year) = match &input.supersedes_id {
@@ -96,7 +96,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateEvaluation) -
             }
         }
     };
-    let campaign = crate::campaigns::store::find(conn, &model.campaign_id)?
+    let campaign = crate::campaigns::find(conn, &model.campaign_id)?
         .ok_or_else(|| ApiError::internal("a model's campaign is missing"))?;
     let content = model.content()?;
     let sets = campaign.content()?.criteria_sets;

@@ -117,8 +117,8 @@ pub async fn list_models(
     let (items, next_cursor) = db::run(&state.pool, move |conn| {
         // Tokens and spreadsheets name units by code: a unit filter takes either.
         let mut filter = filter;
-        filter.unit_id = crate::units::store::resolve_opt(conn, filter.unit_id.as_deref())?;
-        filter.ancestor_id = crate::units::store::resolve_opt(conn, filter.ancestor_id.as_deref())?;
+        filter.unit_id = crate::tree::resolve_opt(conn, filter.unit_id.as_deref())?;
+        filter.ancestor_id = crate::tree::resolve_opt(conn, filter.ancestor_id.as_deref())?;
         store::list(conn, &filter)
     })
     .await?;

@@ -313,8 +313,8 @@ pub fn import(
     for (_, cells) in &grid.rows {
         let code = unit_column.and_then(|i| cells.get(i)).map(|c| c.trim().to_string()).unwrap_or_default();
         if let std::collections::hash_map::Entry::Vacant(slot) = units.entry(code) {
-            let id = match crate::units::store::unit_ref_by_code(conn, slot.key())? {
-                Some(u) if u.active && crate::units::store::is_within(conn, &actor.unit_id, &u.id)? => Some(u.id),
+            let id = match crate::tree::unit_ref_by_code(conn, slot.key())? {
+                Some(u) if u.active && crate::tree::is_within(conn, &actor.unit_id, &u.id)? => Some(u.id),
                 _ => None,
             };
             slot.insert(id);

@@ -4,12 +4,12 @@ use chrono::{Datelike, NaiveDate};
 
 use crate::audit::{self, Change};
 use crate::auth::{Actor, Role};
-use crate::campaigns::store::CampaignRow;
 use crate::campaigns::types::CampaignStatus;
+use crate::campaigns::CampaignRow;
 use crate::db::DbConnection;
 use crate::error::{ApiError, FieldError};
 use crate::http::etag::IfMatch;
-use crate::units::store::UnitRow;
+use crate::tree::UnitRow;
 
 use super::rules::{self, Content, Context};
 use super::store::{self, ModelRow, ProgressRow};
@@ -19,7 +19,7 @@ use super::types::{CreateModel, CreateProgress, Model, ModelAction, ModelStatus,
 /// included); 404 otherwise, so existence is not revealed.
 pub fn visible(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<ModelRow, ApiError> {
     let row = store::find(conn, id)?.ok_or(ApiError::NotFound)?;
-    if crate::units::store::can_see(conn, &actor.unit_id, &row.unit_id)? {
+    if crate::tree::can_see(conn, &actor.unit_id, &row.unit_id)? {
         Ok(row)
     } else {
         Err(ApiError::NotFound)
@@ -27,14 +27,14 @@ pub fn visible(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<Model
 }
 
 fn owner(conn: &mut DbConnection, row: &ModelRow) -> Result<UnitRow, ApiError> {
-    crate::units::store::find(conn, &row.unit_id)?.ok_or_else(|| ApiError::internal("a model's unit is missing"))
+    crate::tree::find(conn, &row.unit_id)?.ok_or_else(|| ApiError::internal("a model's unit is missing"))
 }
 
 /// Reviewers act for a unit above the model's, at or above the level it is registered with.
 fn require_competent(conn: &mut DbConnection, actor: &Actor, row: &ModelRow) -> Result<(), ApiError> {
     actor.require(Role::Reviewer)?;
     let owner = owner(conn, row)?;
-    if !crate::units::store::is_above(conn, &actor.unit_id, actor.level, &owner)? {
+    if !crate::tree::is_above(conn, &actor.unit_id, actor.level, &owner)? {
         return Err(ApiError::forbidden(
             "not_above_owner",
             "a registration is accepted or returned by a unit above the model's own unit",
@@ -61,7 +61,7 @@ fn campaign_for(
     let campaign = crate::campaigns::service::visible(conn, actor, campaign_id).map_err(|e| {
         e.unresolved("campaign_id", "unknown_campaign", "no such campaign, or it is outside your scope")
     })?;
-    if !crate::units::store::is_within(conn, &campaign.unit_id, &owner.id)? {
+    if !crate::tree::is_within(conn, &campaign.unit_id, &owner.id)? {
         return Err(ApiError::field(
             "campaign_id",
             "campaign_not_applicable",
@@ -83,7 +83,7 @@ fn replication_source(conn: &mut DbConnection, actor: &Actor, id: &str) -> Resul
     if source.status == ModelStatus::Recognized.as_str() {
         return Ok(source.id);
     }
-    if !crate::units::store::can_see(conn, &actor.unit_id, &source.unit_id)? {
+    if !crate::tree::can_see(conn, &actor.unit_id, &source.unit_id)? {
         return Err(unknown());
     }
     Err(ApiError::field("replicated_from_id", "source_not_recognized", "only a recognised model can be replicated"))
@@ -324,7 +324,7 @@ pub fn act(
         if !owner(conn, &before_row)?.is_active() {
             return Err(ApiError::conflict("unit_closed", "the model's unit is closed; it registers nothing new"));
         }
-        let campaign = crate::campaigns::store::find(conn, &before_row.campaign_id)?
+        let campaign = crate::campaigns::find(conn, &before_row.campaign_id)?
             .ok_or_else(|| ApiError::internal("a model's campaign is missing"))?;
         if campaign.status != CampaignStatus::Active.as_str() {
             return Err(ApiError::conflict("campaign_not_active", "the campaign no longer takes registrations"));
@@ -355,7 +355,7 @@ pub fn add_progress(
     }
     let mut errors = Vec::new();
     crate::dates::check("reported_on", input.reported_on, today, &mut errors);
-    if let Some(unit) = crate::units::store::find(conn, &before_row.unit_id)? {
+    if let Some(unit) = crate::tree::find(conn, &before_row.unit_id)? {
         crate::dates::check_within_unit("reported_on", input.reported_on, &unit, &mut errors);
     }
     let text = match crate::units::rules::clean_long_text("text", Some(&input.text), 10_000) {

@@ -213,12 +213,6 @@ pub fn to_api(conn: &mut DbConnection, row: &ModelRow) -> Result<Model, ApiError
     row.to_api(counts.get(&row.id).copied().unwrap_or(0))
 }
 
-pub fn to_api_all(conn: &mut DbConnection, rows: &[ModelRow]) -> Result<Vec<Model>, ApiError> {
-    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-    let counts = replication_counts(conn, &ids)?;
-    rows.iter().map(|r| r.to_api(counts.get(&r.id).copied().unwrap_or(0))).collect()
-}
-
 fn write_special_areas(conn: &mut DbConnection, row: &ModelRow) -> Result<(), ApiError> {
     diesel::delete(model_special_areas::table.filter(model_special_areas::model_id.eq(&row.id))).execute(conn)?;
     for area in row.special_areas()? {
@@ -348,7 +342,7 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> Result<(Vec<Model>, Option<S
         SortField::CreatedAt | SortField::UpdatedAt => pagination::time_after(&f.cursor)?,
         SortField::Title => None,
     };
-    let plan = crate::units::store::scope_plan(conn, &f.viewer, f.ancestor_id.as_deref())?;
+    let plan = crate::tree::scope_plan(conn, &f.viewer, f.ancestor_id.as_deref())?;
     let rows: Vec<(ModelRow, i64)> = crate::with_backend!(conn, |c| {
         let mut q = crate::within_scope!(
             models::table.into_boxed(),

@@ -43,7 +43,7 @@ pub async fn list_public_models(
     let Paging { sort, sort_name, cursor, limit, .. } = Paging::parse(
         q.sort.as_deref(),
         "created_at",
-        crate::models::store::SORTS,
+        crate::models::SORTS,
         q.cursor.as_deref(),
         format.limit(q.limit)?,
         None,
@@ -51,9 +51,9 @@ pub async fn list_public_models(
     let (year, search) = (pagination::year(q.year)?, text::search_query(q.q)?);
     let page = db::run(&state.pool, move |conn| {
         // The public sees what the root sees, narrowed to recognised models.
-        let root = crate::units::store::root_id(conn)?;
-        let filter = crate::models::store::Filter {
-            ancestor_id: crate::units::store::resolve_opt(conn, q.unit_id.as_deref())?,
+        let root = crate::tree::root_id(conn)?;
+        let filter = crate::models::Filter {
+            ancestor_id: crate::tree::resolve_opt(conn, q.unit_id.as_deref())?,
             include_predecessors: true,
             status: Some(ModelStatus::Recognized),
             field: q.field,
@@ -62,9 +62,9 @@ pub async fn list_public_models(
             sort,
             sort_name,
             cursor,
-            ..crate::models::store::Filter::visible_to(&root, limit)
+            ..crate::models::Filter::visible_to(&root, limit)
         };
-        let (items, next_cursor) = crate::models::store::list(conn, &filter)?;
+        let (items, next_cursor) = crate::models::list(conn, &filter)?;
         Ok(PublicModelPage { items: store::publish(conn, items)?, next_cursor })
     })
     .await?;
@@ -96,10 +96,10 @@ pub async fn get_public_model(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let model = db::run(&state.pool, move |conn| {
-        let row = crate::models::store::find(conn, &id)?
+        let row = crate::models::find(conn, &id)?
             .filter(|m| m.status == ModelStatus::Recognized.as_str())
             .ok_or(ApiError::NotFound)?;
-        let model = crate::models::store::to_api(conn, &row)?;
+        let model = crate::models::to_api(conn, &row)?;
         store::publish(conn, vec![model])?.pop().ok_or(ApiError::NotFound)
     })
     .await?;

@@ -2,7 +2,7 @@
 //! commendations, with no token.
 
 pub mod handlers;
-pub mod store;
+mod store;
 pub mod types;
 
 use utoipa_actix_web::service_config::ServiceConfig;

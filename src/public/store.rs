@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
-use crate::commendations::store::CommendationRow;
 use crate::commendations::types::CommendationStatus;
+use crate::commendations::CommendationRow;
 use crate::db::schema::{commendations, models, units};
 use crate::db::DbConnection;
 use crate::error::ApiError;
@@ -29,7 +29,7 @@ pub fn publish(conn: &mut DbConnection, models: Vec<Model>) -> Result<Vec<Public
     // Public figures count public records: a replica counts once it is recognised itself, never
     // while it is a draft or under review somewhere the reader cannot see.
     let ids: Vec<String> = models.iter().map(|m| m.id.clone()).collect();
-    let public_replicas = crate::models::store::recognised_replication_counts(conn, &ids)?;
+    let public_replicas = crate::models::recognised_replication_counts(conn, &ids)?;
     let mut issued: HashMap<String, Vec<PublicCommendation>> = HashMap::new();
     let rows: Vec<CommendationRow> = commendations::table
         .filter(commendations::model_id.eq_any(&model_ids))
@@ -88,7 +88,7 @@ pub fn publish(conn: &mut DbConnection, models: Vec<Model>) -> Result<Vec<Public
 /// The verification record of a commendation that was issued (standing or revoked since); none
 /// for a proposal, which was never public.
 pub fn commendation_record(conn: &mut DbConnection, id: &str) -> Result<Option<CommendationRecord>, ApiError> {
-    let Some(row) = crate::commendations::store::find(conn, id)? else { return Ok(None) };
+    let Some(row) = crate::commendations::find(conn, id)? else { return Ok(None) };
     let status = match row.status()? {
         CommendationStatus::Issued => RecordStatus::Issued,
         CommendationStatus::Revoked if row.decision_number.is_some() => RecordStatus::Revoked,

@@ -10,7 +10,7 @@ use diesel::sql_types::{BigInt, Integer, Text};
 
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
-use crate::models::store::ModelRow;
+use crate::models::ModelRow;
 
 /// What a model is counted under. Its derived order is the order counts are locked in: the
 /// attributes first (what a count row is, at any scope), the unit last (the same for both sides of

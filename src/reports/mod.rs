@@ -5,7 +5,7 @@ pub mod counts;
 pub mod handlers;
 pub mod rules;
 pub mod service;
-pub mod store;
+mod store;
 pub mod types;
 
 use utoipa_actix_web::service_config::ServiceConfig;

@@ -85,13 +85,9 @@ impl ModelReportRequest {
 }
 
 /// The root of a report: a unit the actor sees (404 otherwise, as for any read).
-fn root(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    unit_id: Option<&str>,
-) -> Result<crate::units::store::UnitRow, ApiError> {
+fn root(conn: &mut DbConnection, actor: &Actor, unit_id: Option<&str>) -> Result<crate::tree::UnitRow, ApiError> {
     // Tokens and spreadsheets name units by code: the root may be either.
-    let unit_id = crate::units::store::resolve_opt(conn, unit_id)?;
+    let unit_id = crate::tree::resolve_opt(conn, unit_id)?;
     crate::units::service::visible(conn, actor, unit_id.as_deref().unwrap_or(&actor.unit_id))
 }
 
@@ -119,7 +115,7 @@ fn unit_axis(
             ids.push(id);
         }
     }
-    let labels = crate::units::store::labels(conn, &ids)?;
+    let labels = crate::tree::labels(conn, &ids)?;
     let (mut units, own): (Vec<_>, Vec<_>) = labels.into_iter().partition(|(id, _, _)| id != root);
     // The root's own models come last, named as such.
     units.extend(own.into_iter().map(|(id, code, name)| (id, code, format!("{name} ({})", label(lang, "own_models")))));
@@ -224,8 +220,8 @@ pub fn commendations_report(
     campaign_filter(conn, actor, r.filter.campaign_id.as_deref())?;
     let mut filter = r.filter.clone();
     if let Some(issuer) = &r.filter.issuer_unit_id {
-        let issuer = crate::units::store::resolve_ref(conn, issuer)?;
-        crate::units::store::find(conn, &issuer)?
+        let issuer = crate::tree::resolve_ref(conn, issuer)?;
+        crate::tree::find(conn, &issuer)?
             .ok_or_else(|| ApiError::field("issuer_unit_id", "unknown_unit", "no such unit"))?;
         filter.issuer_unit_id = Some(issuer);
     }
@@ -239,7 +235,7 @@ pub fn commendations_report(
             CommendationDimension::Issuer => {
                 // Issuers are whoever issued: only those seen, by code.
                 let ids: Vec<String> = seen.cloned().collect();
-                Axis::of_units("issuer", crate::units::store::labels(conn, &ids)?)
+                Axis::of_units("issuer", crate::tree::labels(conn, &ids)?)
             }
             CommendationDimension::IssuingAuthority => {
                 Axis::of_codes("issuing_authority", lang, &IssuingAuthority::codes(), seen)
@@ -344,8 +340,8 @@ pub fn targets(
     };
     // A launcher closed since is measured on the structure of its last day: "all communes of
     // the district" are the communes it had.
-    let launcher = crate::units::store::find(conn, &c.unit_id)?
-        .ok_or_else(|| ApiError::internal("a campaign's unit is missing"))?;
+    let launcher =
+        crate::tree::find(conn, &c.unit_id)?.ok_or_else(|| ApiError::internal("a campaign's unit is missing"))?;
     let structure_on = match launcher.closed_on {
         Some(closed) if closed <= as_of => closed.pred_opt().unwrap_or(closed),
         _ => as_of,

@@ -284,7 +284,7 @@ pub fn commendation_counts(
     }
     // Under the root every commendation is in scope: a national report reads the commendations
     // alone, and their models only when a dimension or filter needs them.
-    let whole_tree = crate::units::store::is_root(root);
+    let whole_tree = crate::tree::is_root(root);
     let needs_model = !whole_tree || f.campaign_id.is_some() || groups.contains(&D::Unit);
     let mut sql = format!(
         "SELECT '' AS scope_id, 0 AS own, {} AS g1, {} AS g2, CAST({} AS BIGINT) AS n \

@@ -319,7 +319,7 @@ pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: web::Byte
     };
     let record = db::run(&state.pool, move |conn| {
         let sub = match &client.account {
-            Some(a) => format!("{}{}", service::SUBJECT_PREFIX, a.id),
+            Some(a) => format!("{}{}", super::store::SUBJECT_PREFIX, a.id),
             None => "anonymous".to_string(),
         };
         let who = crate::audit::Who {

@@ -14,8 +14,6 @@ use super::store::{self, AccountRow, SecretRow};
 use super::types::*;
 
 /// The `sub` of the tokens an account gets: `sa:` and its id.
-pub const SUBJECT_PREFIX: &str = "sa:";
-
 fn change<'a>(action: &'a str, row: &'a AccountRow) -> Change<'a> {
     Change { action, resource_type: "service_account", resource_id: &row.id, unit_id: Some(&row.unit_id) }
 }
@@ -81,7 +79,7 @@ pub fn create(
     let unit_id = input.unit_id.clone().unwrap_or_else(|| actor.unit_id.clone());
     let unit = crate::units::service::visible(conn, actor, &unit_id)
         .map_err(|e| e.unresolved("unit_id", "unknown_unit", "no such unit, or it is outside your scope"))?;
-    if !crate::units::store::is_within(conn, &actor.unit_id, &unit.id)? {
+    if !crate::tree::is_within(conn, &actor.unit_id, &unit.id)? {
         return Err(ApiError::field("unit_id", "outside_scope", "an account is bound to your unit or one below it"));
     }
     if !unit.is_active() {
@@ -212,7 +210,7 @@ pub fn rotate(
 pub struct Client {
     pub account: Option<AccountRow>,
     pub secrets: Vec<SecretRow>,
-    pub unit: Option<crate::units::store::UnitRow>,
+    pub unit: Option<crate::tree::UnitRow>,
 }
 
 pub fn load_client(conn: &mut DbConnection, client_id: &str) -> Result<Client, ApiError> {
@@ -220,7 +218,7 @@ pub fn load_client(conn: &mut DbConnection, client_id: &str) -> Result<Client, A
     // Every failure of the client costs the same: the account's live secrets or decoys.
     let account = if client_id.len() <= 64 { store::find(conn, client_id)? } else { None };
     let (secrets, unit) = match &account {
-        Some(a) => (store::live_secrets(conn, &a.id, now)?, crate::units::store::find(conn, &a.unit_id)?),
+        Some(a) => (store::live_secrets(conn, &a.id, now)?, crate::tree::find(conn, &a.unit_id)?),
         None => (vec![], None),
     };
     Ok(Client { account, secrets, unit })
@@ -262,7 +260,7 @@ pub fn grant(
     };
     let issued = chrono::Utc::now().timestamp();
     let claims = Claims {
-        sub: format!("{SUBJECT_PREFIX}{}", account.id),
+        sub: format!("{}{}", store::SUBJECT_PREFIX, account.id),
         unit: unit.code.clone(),
         level: unit.level.clone(),
         roles: roles.iter().map(|r| r.as_str().to_string()).collect(),
@@ -308,18 +306,9 @@ pub fn record_grant(
     }
     let (resource_id, unit_id) = match &client.account {
         Some(a) => (a.id.as_str(), a.unit_id.as_str()),
-        None => (record.client_id, crate::units::store::ROOT_ID),
+        None => (record.client_id, crate::tree::ROOT_ID),
     };
     let action = if record.outcome == "granted" { "oauth.token_granted" } else { "oauth.token_refused" };
     let change = Change { action, resource_type: "service_account", resource_id, unit_id: Some(unit_id) };
     audit::record_event(conn, who, change, record)
-}
-
-/// The roles a token of account `id` may use now: its current roles if it is active, else none
-/// (the token is refused). Checked on every request, so disabling takes effect at once.
-pub fn current_roles(conn: &mut DbConnection, id: &str) -> Result<Option<(String, Vec<Role>)>, ApiError> {
-    match store::find(conn, id)? {
-        Some(a) if a.status()? == AccountStatus::Active => Ok(Some((a.unit_id.clone(), a.roles()?))),
-        _ => Ok(None),
-    }
 }

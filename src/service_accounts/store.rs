@@ -152,3 +152,15 @@ pub fn list(
         id: r.id.clone(),
     }))
 }
+
+/// How the subject of a service account's token begins: `sa:` and the account id.
+pub const SUBJECT_PREFIX: &str = "sa:";
+
+/// The roles a token of account `id` may use now: its current roles if it is active, else none
+/// (the token is refused). Checked on every request, so disabling takes effect at once.
+pub fn current_roles(conn: &mut DbConnection, id: &str) -> Result<Option<(String, Vec<Role>)>, ApiError> {
+    match find(conn, id)? {
+        Some(a) if a.status()? == AccountStatus::Active => Ok(Some((a.unit_id.clone(), a.roles()?))),
+        _ => Ok(None),
+    }
+}

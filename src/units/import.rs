@@ -11,8 +11,9 @@ use crate::db::DbConnection;
 use crate::error::{ApiError, FieldError};
 
 use super::rules::{self, UnitCode};
-use super::store::{self, NewUnit, UnitRow};
+use super::store::{self, NewUnit};
 use super::types::{ImportReport, Level, ReorganizeReport, UnitKind};
+use crate::tree::UnitRow;
 
 /// At most this many errors are listed; a file with more gets the first ones.
 const MAX_ERRORS: usize = 100;
@@ -481,7 +482,7 @@ fn apply(
         }
         if row.parent_id != old.parent_id {
             moved += 1;
-            store::record_move(conn, &row.id, row.parent_id.as_deref(), effective_on)?;
+            crate::tree::record_move(conn, &row.id, row.parent_id.as_deref(), effective_on)?;
         }
         if (&row.name, &row.short_name, &row.division_type, &row.kind)
             != (&old.name, &old.short_name, &old.division_type, &old.kind)
@@ -500,8 +501,8 @@ fn apply(
 
 fn actor_context(conn: &mut DbConnection, actor: &Actor) -> Result<(UnitRow, HashSet<String>), ApiError> {
     actor.require(Role::Admin)?;
-    let unit = store::find(conn, &actor.unit_id)?.ok_or(ApiError::NotFound)?;
-    let scope: HashSet<String> = store::subtree_ids(conn, &actor.unit_id)?.into_iter().collect();
+    let unit = crate::tree::find(conn, &actor.unit_id)?.ok_or(ApiError::NotFound)?;
+    let scope: HashSet<String> = crate::tree::subtree_ids(conn, &actor.unit_id)?.into_iter().collect();
     Ok((unit, scope))
 }
 
@@ -535,7 +536,7 @@ pub fn import_units(conn: &mut DbConnection, actor: &Actor, lines: &[UnitLine]) 
     let before: HashMap<String, UnitRow> = active.into_values().map(|r| (r.id.clone(), r)).collect();
     let (created, updated, moved, unchanged) = apply(conn, &plan, &before, crate::db::today())?;
     if created > 0 || moved > 0 {
-        store::rebuild_closures(conn)?;
+        crate::tree::rebuild_closures(conn)?;
     }
     let report = ImportReport { dry_run: false, rows: lines.len(), created, updated: updated.max(moved), unchanged };
     if created + updated + moved > 0 {
@@ -740,7 +741,7 @@ pub fn reorganize(
         }
     }
     let orphans = store::close_orphans(conn, effective_on, now)?;
-    store::rebuild_closures(conn)?;
+    crate::tree::rebuild_closures(conn)?;
     let report = ReorganizeReport {
         dry_run: false,
         effective_on: Some(effective_on),

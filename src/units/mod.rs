@@ -4,7 +4,7 @@ pub mod handlers;
 pub mod import;
 pub mod rules;
 pub mod service;
-pub mod store;
+mod store;
 pub mod types;
 
 use utoipa_actix_web::service_config::ServiceConfig;

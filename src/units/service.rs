@@ -10,13 +10,14 @@ use crate::error::{ApiError, FieldError};
 use crate::http::etag::IfMatch;
 
 use super::rules::{self, UnitCode};
-use super::store::{self, NewUnit, UnitRow};
+use super::store::{self, NewUnit};
 use super::types::{CloseUnit, CreateUnit, Unit, UpdateUnit};
+use crate::tree::UnitRow;
 
 /// The unit if the actor may see it; 404 otherwise (existence is not revealed).
 pub fn visible(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<UnitRow, ApiError> {
-    let row = store::find(conn, id)?.ok_or(ApiError::NotFound)?;
-    if store::can_see(conn, &actor.unit_id, &row.id)? {
+    let row = crate::tree::find(conn, id)?.ok_or(ApiError::NotFound)?;
+    if crate::tree::can_see(conn, &actor.unit_id, &row.id)? {
         Ok(row)
     } else {
         Err(ApiError::NotFound)
@@ -27,7 +28,7 @@ pub fn visible(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<UnitR
 /// and below. Anything else is 404, so others do not learn it exists.
 pub fn require_admin_over(conn: &mut DbConnection, actor: &Actor, unit_id: &str) -> Result<(), ApiError> {
     actor.require(crate::auth::Role::Admin)?;
-    if store::is_within(conn, &actor.unit_id, unit_id)? {
+    if crate::tree::is_within(conn, &actor.unit_id, unit_id)? {
         Ok(())
     } else {
         Err(ApiError::NotFound)
@@ -37,7 +38,7 @@ pub fn require_admin_over(conn: &mut DbConnection, actor: &Actor, unit_id: &str)
 /// Admin writes reach strictly below the actor's own unit.
 fn require_admin_below(conn: &mut DbConnection, actor: &Actor, unit: &UnitRow) -> Result<(), ApiError> {
     actor.require(Role::Admin)?;
-    if unit.id == actor.unit_id || !store::is_within(conn, &actor.unit_id, &unit.id)? {
+    if unit.id == actor.unit_id || !crate::tree::is_within(conn, &actor.unit_id, &unit.id)? {
         return Err(ApiError::forbidden("outside_scope", "admins change units strictly below their own unit"));
     }
     Ok(())
@@ -47,7 +48,7 @@ fn require_admin_below(conn: &mut DbConnection, actor: &Actor, unit: &UnitRow) -
 fn usable_parent(conn: &mut DbConnection, actor: &Actor, parent_id: &str) -> Result<UnitRow, ApiError> {
     let parent = visible(conn, actor, parent_id)
         .map_err(|e| e.unresolved("parent_id", "unknown_parent", "no such unit, or it is outside your scope"))?;
-    if !store::is_within(conn, &actor.unit_id, &parent.id)? {
+    if !crate::tree::is_within(conn, &actor.unit_id, &parent.id)? {
         return Err(ApiError::forbidden("outside_scope", "the parent is outside your subtree"));
     }
     if !parent.is_active() {
@@ -89,7 +90,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateUnit) -> Resu
     };
     let row = UnitRow::new(new, crate::db::now());
     store::insert(conn, std::slice::from_ref(&row))?;
-    store::add_to_closures(conn, &row.id, &parent.id)?;
+    crate::tree::add_to_closures(conn, &row.id, &parent.id)?;
     let unit = store::to_unit(row, &[])?;
     audit::record(conn, actor, change("unit.create", &unit.id), None::<&Unit>, Some(&unit))?;
     Ok(unit)
@@ -146,7 +147,7 @@ pub fn update(
     let parent = match input.parent_id {
         Some(parent_id) if Some(&parent_id) != row.parent_id.as_ref() => {
             let parent = usable_parent(conn, actor, &parent_id)?;
-            if store::is_within(conn, &row.id, &parent.id)? {
+            if crate::tree::is_within(conn, &row.id, &parent.id)? {
                 return Err(ApiError::field(
                     "parent_id",
                     "cycle",
@@ -158,7 +159,7 @@ pub fn update(
             Some(parent)
         }
         _ => match &row.parent_id {
-            Some(p) => store::find(conn, p)?,
+            Some(p) => crate::tree::find(conn, p)?,
             None => None,
         },
     };
@@ -177,8 +178,8 @@ pub fn update(
     }
     if moved {
         // A move made through the API takes effect today.
-        store::record_move(conn, &row.id, row.parent_id.as_deref(), crate::db::today())?;
-        store::rebuild_closures(conn)?;
+        crate::tree::record_move(conn, &row.id, row.parent_id.as_deref(), crate::db::today())?;
+        crate::tree::rebuild_closures(conn)?;
     }
     let after = store::load_unit(conn, row)?;
     audit::record(conn, actor, change("unit.update", id), Some(&before), Some(&after))?;
@@ -212,7 +213,7 @@ pub fn close(
         if !unit.is_active() {
             return Err(ApiError::field(&field, "successor_closed", "a successor must be active"));
         }
-        if store::is_within(conn, &before_row.id, &unit.id)? {
+        if crate::tree::is_within(conn, &before_row.id, &unit.id)? {
             return Err(ApiError::field(
                 &field,
                 "successor_in_subtree",
@@ -242,7 +243,7 @@ pub fn close(
     store::add_successors(conn, &row.id, &successors)?;
     let cascaded = store::close_orphans(conn, closed_on, now)?;
     if !successors.is_empty() {
-        store::rebuild_closures(conn)?;
+        crate::tree::rebuild_closures(conn)?;
     }
     let after = store::load_unit(conn, row)?;
     #[derive(serde::Serialize)]

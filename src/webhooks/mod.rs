@@ -6,8 +6,11 @@ pub mod delivery;
 pub mod handlers;
 pub mod network;
 pub mod service;
-pub mod store;
+mod store;
 pub mod types;
+
+/// What other modules read of this resource's store; the rest of its SQL is its own.
+pub use store::reseal_secrets;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 

@@ -55,9 +55,7 @@ pub struct EventRow {
     pub event_type: String,
     pub resource_type: String,
     pub resource_id: String,
-    pub unit_id: String,
     pub payload: String,
-    pub created_at: NaiveDateTime,
 }
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone)]

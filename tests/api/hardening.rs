@@ -504,9 +504,9 @@ async fn webhook_secrets_written_before_sealing_are_sealed_at_start() {
         dvk::keyring::Keyring::generate_entry("test")
     ))
     .unwrap();
-    assert_eq!(dvk::webhooks::store::reseal_secrets(&mut conn, &rotated).unwrap(), 1);
+    assert_eq!(dvk::webhooks::reseal_secrets(&mut conn, &rotated).unwrap(), 1);
     let stored: String = w::table.find(id).select(w::secret).first(&mut conn).unwrap();
     assert!(stored.starts_with("sealed:v1:next:"));
     assert_eq!(rotated.open(&stored).as_deref(), Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
-    assert_eq!(dvk::webhooks::store::reseal_secrets(&mut conn, &rotated).unwrap(), 0, "done once");
+    assert_eq!(dvk::webhooks::reseal_secrets(&mut conn, &rotated).unwrap(), 0, "done once");
 }

@@ -1,0 +1,118 @@
+//! The layering of `src/`, read from the source: the foundations (`http`, `auth`, `db`) know no
+//! resource; a resource's SQL (its `store`) is its own, and other modules read only what its
+//! `mod.rs` publishes; the unit tree is the one thing every resource shares.
+
+use std::path::{Path, PathBuf};
+
+/// The resources: each owns its tables and its `store`.
+const RESOURCES: &[&str] = &[
+    "audit",
+    "campaigns",
+    "certificates",
+    "commendations",
+    "decisions",
+    "evaluations",
+    "models",
+    "public",
+    "reports",
+    "service_accounts",
+    "units",
+    "webhooks",
+];
+
+/// Modules every resource builds on, which must not know any resource.
+const FOUNDATIONS: &[&str] = &["http", "auth", "db"];
+
+/// The one way a foundation reaches a resource, and why: a service account's token holds only
+/// while the account is active, so authentication asks the accounts' store on each request.
+const ALLOWED: &[(&str, &str)] = &[("src/auth/mod.rs", "crate::service_accounts::")];
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+fn sources() -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_files(&root.join("src"), &mut files);
+    files
+        .into_iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap();
+            (p.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/"), text)
+        })
+        .collect()
+}
+
+/// Lines of `text` that are code, not comments.
+fn code_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.lines().enumerate().filter(|(_, l)| !l.trim_start().starts_with("//")).map(|(i, l)| (i + 1, l))
+}
+
+#[test]
+fn foundations_know_no_resource() {
+    let mut found = Vec::new();
+    for (path, text) in sources() {
+        if !FOUNDATIONS.iter().any(|f| path.starts_with(&format!("src/{f}/")) || path == format!("src/{f}.rs")) {
+            continue;
+        }
+        for (n, line) in code_lines(&text) {
+            for r in RESOURCES {
+                let name = format!("crate::{r}::");
+                if line.contains(&name) && !ALLOWED.contains(&(path.as_str(), name.as_str())) {
+                    found.push(format!("{path}:{n}: {}", line.trim()));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "a foundation imports a resource:\n{}", found.join("\n"));
+}
+
+#[test]
+fn a_resources_store_is_its_own() {
+    let files = sources();
+    let mut found = Vec::new();
+    for r in RESOURCES {
+        let module = files.iter().find(|(p, _)| *p == format!("src/{r}/mod.rs")).expect("a resource module");
+        if module.1.lines().any(|l| l.trim() == "pub mod store;") {
+            found.push(format!("src/{r}/mod.rs: `pub mod store;` lets any module use its SQL"));
+        }
+        for (path, text) in &files {
+            if path.starts_with(&format!("src/{r}/")) {
+                continue;
+            }
+            for (n, line) in code_lines(text) {
+                if line.contains(&format!("{r}::store")) {
+                    found.push(format!("{path}:{n}: {}", line.trim()));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "another resource's store is used:\n{}", found.join("\n"));
+}
+
+#[test]
+fn the_tree_is_a_foundation_too() {
+    let mut found = Vec::new();
+    for (path, text) in sources() {
+        if !path.starts_with("src/tree/") {
+            continue;
+        }
+        for (n, line) in code_lines(&text) {
+            // Rebuilding the closures recounts the models per scope, which follow the tree.
+            if RESOURCES.iter().any(|r| line.contains(&format!("crate::{r}::")))
+                && !line.contains("crate::reports::counts::recount")
+            {
+                found.push(format!("{path}:{n}: {}", line.trim()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "the tree imports a resource:\n{}", found.join("\n"));
+}
