@@ -116,18 +116,18 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until stopped; the webhook sender runs beside the server and stops with it.
+    /// Serves until stopped; the webhook sender (unless `DVK_WEBHOOK_SENDER=false`) runs beside
+    /// the server and stops with it.
     pub async fn run(self) -> std::io::Result<()> {
-        let config = &self.state.config;
-        let sender = actix_web::rt::spawn(crate::webhooks::delivery::run(
-            self.state.pool.clone(),
-            config.webhook_retry_secs.clone(),
-            std::time::Duration::from_millis(config.webhook_poll_ms.max(10)),
-            config.webhook_allow_networks.clone(),
-            self.state.keyring.clone(),
-        ));
+        let sender = self
+            .state
+            .config
+            .webhook_sender
+            .then(|| actix_web::rt::spawn(crate::webhooks::delivery::run(self.state.clone())));
         let served = self.server.await;
-        sender.abort();
+        if let Some(sender) = sender {
+            sender.abort();
+        }
         served
     }
 }

@@ -27,6 +27,9 @@ pub struct Config {
     pub webhook_retry_secs: Vec<u64>,
     /// `DVK_WEBHOOK_POLL_MS`, default 1000: how often an idle sender looks for due deliveries.
     pub webhook_poll_ms: u64,
+    /// `DVK_WEBHOOK_SENDER`, default true: whether this process sends webhook deliveries (false:
+    /// it only queues them, for another process to send; tests send step by step).
+    pub webhook_sender: bool,
     /// `DVK_WEBHOOK_ALLOW_NETWORKS`, default none: internal networks (`10.0.0.0/8, fd00::/8`)
     /// webhook receivers may be in. Loopback, private, link-local and other internal addresses
     /// are refused otherwise, at subscription and at every send.
@@ -119,6 +122,7 @@ impl Config {
             access_token_secs: 900,
             webhook_retry_secs: crate::webhooks::delivery::RETRY_SCHEDULE_SECS.to_vec(),
             webhook_poll_ms: 1000,
+            webhook_sender: true,
             webhook_allow_networks: Default::default(),
             metrics_token: None,
             jwt_issuer: "dvk".into(),
@@ -160,6 +164,7 @@ impl Config {
                 None => d.webhook_retry_secs,
             },
             webhook_poll_ms: parsed("DVK_WEBHOOK_POLL_MS", d.webhook_poll_ms)?,
+            webhook_sender: parsed("DVK_WEBHOOK_SENDER", d.webhook_sender)?,
             webhook_allow_networks: crate::webhooks::network::NetworkPolicy::parse(
                 &var("DVK_WEBHOOK_ALLOW_NETWORKS").unwrap_or_default(),
             )

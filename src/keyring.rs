@@ -25,6 +25,9 @@ struct DataKey {
 #[derive(Clone)]
 pub struct Keyring {
     keys: std::sync::Arc<Vec<DataKey>>,
+    /// Keyed-hash checks made, decoys included: what makes a refusal cost the same whoever asks
+    /// can be counted rather than timed.
+    checks: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for Keyring {
@@ -73,7 +76,7 @@ impl Keyring {
         if keys.is_empty() {
             return Err("no key is listed".into());
         }
-        Ok(Keyring { keys: std::sync::Arc::new(keys) })
+        Ok(Keyring { keys: std::sync::Arc::new(keys), checks: Default::default() })
     }
 
     /// A new key entry for `DVK_DATA_KEYS`: `kid:base64`.
@@ -142,6 +145,7 @@ impl Keyring {
     /// Whether `secret` hashes to `stored` (in constant time); `None` when `stored` is not a
     /// keyed hash this ring can check.
     pub fn verify_secret(&self, secret: &str, stored: &str) -> Option<bool> {
+        self.checks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let rest = stored.strip_prefix("hmac-sha256:")?;
         let (kid, hex) = rest.split_once(':')?;
         let key = self.by_kid(kid)?;
@@ -150,6 +154,11 @@ impl Keyring {
             .collect::<Result<_, _>>()
             .ok()?;
         Some(Self::mac_with(key, secret).verify_slice(&expected).is_ok())
+    }
+
+    /// How many keyed-hash checks this ring (and its clones) has made.
+    pub fn checks_made(&self) -> u64 {
+        self.checks.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// A keyed hash under the current key that no secret has: checking against it costs what a

@@ -69,6 +69,7 @@ pub mod audit;
 pub mod auth;
 pub mod campaigns;
 pub mod certificates;
+pub mod changes;
 pub mod commendations;
 pub mod config;
 pub mod dates;

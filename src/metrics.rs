@@ -2,9 +2,7 @@
 //! (by route, method and status, with a latency histogram); `/metrics` serves the counts in the
 //! Prometheus text format with the pool's use and the webhook backlog.
 
-use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::Mutex;
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
@@ -13,6 +11,8 @@ use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{get, web, HttpMessage, HttpRequest, HttpResponse};
 use diesel::prelude::*;
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry};
+use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
 use crate::AppState;
@@ -20,54 +20,73 @@ use crate::AppState;
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
-#[derive(Default, Clone)]
-struct Series {
-    count: u64,
-    sum: f64,
-    buckets: [u64; BUCKETS.len()],
+/// The service's own series, registered once per process (each test app has its own).
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    durations: HistogramVec,
+    in_flight: IntGauge,
 }
 
-/// Requests by (route, method, status).
-#[derive(Default)]
-pub struct Metrics {
-    series: Mutex<BTreeMap<(String, String, u16), Series>>,
+impl Default for Metrics {
+    fn default() -> Self {
+        let labels = ["route", "method", "status"];
+        let requests = IntCounterVec::new(
+            Opts::new("dvk_http_requests_total", "Requests answered, by route, method and status."),
+            &labels,
+        )
+        .expect("a valid counter");
+        let durations = HistogramVec::new(
+            HistogramOpts::new("dvk_http_request_duration_seconds", "Time to answer, by route, method and status.")
+                .buckets(BUCKETS.to_vec()),
+            &labels,
+        )
+        .expect("a valid histogram");
+        let in_flight =
+            IntGauge::new("dvk_http_requests_in_flight", "Requests being answered now (this one included).")
+                .expect("a valid gauge");
+        let registry = Registry::new();
+        for c in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(durations.clone()),
+            Box::new(in_flight.clone()),
+        ] {
+            registry.register(c).expect("each series registered once");
+        }
+        Metrics { registry, requests, durations, in_flight }
+    }
 }
 
 impl Metrics {
     fn observe(&self, route: &str, method: &str, status: u16, seconds: f64) {
-        let Ok(mut series) = self.series.lock() else { return };
-        let s = series.entry((route.to_string(), method.to_string(), status)).or_default();
-        s.count += 1;
-        s.sum += seconds;
-        for (i, bound) in BUCKETS.iter().enumerate() {
-            if seconds <= *bound {
-                s.buckets[i] += 1;
-            }
-        }
+        let status = status.to_string();
+        let labels = [route, method, status.as_str()];
+        self.requests.with_label_values(&labels).inc();
+        self.durations.with_label_values(&labels).observe(seconds);
     }
 
-    fn render(&self, out: &mut String) {
-        let series = self.series.lock().map(|s| s.clone()).unwrap_or_default();
-        out.push_str("# HELP dvk_http_requests_total Requests answered, by route, method and status.\n");
-        out.push_str("# TYPE dvk_http_requests_total counter\n");
-        for ((route, method, status), s) in &series {
-            let _ = writeln!(
-                out,
-                "dvk_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {}",
-                s.count
-            );
+    fn render(&self) -> String {
+        let mut out = String::new();
+        if let Err(e) = prometheus::TextEncoder::new().encode_utf8(&self.registry.gather(), &mut out) {
+            log::warn!("metrics: cannot encode: {e}");
         }
-        out.push_str("# HELP dvk_http_request_duration_seconds Time to answer, by route, method and status.\n");
-        out.push_str("# TYPE dvk_http_request_duration_seconds histogram\n");
-        for ((route, method, status), s) in &series {
-            let labels = format!("route=\"{route}\",method=\"{method}\",status=\"{status}\"");
-            for (bound, n) in BUCKETS.iter().zip(s.buckets) {
-                let _ = writeln!(out, "dvk_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {n}");
-            }
-            let _ = writeln!(out, "dvk_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", s.count);
-            let _ = writeln!(out, "dvk_http_request_duration_seconds_sum{{{labels}}} {}", s.sum);
-            let _ = writeln!(out, "dvk_http_request_duration_seconds_count{{{labels}}} {}", s.count);
-        }
+        out
+    }
+}
+
+/// Counts a request in flight until it is dropped, answered or not.
+struct InFlight(IntGauge);
+
+impl InFlight {
+    fn start(gauge: &IntGauge) -> InFlight {
+        gauge.inc();
+        InFlight(gauge.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.dec();
     }
 }
 
@@ -82,6 +101,7 @@ pub async fn observe(
     let path = req.path().to_string();
     let peer = req.peer_addr().map(|a| a.ip().to_string());
     let state = req.app_data::<web::Data<AppState>>().cloned();
+    let _in_flight = state.as_ref().map(|s| InFlight::start(&s.metrics.in_flight));
     let res = next.call(req).await?;
     let seconds = started.elapsed().as_secs_f64();
     let status = res.status().as_u16();
@@ -127,14 +147,11 @@ pub async fn observe(
 pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     if let Some(expected) = &state.config.metrics_token {
         let given = crate::auth::bearer_token(&req)?.unwrap_or_default();
-        let same =
-            given.len() == expected.len() && given.bytes().zip(expected.bytes()).fold(0, |d, (a, b)| d | (a ^ b)) == 0;
-        if !same {
+        if !bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
             return Err(ApiError::unauthorized("invalid_token", "metrics need the scraper's token"));
         }
     }
-    let mut out = String::new();
-    state.metrics.render(&mut out);
+    let mut out = state.metrics.render();
     let pool = state.pool.state();
     let _ = writeln!(out, "# HELP dvk_db_pool_connections Connections the pool holds, and how many are idle.");
     let _ = writeln!(out, "# TYPE dvk_db_pool_connections gauge");

@@ -1,10 +1,11 @@
 //! Campaign operations, each inside one transaction: scope, rules, write, audit.
 
-use crate::audit::{self, Change};
 use crate::auth::{Actor, Role};
+use crate::changes::{self, Change};
 use crate::db::DbConnection;
 use crate::error::ApiError;
 use crate::http::etag::IfMatch;
+use crate::webhooks::types::EventType;
 
 use super::rules::{self, Content};
 use super::store::{self, CampaignRow};
@@ -64,7 +65,7 @@ fn checked(mut content: Content, parent: Option<&CampaignRow>) -> Result<Content
 }
 
 fn change<'a>(action: &'a str, row: &'a CampaignRow) -> Change<'a> {
-    Change { action, resource_type: "campaign", resource_id: &row.id, unit_id: Some(&row.unit_id) }
+    Change::new(action, "campaign", &row.id, Some(&row.unit_id))
 }
 
 pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateCampaign) -> Result<Campaign, ApiError> {
@@ -128,7 +129,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateCampaign) -> 
     row.set_content(content);
     store::insert(conn, &row)?;
     let campaign = row.to_api()?;
-    audit::record(conn, actor, change("campaign.create", &row), None::<&()>, Some(&campaign))?;
+    changes::record(conn, actor, change("campaign.create", &row), None::<&()>, Some(&campaign))?;
     Ok(campaign)
 }
 
@@ -213,7 +214,7 @@ pub fn update(
         return Err(ApiError::PreconditionFailed { current: None });
     }
     let after = row.to_api()?;
-    audit::record(conn, actor, change("campaign.update", &row), Some(&before), Some(&after))?;
+    changes::record(conn, actor, change("campaign.update", &row), Some(&before), Some(&after))?;
     Ok(after)
 }
 
@@ -260,6 +261,8 @@ pub fn act(
         campaign: &'a Campaign,
         comment: Option<String>,
     }
-    audit::record(conn, actor, change(&action_name, &row), Some(&before), Some(&Acted { campaign: &after, comment }))?;
+    let event = (action == CampaignAction::Launch).then_some(EventType::CampaignLaunched);
+    let acted = Acted { campaign: &after, comment };
+    changes::record(conn, actor, change(&action_name, &row).announcing(event), Some(&before), Some(&acted))?;
     Ok(after)
 }

@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
-use crate::audit::{self, Change};
 use crate::auth::Actor;
+use crate::changes::{self, Change};
 use crate::commendations::types::{CommendationStatus, IssuingAuthority};
 use crate::commendations::CommendationRow;
 use crate::db::DbConnection;
@@ -46,13 +46,8 @@ pub fn of_commendation(
     let decision = decision_of(conn, &row)?;
     let place = store::issuer_place(conn, &row.issuer_unit_id)?;
     let certificate = layout::certificate(facts(&row, model, &decision, &place, base_url)?);
-    let change = Change {
-        action: "commendation.certificate",
-        resource_type: "commendation",
-        resource_id: &row.id,
-        unit_id: Some(&row.issuer_unit_id),
-    };
-    audit::record(conn, actor, change, None::<&()>, Some(&serde_json::json!({"certificates": 1})))?;
+    let change = Change::new("commendation.certificate", "commendation", &row.id, Some(&row.issuer_unit_id));
+    changes::record(conn, actor, change, None::<&()>, Some(&serde_json::json!({"certificates": 1})))?;
     Ok(certificate)
 }
 
@@ -95,13 +90,8 @@ pub fn of_decision(
         let model = models.get(&row.model_id).ok_or_else(|| ApiError::internal("a commendation's model is missing"))?;
         certificates.push(layout::certificate(facts(row, model, &decision, &place, base_url)?));
     }
-    let change = Change {
-        action: "decision.certificates",
-        resource_type: "decision",
-        resource_id: &decision.id,
-        unit_id: Some(&decision.issuer_unit_id),
-    };
-    audit::record(conn, actor, change, None::<&()>, Some(&serde_json::json!({"certificates": certificates.len()})))?;
+    let change = Change::new("decision.certificates", "decision", &decision.id, Some(&decision.issuer_unit_id));
+    changes::record(conn, actor, change, None::<&()>, Some(&serde_json::json!({"certificates": certificates.len()})))?;
     Ok(certificates)
 }
 

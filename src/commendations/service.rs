@@ -2,8 +2,8 @@
 
 use chrono::{Datelike, NaiveDate};
 
-use crate::audit::{self, Change};
 use crate::auth::{Actor, Role};
+use crate::changes::{self, Change};
 use crate::db::DbConnection;
 use crate::error::{ApiError, FieldError};
 use crate::evaluations::types::{Decision, EvaluationStatus};
@@ -13,6 +13,7 @@ use crate::models::types::ModelStatus;
 use crate::units::rules::{clean_long_text, clean_text};
 use crate::units::types::Level;
 use crate::vocabulary::Subject;
+use crate::webhooks::types::EventType;
 
 use super::rules;
 use super::store::{self, CommendationRow};
@@ -28,7 +29,7 @@ pub fn visible(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<Comme
 }
 
 fn change<'a>(action: &'a str, row: &'a CommendationRow, unit_id: &'a str) -> Change<'a> {
-    Change { action, resource_type: "commendation", resource_id: &row.id, unit_id: Some(unit_id) }
+    Change::new(action, "commendation", &row.id, Some(unit_id))
 }
 
 /// The achievement: a finalised evaluation of the model, still standing, that recognised it.
@@ -142,7 +143,13 @@ pub fn propose(conn: &mut DbConnection, actor: &Actor, input: ProposeCommendatio
     };
     store::insert(conn, &row)?;
     let commendation = row.to_api()?;
-    audit::record(conn, actor, change("commendation.propose", &row, &model.unit_id), None::<&()>, Some(&commendation))?;
+    changes::record(
+        conn,
+        actor,
+        change("commendation.propose", &row, &model.unit_id),
+        None::<&()>,
+        Some(&commendation),
+    )?;
     Ok(commendation)
 }
 
@@ -257,7 +264,7 @@ fn revoke_row(
         row.decision_id = None;
     }
     row.status = to.as_str().into();
-    save(conn, actor, "commendation.revoke", &before, before_row.version, row)
+    save(conn, actor, "commendation.revoke", Some(EventType::CommendationRevoked), &before, before_row.version, row)
 }
 
 /// Writes `row` over the version read, with its audit record (which queues its webhook event).
@@ -265,6 +272,7 @@ fn save(
     conn: &mut DbConnection,
     actor: &Actor,
     action: &str,
+    event: Option<EventType>,
     before: &Commendation,
     read_version: i64,
     mut row: CommendationRow,
@@ -276,7 +284,7 @@ fn save(
     }
     let model = crate::models::find(conn, &row.model_id)?.ok_or_else(|| ApiError::internal("model missing"))?;
     let after = row.to_api()?;
-    audit::record(conn, actor, change(action, &row, &model.unit_id), Some(before), Some(&after))?;
+    changes::record(conn, actor, change(action, &row, &model.unit_id).announcing(event), Some(before), Some(&after))?;
     Ok(after)
 }
 
@@ -326,7 +334,8 @@ pub fn issue_under(
     row.issuer_name = Some(issuing.issuer_name.to_string());
     row.issuer_level = Some(issuing.issuer_level.as_str().to_string());
     row.status = CommendationStatus::Issued.as_str().into();
-    save(conn, actor, "commendation.issue", &before, before_row.version, row).map(Ok)
+    save(conn, actor, "commendation.issue", Some(EventType::CommendationIssued), &before, before_row.version, row)
+        .map(Ok)
 }
 
 /// Revokes an issued commendation with its decision.
@@ -353,5 +362,5 @@ pub fn list_in(
     row.decision_id = decision_id.map(str::to_string);
     let action =
         if decision_id.is_some() { "commendation.list_in_decision" } else { "commendation.remove_from_decision" };
-    save(conn, actor, action, &before, before_row.version, row)
+    save(conn, actor, action, None, &before, before_row.version, row)
 }

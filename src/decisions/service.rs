@@ -2,8 +2,8 @@
 
 use chrono::{Datelike, NaiveDate};
 
-use crate::audit::{self, Change};
 use crate::auth::{Actor, Role};
+use crate::changes::{self, Change};
 use crate::commendations::service::{self as commendations, Issuing};
 use crate::commendations::types::{Commendation, CommendationStatus, IssueCommendation};
 use crate::commendations::CommendationRow;
@@ -11,13 +11,14 @@ use crate::db::DbConnection;
 use crate::error::{ApiError, FieldError};
 use crate::http::etag::IfMatch;
 use crate::units::rules::{clean_long_text, clean_text};
+use crate::webhooks::types::EventType;
 
 use super::rules;
 use super::store::{self, DecisionRow};
 use super::types::*;
 
 fn change<'a>(action: &'a str, row: &'a DecisionRow) -> Change<'a> {
-    Change { action, resource_type: "decision", resource_id: &row.id, unit_id: Some(&row.issuer_unit_id) }
+    Change::new(action, "decision", &row.id, Some(&row.issuer_unit_id))
 }
 
 /// The decision if the actor sees it: its issuer is in the actor's subtree, or it lists a
@@ -125,7 +126,7 @@ pub fn create(
     };
     store::insert(conn, &row)?;
     let decision = row.to_api(Recipients::default())?;
-    audit::record(conn, actor, change("decision.create", &row), None::<&()>, Some(&decision))?;
+    changes::record(conn, actor, change("decision.create", &row), None::<&()>, Some(&decision))?;
     Ok(decision)
 }
 
@@ -135,6 +136,7 @@ fn save(
     conn: &mut DbConnection,
     actor: &Actor,
     action: &str,
+    event: Option<EventType>,
     before_row: &DecisionRow,
     mut row: DecisionRow,
 ) -> Result<(AwardDecision, DecisionRow), ApiError> {
@@ -145,7 +147,7 @@ fn save(
         return Err(ApiError::PreconditionFailed { current: None });
     }
     let after = load(conn, &row)?;
-    audit::record(conn, actor, change(action, &row), Some(&before), Some(&after))?;
+    changes::record(conn, actor, change(action, &row).announcing(event), Some(&before), Some(&after))?;
     Ok((after, row))
 }
 
@@ -194,7 +196,7 @@ pub fn update(
     if row == before_row {
         return load(conn, &row);
     }
-    save(conn, actor, "decision.update", &before_row, row).map(|(decision, _)| decision)
+    save(conn, actor, "decision.update", None, &before_row, row).map(|(decision, _)| decision)
 }
 
 /// Lists a proposal in a draft decision: a proposal to the same issuer, authority and form, not
@@ -242,7 +244,7 @@ pub fn add(
     }
     ApiError::unless_any(errors)?;
     commendations::list_in(conn, actor, c, Some(&before_row.id))?;
-    let (_, row) = save(conn, actor, "decision.add_commendation", &before_row, before_row.clone())?;
+    let (_, row) = save(conn, actor, "decision.add_commendation", None, &before_row, before_row.clone())?;
     with_commendations(conn, actor, &row)
 }
 
@@ -259,7 +261,7 @@ pub fn remove(
         .filter(|c| c.decision_id.as_deref() == Some(before_row.id.as_str()))
         .ok_or(ApiError::NotFound)?;
     commendations::list_in(conn, actor, c, None)?;
-    let (_, row) = save(conn, actor, "decision.remove_commendation", &before_row, before_row.clone())?;
+    let (_, row) = save(conn, actor, "decision.remove_commendation", None, &before_row, before_row.clone())?;
     with_commendations(conn, actor, &row)
 }
 
@@ -327,7 +329,7 @@ pub fn issue(
     rules::LIFECYCLE.apply(before_row.status()?, DecisionAction::Issue)?;
     let listed = crate::commendations::of_decision(conn, &before_row.id)?;
     let row = issue_all(conn, actor, &before_row, listed, None, today)?;
-    let (_, row) = save(conn, actor, "decision.issue", &before_row, row)?;
+    let (_, row) = save(conn, actor, "decision.issue", Some(EventType::DecisionIssued), &before_row, row)?;
     with_commendations(conn, actor, &row)
 }
 
@@ -369,7 +371,7 @@ pub fn issue_alone(
         version: 1,
     };
     store::insert(conn, &draft)?;
-    audit::record(
+    changes::record(
         conn,
         actor,
         change("decision.create", &draft),
@@ -388,7 +390,7 @@ pub fn issue_alone(
         },
         other => other,
     })?;
-    save(conn, actor, "decision.issue", &draft, row)?;
+    save(conn, actor, "decision.issue", Some(EventType::DecisionIssued), &draft, row)?;
     crate::commendations::find(conn, &commendation_id)?
         .ok_or_else(|| ApiError::internal("the issued commendation is missing"))?
         .to_api()
@@ -444,7 +446,7 @@ pub fn revoke(
             commendations::list_in(conn, actor, c, None)?;
         }
     }
-    let (_, row) = save(conn, actor, "decision.revoke", &before_row, row)?;
+    let (_, row) = save(conn, actor, "decision.revoke", Some(EventType::DecisionRevoked), &before_row, row)?;
     with_commendations(conn, actor, &row)
 }
 

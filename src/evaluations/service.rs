@@ -2,8 +2,8 @@
 
 use chrono::Datelike;
 
-use crate::audit::{self, Change};
 use crate::auth::{Actor, Role};
+use crate::changes::{self, Change};
 use crate::db::DbConnection;
 use crate::error::{ApiError, FieldError};
 use crate::http::etag::IfMatch;
@@ -41,7 +41,7 @@ fn require_draft(row: &EvaluationRow) -> Result<(), ApiError> {
 }
 
 fn change<'a>(action: &'a str, row: &'a EvaluationRow, model: &'a ModelRow) -> Change<'a> {
-    Change { action, resource_type: "evaluation", resource_id: &row.id, unit_id: Some(&model.unit_id) }
+    Change::new(action, "evaluation", &row.id, Some(&model.unit_id))
 }
 
 pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateEvaluation) -> Result<Evaluation, ApiError> {
@@ -140,7 +140,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateEvaluation) -
     row.set_criteria(&criteria);
     store::insert(conn, &row)?;
     let evaluation = row.to_api()?;
-    audit::record(conn, actor, change("evaluation.create", &row, &model), None::<&()>, Some(&evaluation))?;
+    changes::record(conn, actor, change("evaluation.create", &row, &model), None::<&()>, Some(&evaluation))?;
     Ok(evaluation)
 }
 
@@ -183,7 +183,7 @@ pub fn update(
     }
     let model = crate::models::service::visible(conn, actor, &row.model_id)?;
     let after = row.to_api()?;
-    audit::record(conn, actor, change("evaluation.update", &row, &model), Some(&before), Some(&after))?;
+    changes::record(conn, actor, change("evaluation.update", &row, &model), Some(&before), Some(&after))?;
     Ok(after)
 }
 
@@ -220,7 +220,7 @@ pub fn finalize(
             if !store::update(conn, &old, old_before.version)? {
                 return Err(lost());
             }
-            audit::record(
+            changes::record(
                 conn,
                 actor,
                 change("evaluation.supersede", &old, &model),
@@ -252,7 +252,7 @@ pub fn finalize(
         evaluation: &'a Evaluation,
         comment: Option<String>,
     }
-    audit::record(
+    changes::record(
         conn,
         actor,
         change("evaluation.finalize", &row, &model),

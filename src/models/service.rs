@@ -2,14 +2,15 @@
 
 use chrono::{Datelike, NaiveDate};
 
-use crate::audit::{self, Change};
 use crate::auth::{Actor, Role};
 use crate::campaigns::types::CampaignStatus;
 use crate::campaigns::CampaignRow;
+use crate::changes::{self, Change};
 use crate::db::DbConnection;
 use crate::error::{ApiError, FieldError};
 use crate::http::etag::IfMatch;
 use crate::tree::UnitRow;
+use crate::webhooks::types::EventType;
 
 use super::rules::{self, Content, Context};
 use super::store::{self, ModelRow, ProgressRow};
@@ -98,7 +99,7 @@ fn checked(mut content: Content, owner: &UnitRow, campaign: &CampaignRow) -> Res
 }
 
 fn change<'a>(action: &'a str, row: &'a ModelRow) -> Change<'a> {
-    Change { action, resource_type: "model", resource_id: &row.id, unit_id: Some(&row.unit_id) }
+    Change::new(action, "model", &row.id, Some(&row.unit_id))
 }
 
 /// Writes a change over the row as it was read, moves the version on, and records it in the audit
@@ -107,6 +108,7 @@ fn save(
     conn: &mut DbConnection,
     actor: &Actor,
     action: &str,
+    event: Option<EventType>,
     before: &Model,
     before_row: &ModelRow,
     mut row: ModelRow,
@@ -118,7 +120,7 @@ fn save(
     }
     touch_sources(conn, before_row, &row)?;
     let after = row.to_api(before.replication_count)?;
-    audit::record(conn, actor, change(action, &row), Some(before), Some(&after))?;
+    changes::record(conn, actor, change(action, &row).announcing(event), Some(before), Some(&after))?;
     Ok(after)
 }
 
@@ -221,7 +223,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateModel) -> Res
         store::touch(conn, &[source.as_str()], now)?;
     }
     let model = row.to_api(0)?;
-    audit::record(conn, actor, change("model.create", &row), None::<&()>, Some(&model))?;
+    changes::record(conn, actor, change("model.create", &row), None::<&()>, Some(&model))?;
     Ok(model)
 }
 
@@ -296,7 +298,7 @@ pub fn update(
     if row == before_row {
         return Ok(before);
     }
-    save(conn, actor, "model.update", &before, &before_row, row)
+    save(conn, actor, "model.update", None, &before, &before_row, row)
 }
 
 pub fn act(
@@ -332,7 +334,8 @@ pub fn act(
     }
     let mut row = before_row.clone();
     row.push_history(step(actor, action.as_str(), Some(before.status), to, comment))?;
-    save(conn, actor, &format!("model.{action}"), &before, &before_row, row)
+    let event = (action == ModelAction::Submit).then_some(EventType::ModelRegistered);
+    save(conn, actor, &format!("model.{action}"), event, &before, &before_row, row)
 }
 
 /// Files a progress report on a model in progress; its figures become the model's latest
@@ -397,7 +400,7 @@ pub fn add_progress(
         progress: &'a Progress,
     }
     let after = row.to_api(before.replication_count)?;
-    audit::record(
+    changes::record(
         conn,
         actor,
         change("model.progress", &row),
@@ -417,9 +420,12 @@ pub fn decide(
     evaluation_id: &str,
 ) -> Result<Model, ApiError> {
     let before = store::to_api(conn, row)?;
-    let (action, to) =
-        if recognized { ("recognize", ModelStatus::Recognized) } else { ("not_recognize", ModelStatus::NotRecognized) };
+    let (action, to, event) = if recognized {
+        ("recognize", ModelStatus::Recognized, EventType::ModelRecognized)
+    } else {
+        ("not_recognize", ModelStatus::NotRecognized, EventType::ModelNotRecognized)
+    };
     let mut after = row.clone();
     after.push_history(step(actor, action, Some(before.status), to, Some(format!("evaluation {evaluation_id}"))))?;
-    save(conn, actor, &format!("model.{action}"), &before, row, after)
+    save(conn, actor, &format!("model.{action}"), Some(event), &before, row, after)
 }

@@ -322,7 +322,7 @@ pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: web::Byte
             Some(a) => format!("{}{}", super::store::SUBJECT_PREFIX, a.id),
             None => "anonymous".to_string(),
         };
-        let who = crate::audit::Who {
+        let who = crate::changes::Who {
             sub: &sub,
             unit_id: client.account.as_ref().map(|a| a.unit_id.as_str()),
             request_id: &request_id,

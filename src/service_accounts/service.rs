@@ -2,8 +2,8 @@
 
 use chrono::Duration;
 
-use crate::audit::{self, Change};
 use crate::auth::{Actor, Claims, Role};
+use crate::changes::{self, Change};
 use crate::db::DbConnection;
 use crate::error::ApiError;
 use crate::http::etag::IfMatch;
@@ -15,7 +15,7 @@ use super::types::*;
 
 /// The `sub` of the tokens an account gets: `sa:` and its id.
 fn change<'a>(action: &'a str, row: &'a AccountRow) -> Change<'a> {
-    Change { action, resource_type: "service_account", resource_id: &row.id, unit_id: Some(&row.unit_id) }
+    Change::new(action, "service_account", &row.id, Some(&row.unit_id))
 }
 
 fn load(conn: &mut DbConnection, row: &AccountRow) -> Result<ServiceAccount, ApiError> {
@@ -103,7 +103,7 @@ pub fn create(
     let (client_secret, secret) = new_secret(keyring, &row.id);
     store::insert_secret(conn, &secret)?;
     let account = row.to_api(std::slice::from_ref(&secret))?;
-    audit::record(conn, actor, change("service_account.create", &row), None::<&()>, Some(&account))?;
+    changes::record(conn, actor, change("service_account.create", &row), None::<&()>, Some(&account))?;
     Ok(ServiceAccountWithSecret { service_account: account, client_secret })
 }
 
@@ -127,7 +127,7 @@ fn save(
         return Err(ApiError::PreconditionFailed { current: None });
     }
     let after = load(conn, &row)?;
-    audit::record(conn, actor, change(action, &row), Some(&before), Some(&after))?;
+    changes::record(conn, actor, change(action, &row), Some(&before), Some(&after))?;
     Ok(after)
 }
 
@@ -299,7 +299,7 @@ pub fn record_grant(
     client: &Client,
     rehashed: Option<(String, String)>,
     record: &GrantRecord<'_>,
-    who: &audit::Who<'_>,
+    who: &changes::Who<'_>,
 ) -> Result<(), ApiError> {
     if let Some((id, hash)) = rehashed {
         store::set_hash(conn, &id, &hash)?;
@@ -309,6 +309,6 @@ pub fn record_grant(
         None => (record.client_id, crate::tree::ROOT_ID),
     };
     let action = if record.outcome == "granted" { "oauth.token_granted" } else { "oauth.token_refused" };
-    let change = Change { action, resource_type: "service_account", resource_id, unit_id: Some(unit_id) };
-    audit::record_event(conn, who, change, record)
+    let change = Change::new(action, "service_account", resource_id, Some(unit_id));
+    changes::record_event(conn, who, change, record)
 }

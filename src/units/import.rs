@@ -5,10 +5,11 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
 
-use crate::audit::{self, Change};
 use crate::auth::{Actor, Role};
+use crate::changes::{self, Change};
 use crate::db::DbConnection;
 use crate::error::{ApiError, FieldError};
+use crate::webhooks::types::EventType;
 
 use super::rules::{self, UnitCode};
 use super::store::{self, NewUnit};
@@ -542,15 +543,10 @@ pub fn import_units(conn: &mut DbConnection, actor: &Actor, lines: &[UnitLine]) 
     if created + updated + moved > 0 {
         let created_codes: Vec<&str> =
             plan.rows.iter().zip(&plan.new).filter(|(_, n)| **n).map(|(r, _)| r.code.as_str()).collect();
-        audit::record(
+        changes::record(
             conn,
             actor,
-            Change {
-                action: "unit.import",
-                resource_type: "unit_import",
-                resource_id: &uuid::Uuid::now_v7().to_string(),
-                unit_id: Some(&actor.unit_id),
-            },
+            Change::new("unit.import", "unit_import", &uuid::Uuid::now_v7().to_string(), Some(&actor.unit_id)),
             None::<&()>,
             Some(&serde_json::json!({"report": report, "created_codes": created_codes})),
         )?;
@@ -762,15 +758,11 @@ pub fn reorganize(
             })
             .chain(displaced.iter().chain(&orphans).map(|o| o.code.as_str()))
             .collect();
-        audit::record(
+        changes::record(
             conn,
             actor,
-            Change {
-                action: "unit.reorganize",
-                resource_type: "reorganization",
-                resource_id: &uuid::Uuid::now_v7().to_string(),
-                unit_id: Some(&actor.unit_id),
-            },
+            Change::new("unit.reorganize", "reorganization", &uuid::Uuid::now_v7().to_string(), Some(&actor.unit_id))
+                .announcing(EventType::UnitReorganized),
             None::<&()>,
             Some(&serde_json::json!({"report": report, "closed_codes": closed_codes})),
         )?;

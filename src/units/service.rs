@@ -3,11 +3,12 @@
 
 use chrono::NaiveDate;
 
-use crate::audit::{self, Change};
 use crate::auth::{Actor, Role};
+use crate::changes::{self, Change};
 use crate::db::DbConnection;
 use crate::error::{ApiError, FieldError};
 use crate::http::etag::IfMatch;
+use crate::webhooks::types::EventType;
 
 use super::rules::{self, UnitCode};
 use super::store::{self, NewUnit};
@@ -92,12 +93,12 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateUnit) -> Resu
     store::insert(conn, std::slice::from_ref(&row))?;
     crate::tree::add_to_closures(conn, &row.id, &parent.id)?;
     let unit = store::to_unit(row, &[])?;
-    audit::record(conn, actor, change("unit.create", &unit.id), None::<&Unit>, Some(&unit))?;
+    changes::record(conn, actor, change("unit.create", &unit.id), None::<&Unit>, Some(&unit))?;
     Ok(unit)
 }
 
 fn change<'a>(action: &'a str, id: &'a str) -> Change<'a> {
-    Change { action, resource_type: "unit", resource_id: id, unit_id: Some(id) }
+    Change::new(action, "unit", id, Some(id))
 }
 
 pub fn update(
@@ -182,7 +183,7 @@ pub fn update(
         crate::tree::rebuild_closures(conn)?;
     }
     let after = store::load_unit(conn, row)?;
-    audit::record(conn, actor, change("unit.update", id), Some(&before), Some(&after))?;
+    changes::record(conn, actor, change("unit.update", id), Some(&before), Some(&after))?;
     Ok(after)
 }
 
@@ -257,12 +258,18 @@ pub fn close(
         reason: input.reason.as_deref(),
         closed_with_it: cascaded.iter().map(|r| r.code.as_str()).collect(),
     };
-    audit::record(conn, actor, change("unit.close", id), Some(&before), Some(&record))?;
+    changes::record(
+        conn,
+        actor,
+        change("unit.close", id).announcing(EventType::UnitReorganized),
+        Some(&before),
+        Some(&record),
+    )?;
     for orphan in &cascaded {
-        audit::record(
+        changes::record(
             conn,
             actor,
-            change("unit.close", &orphan.id),
+            change("unit.close", &orphan.id).announcing(EventType::UnitReorganized),
             Some(&serde_json::json!({"code": orphan.code, "status": "active"})),
             Some(
                 &serde_json::json!({"code": orphan.code, "status": "closed", "closed_on": closed_on, "closed_with": after.id}),

@@ -11,6 +11,7 @@ use sha2::Sha256;
 
 use crate::db::{self, Pool};
 use crate::keyring::Keyring;
+use crate::AppState;
 
 use super::network::{GuardedResolver, NetworkPolicy};
 use super::store;
@@ -97,14 +98,19 @@ pub fn run_once(pool: &Pool, schedule: &[u64], timeout: Duration, policy: &Netwo
     n
 }
 
-/// The sender: polls the outbox every `poll` until the server stops.
-pub async fn run(pool: Pool, schedule: Vec<u64>, poll: Duration, policy: NetworkPolicy, keyring: Keyring) {
+/// One step of the sender with the service's settings: claims what is due, sends it, records
+/// each attempt; how many it attempted. The background sender repeats it; a test calls it.
+pub fn deliver_due(state: &AppState) -> usize {
+    let c = &state.config;
+    run_once(&state.pool, &c.webhook_retry_secs, Duration::from_secs(10), &c.webhook_allow_networks, &state.keyring)
+}
+
+/// The sender: a step whenever deliveries are due, else a wait of `DVK_WEBHOOK_POLL_MS`.
+pub async fn run(state: actix_web::web::Data<AppState>) {
+    let poll = Duration::from_millis(state.config.webhook_poll_ms.max(10));
     loop {
-        let (pool, schedule, policy, keyring) = (pool.clone(), schedule.clone(), policy.clone(), keyring.clone());
-        let sent =
-            actix_web::web::block(move || run_once(&pool, &schedule, Duration::from_secs(10), &policy, &keyring))
-                .await
-                .unwrap_or(0);
+        let step = state.clone();
+        let sent = actix_web::web::block(move || deliver_due(&step)).await.unwrap_or(0);
         if sent == 0 {
             actix_web::rt::time::sleep(poll).await;
         }

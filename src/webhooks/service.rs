@@ -4,8 +4,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use rand::RngCore;
 
-use crate::audit::{self, Change};
 use crate::auth::{Actor, Role};
+use crate::changes::{self, Change};
 use crate::config::Config;
 use crate::db::DbConnection;
 use crate::error::ApiError;
@@ -16,7 +16,7 @@ use super::store::{self, WebhookRow};
 use super::types::*;
 
 fn change<'a>(action: &'a str, row: &'a WebhookRow) -> Change<'a> {
-    Change { action, resource_type: "webhook", resource_id: &row.id, unit_id: Some(&row.unit_id) }
+    Change::new(action, "webhook", &row.id, Some(&row.unit_id))
 }
 
 /// Admins manage the subscriptions of their own unit and below; others do not learn they exist.
@@ -108,7 +108,7 @@ pub fn create(
     };
     store::insert(conn, &row)?;
     let webhook = row.to_api()?;
-    audit::record(conn, actor, change("webhook.create", &row), None::<&()>, Some(&webhook))?;
+    changes::record(conn, actor, change("webhook.create", &row), None::<&()>, Some(&webhook))?;
     Ok(WebhookWithSecret { webhook, secret })
 }
 
@@ -146,24 +146,26 @@ pub fn update(
         return Err(ApiError::PreconditionFailed { current: None });
     }
     let after = row.to_api()?;
-    audit::record(conn, actor, change("webhook.update", &row), Some(&before), Some(&after))?;
+    changes::record(conn, actor, change("webhook.update", &row), Some(&before), Some(&after))?;
     Ok(after)
 }
 
-/// Queues the event a recorded change makes, if any: called by `audit::record`, in the same
-/// transaction as the change.
-pub fn on_change(
+/// Queues `event` about a record of `unit_id` for the subscribers that asked for it, in the
+/// caller's transaction.
+pub fn queue(
     conn: &mut DbConnection,
-    change: &Change<'_>,
-    after: Option<&serde_json::Value>,
+    event: EventType,
+    resource_type: &str,
+    resource_id: &str,
+    unit_id: &str,
+    object: Option<&serde_json::Value>,
 ) -> Result<(), ApiError> {
-    let (Some(event), Some(unit_id)) = (EventType::of_change(change.action), change.unit_id) else { return Ok(()) };
     let payload = serde_json::json!({
         "type": event.as_str(),
         "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        "data": {"resource_type": change.resource_type, "id": change.resource_id, "object": after},
+        "data": {"resource_type": resource_type, "id": resource_id, "object": object},
     });
-    store::enqueue(conn, event, change.resource_type, change.resource_id, unit_id, &payload.to_string())
+    store::enqueue(conn, event, resource_type, resource_id, unit_id, &payload.to_string())
 }
 
 /// Sends an event again: a new pending delivery of it, due now.
@@ -178,6 +180,6 @@ pub fn replay(
         store::delivery(conn, delivery_id)?.filter(|(d, _)| d.webhook_id == hook.id).ok_or(ApiError::NotFound)?;
     let fresh = store::insert_delivery(conn, &hook.id, event.seq, &old.resource_id, crate::db::now())?;
     let delivery = store::to_delivery(&fresh, &event)?;
-    audit::record(conn, actor, change("webhook.replay", &hook), None::<&()>, Some(&delivery))?;
+    changes::record(conn, actor, change("webhook.replay", &hook), None::<&()>, Some(&delivery))?;
     Ok(delivery)
 }

@@ -23,24 +23,6 @@ str_enum! {
     }
 }
 
-impl EventType {
-    /// The change (as the audit log names it) each event reports.
-    pub fn of_change(action: &str) -> Option<EventType> {
-        Some(match action {
-            "campaign.launch" => EventType::CampaignLaunched,
-            "model.submit" => EventType::ModelRegistered,
-            "model.recognize" => EventType::ModelRecognized,
-            "model.not_recognize" => EventType::ModelNotRecognized,
-            "commendation.issue" => EventType::CommendationIssued,
-            "commendation.revoke" => EventType::CommendationRevoked,
-            "decision.issue" => EventType::DecisionIssued,
-            "decision.revoke" => EventType::DecisionRevoked,
-            "unit.close" | "unit.reorganize" => EventType::UnitReorganized,
-            _ => return None,
-        })
-    }
-}
-
 str_enum! {
     pub enum WebhookStatus {
         Active = "active",

@@ -43,38 +43,49 @@ async fn dvk_token_mints_what_the_service_accepts() {
 }
 
 /// SIGTERM while a long import runs: the import finishes and is answered, new connections are
-/// refused, and the process exits 0.
+/// refused, and the process exits 0. The server picks its port (0) and says which in its log;
+/// the import is known to be in flight when the server's own gauge says so.
 #[actix_web::test]
 async fn sigterm_lets_in_flight_requests_finish_then_exits_cleanly() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let id = uuid::Uuid::new_v4().simple().to_string();
     let (database_url, pg) = match std::env::var("DVK_TEST_DATABASE_URL") {
         Ok(admin) if !admin.is_empty() => {
             use diesel::{Connection, RunQueryDsl};
-            let name = format!("dvk_sigterm_{}", uuid::Uuid::new_v4().simple());
+            let name = format!("dvk_sigterm_{id}");
             let mut conn = diesel::PgConnection::establish(&admin).unwrap();
             diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn).unwrap();
             let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
             (format!("{base}/{name}"), Some((admin, name)))
         }
-        _ => (std::env::temp_dir().join(format!("dvk-sigterm-{port}.db")).display().to_string(), None),
+        _ => (std::env::temp_dir().join(format!("dvk-sigterm-{id}.db")).display().to_string(), None),
     };
     let mut child = dvk()
         .env("DVK_JWT_SECRET", SECRET)
-        .env("DVK_BIND", format!("127.0.0.1:{port}"))
         .env("DVK_DATA_KEYS", dvk::keyring::Keyring::generate_entry("cli"))
         .env("DVK_DATABASE_URL", &database_url)
         .env("DVK_RATE_LIMIT_PER_SECOND", "0")
+        .env("RUST_LOG", "info")
         .arg("serve")
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    // The log names the port; the rest of the log is drained so the server never blocks on it.
+    let (port_tx, port_rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("dvk listening on http://127.0.0.1:").nth(1) {
+                let _ = port_tx.send(rest.split(' ').next().unwrap_or_default().to_string());
+            }
+        }
+    });
+    let port = actix_web::rt::task::spawn_blocking(move || port_rx.recv_timeout(std::time::Duration::from_secs(60)))
+        .await
+        .unwrap()
+        .expect("the server says where it listens");
     let base = format!("http://127.0.0.1:{port}");
     let client = awc::Client::builder().timeout(std::time::Duration::from_secs(60)).finish();
-    for _ in 0..100 {
-        if client.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status() == 200) {
-            break;
-        }
-        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
     let admin = sign_hs256(&claims("VN", "central", &["admin"]));
     let csv = std::fs::read(data_path("vn-units-2024.csv")).unwrap();
     let import = client
@@ -86,17 +97,25 @@ async fn sigterm_lets_in_flight_requests_finish_then_exits_cleanly() {
         let mut res = import.await.expect("the in-flight import is answered");
         (res.status().as_u16(), res.body().limit(1 << 20).await.unwrap())
     });
-    actix_web::rt::time::sleep(std::time::Duration::from_millis(300)).await;
+    // In flight: the import and this scrape.
+    loop {
+        let mut res = client.get(format!("{base}/metrics")).send().await.unwrap();
+        let text = String::from_utf8(res.body().await.unwrap().to_vec()).unwrap();
+        if text.lines().any(|l| l.strip_prefix("dvk_http_requests_in_flight ").is_some_and(|n| n.trim() != "1")) {
+            break;
+        }
+        assert!(!in_flight.is_finished(), "the import ended before it was seen in flight");
+        actix_web::rt::task::yield_now().await;
+    }
     let term = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(term.success());
-    actix_web::rt::time::sleep(std::time::Duration::from_millis(300)).await;
-    let refused = awc::Client::default().get(format!("{base}/healthz")).send().await;
-    assert!(refused.is_err() || refused.is_ok_and(|r| r.status() == 503), "new requests are refused");
     let (status, body) = in_flight.await.unwrap();
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     let report: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(report["created"], 10810);
     let exit = actix_web::rt::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
+    let refused = awc::Client::default().get(format!("{base}/healthz")).send().await;
+    assert!(refused.is_err(), "nothing answers after the exit");
     assert_eq!(exit.code(), Some(0), "a clean exit");
     match pg {
         Some((admin, name)) => {

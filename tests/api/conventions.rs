@@ -220,14 +220,15 @@ async fn metrics_count_requests_by_route() {
     let text = res.expect(200).text();
     assert!(res.header("content-type").unwrap().starts_with("text/plain; version=0.0.4"));
     assert!(
-        text.contains(r#"dvk_http_requests_total{route="/api/v1/units/{id}",method="GET",status="200"} 3"#),
+        text.contains(r#"dvk_http_requests_total{method="GET",route="/api/v1/units/{id}",status="200"} 3"#),
         "{text}"
     );
-    assert!(text.contains(r#"dvk_http_requests_total{route="/api/v1/units/{id}",method="GET",status="404"} 1"#));
+    assert!(text.contains(r#"dvk_http_requests_total{method="GET",route="/api/v1/units/{id}",status="404"} 1"#));
     assert!(text.contains(
-        r#"dvk_http_request_duration_seconds_count{route="/api/v1/units/{id}",method="GET",status="200"} 3"#
+        r#"dvk_http_request_duration_seconds_count{method="GET",route="/api/v1/units/{id}",status="200"} 3"#
     ));
     assert!(text.contains("dvk_db_pool_max_size 4"));
+    assert!(text.contains("dvk_http_requests_in_flight 1"), "the scrape itself: {text}");
     assert!(text.contains("dvk_webhook_backlog 0"));
     assert!(!text.contains(&admin), "no token in the metrics");
 

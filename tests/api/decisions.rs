@@ -364,7 +364,6 @@ async fn decisions_follow_their_rules() {
 #[actix_web::test]
 async fn decisions_are_announced_and_synced_like_every_resource() {
     let app = TestApp::spawn_with(|c| {
-        c.webhook_poll_ms = 50;
         c.webhook_allow_networks = dvk::webhooks::network::NetworkPolicy::parse("127.0.0.0/8").unwrap();
     })
     .await;
@@ -397,7 +396,8 @@ async fn decisions_are_announced_and_synced_like_every_resource() {
     )
     .await
     .expect(200);
-    let got = receiver.wait_for(1).await;
+    assert_eq!(app.deliver_all_due().await, 1);
+    let got = receiver.received();
     let body: Value = serde_json::from_str(&got[0].body).unwrap();
     assert_eq!((body["type"].as_str(), body["data"]["id"].as_str()), (Some("decision.issued"), Some(id.as_str())));
     assert_eq!(body["data"]["object"]["recipients"]["collectives"], 1);

@@ -113,11 +113,7 @@ async fn the_sender_checks_the_address_it_connects_to() {
     // the default policy, as a deployment that allows nothing would, and must not connect.
     let loopback = dvk::webhooks::network::NetworkPolicy::parse("127.0.0.0/8").unwrap();
     let allowed = loopback.clone();
-    let app = TestApp::spawn_with(move |c| {
-        c.webhook_allow_networks = allowed;
-        c.webhook_poll_ms = 3_600_000; // the test drives the sender
-    })
-    .await;
+    let app = TestApp::spawn_with(move |c| c.webhook_allow_networks = allowed).await;
     let fx = Fixture::load(&app).await;
     let receiver = Receiver::start(0).await;
     let admin = fx.token(&app, "D1", &["admin"]);

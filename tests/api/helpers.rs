@@ -111,6 +111,8 @@ impl TestApp {
         config.token_rate_per_second = 0;
         config.token_failures_per_minute = 0;
         config.workers = 1;
+        // Tests send webhook deliveries step by step (`deliver_due`), never in the background.
+        config.webhook_sender = false;
         adjust(&mut config);
         let app = Application::build(config).expect("the application builds");
         let base = format!("http://127.0.0.1:{}", app.port());
@@ -119,6 +121,25 @@ impl TestApp {
         actix_web::rt::spawn(app.run());
         let client = awc::Client::builder().timeout(std::time::Duration::from_secs(120)).finish();
         TestApp { base, client, state, handle, cleanup }
+    }
+
+    /// One step of the webhook sender: sends what is due now; how many it attempted.
+    pub async fn deliver_due(&self) -> usize {
+        let state = self.state.clone();
+        actix_web::rt::task::spawn_blocking(move || dvk::webhooks::delivery::deliver_due(&state)).await.unwrap()
+    }
+
+    /// Steps the webhook sender until nothing is due (retries whose wait is zero included); how
+    /// many attempts it made in all.
+    pub async fn deliver_all_due(&self) -> usize {
+        let mut attempts = 0;
+        for _ in 0..100 {
+            match self.deliver_due().await {
+                0 => return attempts,
+                n => attempts += n,
+            }
+        }
+        panic!("deliveries were still due after 100 steps");
     }
 
     pub async fn request(
@@ -358,4 +379,19 @@ impl Fixture {
     pub fn token(&self, app: &TestApp, code: &str, roles: &[&str]) -> String {
         app.token(code, &self.levels[code], roles)
     }
+}
+
+/// A sync client's mark after reading `page`: just after the latest `updated_at` it holds, as a
+/// query value. Taken from what the server answered, not from this machine's clock.
+pub fn mark_after(page: &Value) -> String {
+    let latest = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| chrono::DateTime::parse_from_rfc3339(i["updated_at"].as_str().unwrap()).unwrap().to_utc())
+        .max()
+        .expect("a page with items");
+    (latest + chrono::Duration::microseconds(1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+        .replace('+', "%2B")
 }

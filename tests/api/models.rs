@@ -389,8 +389,7 @@ async fn recognised_models_are_replicated() {
     let ids: Vec<&str> = list["items"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
     assert_eq!(ids, [copy["id"].as_str().unwrap(), second["id"].as_str().unwrap()], "those D1 may see are listed");
     // A withdrawn replication no longer counts, and the source says so to caches and to sync.
-    let mark = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-    std::thread::sleep(std::time::Duration::from_millis(5));
+    let mark = mark_after(&page);
     act(&app, &c2, second["id"].as_str().unwrap(), "withdraw", 1, json!({})).await.expect(200);
     let stale = app
         .request(Method::GET, &format!("/api/v1/models/{source_id}"), Some(&viewer), &[("If-None-Match", &etag)], None)
@@ -398,11 +397,7 @@ async fn recognised_models_are_replicated() {
     assert_eq!(stale.expect(200).json()["replication_count"], 2);
     let page = app.get("/api/v1/models?limit=200", &viewer).await.expect(200).json();
     assert_eq!(in_list(&page), 2, "a withdrawn replication is not counted in the list either");
-    let synced = app
-        .get(&format!("/api/v1/models?updated_since={}", mark.replace('+', "%2B")), &viewer)
-        .await
-        .expect(200)
-        .json();
+    let synced = app.get(&format!("/api/v1/models?updated_since={mark}"), &viewer).await.expect(200).json();
     let changed: Vec<&str> = synced["items"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
     assert!(changed.contains(&source_id), "the source is among the changed models: {changed:?}");
     // A replication may be dropped while the copy is a draft.
@@ -482,10 +477,9 @@ async fn model_lists_filter_search_page_and_sync() {
     assert!(titles(&sibling).is_empty(), "another province sees none of them");
 
     // Sync: what changed since a moment, withdrawn models included as their own tombstones.
-    let mark = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-    std::thread::sleep(std::time::Duration::from_millis(5));
+    let mark = mark_after(&get(String::new()).await.json());
     act(&app, &c2, religious["id"].as_str().unwrap(), "withdraw", 1, json!({})).await.expect(200);
-    let synced = get(format!("updated_since={}", mark.replace('+', "%2B"))).await.expect(200).json();
+    let synced = get(format!("updated_since={mark}")).await.expect(200).json();
     assert_eq!(titles(&synced), ["Tôn giáo đoàn kết"]);
     assert_eq!(synced["items"][0]["status"], "withdrawn");
     get("updated_since=2999-01-01T00:00:00Z".into()).await.problem(400, "invalid_updated_since");

@@ -4,7 +4,6 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::Duration;
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use serde_json::{json, Value};
@@ -68,23 +67,12 @@ impl Receiver {
     pub fn received(&self) -> Vec<Received> {
         self.state.got.lock().unwrap().clone()
     }
-
-    /// Waits until `n` requests have arrived (at most 20 s).
-    pub async fn wait_for(&self, n: usize) -> Vec<Received> {
-        for _ in 0..400 {
-            if self.received().len() >= n {
-                return self.received();
-            }
-            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("expected {n} deliveries, got {:?}", self.received());
-    }
 }
 
+/// A service whose retries wait nothing, so that a test steps through them at once.
 async fn quick_app() -> TestApp {
     TestApp::spawn_with(|c| {
-        c.webhook_retry_secs = vec![1, 1];
-        c.webhook_poll_ms = 50;
+        c.webhook_retry_secs = vec![0, 0];
         // The receiver listens on loopback, which only an operator's setting lets through.
         c.webhook_allow_networks = dvk::webhooks::network::NetworkPolicy::parse("127.0.0.0/8").unwrap();
     })
@@ -116,7 +104,8 @@ async fn events_arrive_signed_in_order_and_retried() {
     // Registered, then recognised: the first delivery fails once, and the second waits for it.
     let campaign = district_campaign(&app, &fx).await;
     let (model, _) = recognised(&app, &fx, &campaign).await;
-    let got = receiver.wait_for(3).await;
+    assert_eq!(app.deliver_all_due().await, 3);
+    let got = receiver.received();
     let bodies: Vec<Value> = got.iter().map(|r| serde_json::from_str(&r.body).unwrap()).collect();
     let order: Vec<(&str, u16)> =
         bodies.iter().zip(&got).map(|(b, r)| (b["type"].as_str().unwrap(), r.answered)).collect();
@@ -145,7 +134,8 @@ async fn events_arrive_signed_in_order_and_retried() {
     let first = items[1]["id"].as_str().unwrap();
     let replay = app.post(&format!("/api/v1/webhooks/{hook}/deliveries/{first}/replay"), &admin, &json!({})).await;
     assert_eq!(replay.expect(202).json()["status"], "pending");
-    let got = receiver.wait_for(4).await;
+    assert_eq!(app.deliver_all_due().await, 1);
+    let got = receiver.received();
     assert_eq!(got[3].id, got[0].id);
 
     // A change that fails queues nothing; events outside the subtree are not sent.
@@ -163,7 +153,7 @@ async fn events_arrive_signed_in_order_and_retried() {
                       "registered_level": "province", "year": 2024});
     let m = app.post("/api/v1/models", &p2c1, &body).await.expect(201).json();
     act(&app, &p2c1, m["id"].as_str().unwrap(), "submit", 1, json!({})).await.expect(200);
-    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(app.deliver_all_due().await, 0, "nothing was queued for the subscriber");
     assert_eq!(receiver.received().len(), 4);
     let log = app.get(&format!("/api/v1/webhooks/{hook}/deliveries"), &admin).await.expect(200).json();
     assert_eq!(log["items"].as_array().unwrap().len(), 3);
@@ -182,8 +172,7 @@ async fn a_delivery_fails_for_good_after_its_schedule() {
                       "registered_level": "district", "year": 2024});
     let m = app.post("/api/v1/models", &c1, &body).await.expect(201).json();
     act(&app, &c1, m["id"].as_str().unwrap(), "submit", 1, json!({})).await.expect(200);
-    receiver.wait_for(3).await;
-    actix_web::rt::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.deliver_all_due().await, 3, "the first try and two retries, then no more");
     let admin = fx.token(&app, "D1", &["admin"]);
     let log = app.get(&format!("/api/v1/webhooks/{hook}/deliveries?status=failed"), &admin).await.expect(200).json();
     assert_eq!(log["items"][0]["attempts"], 3, "the first try and two retries");
@@ -223,4 +212,96 @@ async fn bad_subscriptions_are_refused() {
     assert!(!read.expect(200).text().contains("whsec_"), "the secret is shown once");
     let off = app.patch(&path, &admin, "\"1\"", &json!({"status": "disabled"})).await.expect(200).json();
     assert_eq!(off["status"], "disabled");
+}
+
+/// Every event type a subscription may ask for is sent, each for the record it names: the
+/// province's subscriber hears of a campaign launched, models registered, recognised and not
+/// recognised, commendations and decisions issued and revoked, and the tree reorganised.
+#[actix_web::test]
+async fn every_event_type_is_delivered() {
+    let app = quick_app().await;
+    let fx = Fixture::load(&app).await;
+    let receiver = Receiver::start(0).await;
+    let all = json!([
+        "campaign.launched",
+        "model.registered",
+        "model.recognized",
+        "model.not_recognized",
+        "commendation.issued",
+        "commendation.revoked",
+        "decision.issued",
+        "decision.revoked",
+        "unit.reorganized"
+    ]);
+    subscribe(&app, &fx, "P1", &receiver.url, all.clone()).await;
+
+    // A campaign launched (and the district's), a model registered and recognised.
+    let campaign = district_campaign(&app, &fx).await;
+    let (recognised_model, _) = recognised(&app, &fx, &campaign).await;
+    // Another registered, accepted and not recognised.
+    let c1 = fx.token(&app, "C1", &["editor"]);
+    let d1 = fx.token(&app, "D1", &["reviewer", "approver"]);
+    let body = json!({"campaign_id": campaign, "title": "Chưa đạt", "subject": "collective", "kind": "comprehensive",
+                      "registered_level": "district", "year": 2024});
+    let other = app.post("/api/v1/models", &c1, &body).await.expect(201).json()["id"].as_str().unwrap().to_string();
+    act(&app, &c1, &other, "submit", 1, json!({})).await.expect(200);
+    act(&app, &d1, &other, "accept", 2, json!({})).await.expect(200);
+    let e = json!({"model_id": other, "review_kind": "annual", "year": 2024, "verdict": "fail",
+                   "decision": "not_recognize", "scores": [{"code": "TC1", "score": 20}, {"code": "TC2", "score": 20}]});
+    let e = app.post("/api/v1/evaluations", &d1, &e).await.expect(201).json()["id"].as_str().unwrap().to_string();
+    crate::evaluations::finalize(&app, &d1, &e, 1).await.expect(200);
+    // A commendation issued alone (its decision with it), then the decision revoked.
+    let proposal = crate::commendations::proposal(&fx, &recognised_model, "giay_khen", "D1", "Ban Dân vận Huyện ủy");
+    let commendation =
+        app.post("/api/v1/commendations", &c1, &proposal).await.expect(201).json()["id"].as_str().unwrap().to_string();
+    let issued = crate::commendations::decide(
+        &app,
+        &d1,
+        &commendation,
+        "issue",
+        1,
+        json!({"decision_number": "9-QĐ/HU", "decided_on": "2025-01-15"}),
+    )
+    .await;
+    let decision = issued.expect(200).json()["decision_id"].as_str().unwrap().to_string();
+    let current = app.get(&format!("/api/v1/decisions/{decision}"), &d1).await.expect(200).json();
+    let revoke = json!({"reason": "Sai thẩm quyền", "number": "10-QĐ/HU", "decided_on": "2025-02-01"});
+    let etag = format!("\"{}\"", current["version"]);
+    app.post_with(&format!("/api/v1/decisions/{decision}/revoke"), &d1, &[("If-Match", &etag)], &revoke)
+        .await
+        .expect(200);
+    // A commune closed into another.
+    let admin = fx.token(&app, "P1", &["admin"]);
+    let close = json!({"closed_on": "2025-07-01", "successors": [{"unit_id": fx.id("C1"), "is_primary": true}]});
+    app.post_with(&format!("/api/v1/units/{}/close", fx.id("C2")), &admin, &[("If-Match", "\"1\"")], &close)
+        .await
+        .expect(200);
+
+    app.deliver_all_due().await;
+    let bodies: Vec<Value> = receiver.received().iter().map(|r| serde_json::from_str(&r.body).unwrap()).collect();
+    let of = |t: &str| bodies.iter().filter(|b| b["type"] == t).map(|b| b["data"].clone()).collect::<Vec<_>>();
+    for t in all.as_array().unwrap() {
+        assert!(
+            !of(t.as_str().unwrap()).is_empty(),
+            "no {t} among {:?}",
+            bodies.iter().map(|b| &b["type"]).collect::<Vec<_>>()
+        );
+    }
+    assert_eq!(of("campaign.launched").len(), 2, "the province's campaign and the district's");
+    assert!(of("campaign.launched")
+        .iter()
+        .any(|d| d["id"] == campaign.as_str() && d["object"]["campaign"]["status"] == "active"));
+    assert_eq!(of("model.registered").len(), 2);
+    assert_eq!(of("model.recognized")[0]["id"], recognised_model.as_str());
+    assert_eq!(of("model.not_recognized")[0]["object"]["status"], "not_recognized");
+    assert_eq!(of("commendation.issued")[0]["id"], commendation.as_str());
+    assert_eq!(of("commendation.revoked")[0]["object"]["status"], "revoked");
+    assert_eq!(of("decision.issued")[0]["id"], decision.as_str());
+    assert_eq!(of("decision.revoked")[0]["object"]["status"], "revoked");
+    let reorganised = of("unit.reorganized");
+    assert_eq!(
+        (reorganised[0]["resource_type"].as_str(), reorganised[0]["id"].as_str()),
+        (Some("unit"), Some(fx.id("C2")))
+    );
+    assert_eq!(bodies.len(), 11, "each change once: {:?}", bodies.iter().map(|b| &b["type"]).collect::<Vec<_>>());
 }
