@@ -76,7 +76,12 @@ enum Command {
 }
 
 fn main() {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let logger = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).build();
+    let level = logger.filter();
+    // Each line a request causes carries its request id (`request_id=…`).
+    if log::set_boxed_logger(Box::new(dvk::http::logging::WithRequestId(logger))).is_ok() {
+        log::set_max_level(level);
+    }
     let cli = Cli::parse();
     if let Err(e) = run(cli) {
         eprintln!("dvk: {e}");

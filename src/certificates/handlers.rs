@@ -79,7 +79,7 @@ async fn respond(certificates: Vec<Certificate>, file_name: String) -> Result<Ht
         .acquire()
         .await
         .map_err(|_| ApiError::internal("the certificate renderer stopped"))?;
-    let bytes = web::block(move || pdf::render(&certificates))
+    let bytes = web::block(crate::http::logging::blocking(move || pdf::render(&certificates)))
         .await
         .map_err(|_| ApiError::internal("the certificate renderer stopped"))??;
     Ok(HttpResponse::Ok()

@@ -221,7 +221,7 @@ where
         .map_err(|_| ApiError::internal("the pool's turns are closed"))?;
     let pool = pool.clone();
     let left = CONNECTION_WAIT.saturating_sub(asked.elapsed()).max(Duration::from_millis(100));
-    actix_web::web::block(move || {
+    actix_web::web::block(crate::http::logging::blocking(move || {
         let _turn = turn;
         let mut conn = pool.get_timeout(left).map_err(|e| {
             log::warn!("database unavailable: {e}");
@@ -235,7 +235,7 @@ where
         }
         drop(conn);
         result
-    })
+    }))
     .await
     .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))?
 }

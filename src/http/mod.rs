@@ -6,6 +6,7 @@ pub mod etag;
 pub mod export;
 pub mod idempotency;
 pub mod json;
+pub mod logging;
 pub mod pagination;
 pub mod rate_limit;
 pub mod sheet;
@@ -49,7 +50,7 @@ pub async fn request_id(
         .map(str::to_string);
     let id = uuid::Uuid::new_v4().to_string();
     req.extensions_mut().insert(RequestId { id: id.clone(), client: client.clone() });
-    let mut res = next.call(req).await?;
+    let mut res = logging::scope(id.clone(), next.call(req)).await?;
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(X_REQUEST_ID.clone(), value);
     }

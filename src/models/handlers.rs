@@ -319,9 +319,10 @@ pub async fn import_models(
     let ImportModelsParams { campaign_id, dry_run } = params.into_inner();
     let dry_run = dry_run.unwrap_or(false);
     // Parsing is CPU work: off the worker thread, and without holding a database connection.
-    let grid = web::block(move || crate::http::sheet::read(kind, &body, import::MAX_ROWS))
-        .await
-        .map_err(|_| ApiError::internal("the spreadsheet reader stopped"))??;
+    let grid =
+        web::block(crate::http::logging::blocking(move || crate::http::sheet::read(kind, &body, import::MAX_ROWS)))
+            .await
+            .map_err(|_| ApiError::internal("the spreadsheet reader stopped"))??;
     let report = db::run(&state.pool, move |conn| {
         let run = |conn: &mut db::DbConnection| import::import(conn, &actor, &campaign_id, &grid, dry_run);
         if dry_run {

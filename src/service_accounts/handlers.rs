@@ -297,9 +297,10 @@ pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: web::Byte
     let client = db::run(&state.pool, move |conn| service::load_client(conn, &lookup_id)).await?;
     let hashes: Vec<String> = client.secrets.iter().map(|s| s.hash.clone()).collect();
     let (keyring, secret) = (state.keyring.clone(), client_secret.clone());
-    let matched = web::block(move || super::secrets::matching(&keyring, &secret, &hashes))
-        .await
-        .map_err(|_| ApiError::internal("the secret check stopped"))?;
+    let matched =
+        web::block(crate::http::logging::blocking(move || super::secrets::matching(&keyring, &secret, &hashes)))
+            .await
+            .map_err(|_| ApiError::internal("the secret check stopped"))?;
     let outcome = service::grant(&client, matched, form.scope.as_deref(), &state.auth, state.config.access_token_secs);
     if matches!(&outcome, Err(ApiError::OAuth { error: "invalid_client", .. })) {
         state.token_limits.failed(&address, &client_id);
