@@ -200,6 +200,32 @@ const VI: &[(&str, &str)] = &[
     ("recipients.individuals", "Số cá nhân được khen"),
     ("revocation.number", "Số quyết định thu hồi"),
     ("decisions", "Quyết định"),
+    // Actions, and the states of accounts, webhooks and deliveries.
+    ("disabled", "Đã vô hiệu hóa"),
+    ("issue", "Ban hành"),
+    ("revoke", "Thu hồi"),
+    ("submit", "Đăng ký"),
+    ("accept", "Tiếp nhận"),
+    ("return", "Trả lại"),
+    ("withdraw", "Rút"),
+    ("launch", "Phát động"),
+    ("close", "Kết thúc"),
+    ("cancel", "Hủy"),
+    ("gte", "Đạt (≥)"),
+    ("gt", "Trên (>)"),
+    ("pending", "Đang chờ gửi"),
+    ("delivered", "Đã gửi"),
+    ("failed", "Gửi không thành công"),
+    // Webhook events.
+    ("campaign.launched", "Phát động kế hoạch"),
+    ("model.registered", "Đăng ký mô hình"),
+    ("model.recognized", "Công nhận mô hình"),
+    ("model.not_recognized", "Không công nhận mô hình"),
+    ("commendation.issued", "Ban hành khen thưởng"),
+    ("commendation.revoked", "Thu hồi khen thưởng"),
+    ("decision.issued", "Ban hành quyết định"),
+    ("decision.revoked", "Thu hồi quyết định"),
+    ("unit.reorganized", "Sắp xếp đơn vị"),
 ];
 
 /// The day the 2025 reorganisation took effect: districts ended, and the commune level became
@@ -289,5 +315,68 @@ mod tests {
         let n = codes.len();
         codes.dedup();
         assert_eq!(codes.len(), n, "a code is labelled twice");
+    }
+}
+
+#[cfg(test)]
+mod every_code {
+    use super::*;
+    use crate::StrEnum;
+
+    /// The codes of `E` that have no Vietnamese label, or an English one still in code form.
+    fn unlabelled<E: StrEnum>() -> Vec<&'static str> {
+        E::codes()
+            .into_iter()
+            .filter(|c| {
+                let (vi, en) = (label(Lang::Vi, c), label(Lang::En, c));
+                vi == *c || en.is_empty() || en.contains(['_', '.'])
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_enum_code_has_a_vietnamese_and_an_english_label() {
+        let mut missing = Vec::new();
+        macro_rules! check {
+            ($($e:ty),+ $(,)?) => {$(
+                for code in unlabelled::<$e>() {
+                    missing.push(format!("{}::{code}", stringify!($e)));
+                }
+            )+};
+        }
+        check!(
+            crate::tree::Level,
+            crate::tree::UnitKind,
+            crate::tree::UnitStatus,
+            crate::service_accounts::types::AccountStatus,
+            crate::commendations::types::CommendationStatus,
+            crate::commendations::types::CommendationAction,
+            crate::commendations::types::Form,
+            crate::commendations::types::IssuingAuthority,
+            crate::models::types::ModelStatus,
+            crate::models::types::ModelAction,
+            crate::webhooks::types::EventType,
+            crate::webhooks::types::WebhookStatus,
+            crate::webhooks::types::DeliveryStatus,
+            crate::decisions::types::DecisionStatus,
+            crate::decisions::types::DecisionAction,
+            crate::reports::types::ModelDimension,
+            crate::reports::types::CommendationDimension,
+            crate::reports::types::CommendationCount,
+            crate::campaigns::types::CampaignStatus,
+            crate::campaigns::types::CampaignAction,
+            crate::campaigns::types::TargetMetric,
+            crate::campaigns::types::Comparison,
+            crate::vocabulary::Field,
+            crate::vocabulary::Subject,
+            crate::vocabulary::ModelKind,
+            crate::vocabulary::SpecialArea,
+            crate::vocabulary::ReviewKind,
+            crate::evaluations::types::EvaluationStatus,
+            crate::evaluations::types::Verdict,
+            crate::evaluations::types::Decision,
+            crate::public::types::RecordStatus,
+        );
+        assert!(missing.is_empty(), "codes without labels: {missing:?}");
     }
 }

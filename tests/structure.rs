@@ -116,3 +116,26 @@ fn the_tree_is_a_foundation_too() {
     }
     assert!(found.is_empty(), "the tree imports a resource:\n{}", found.join("\n"));
 }
+
+#[test]
+fn every_closed_set_of_codes_is_checked_for_labels() {
+    let files = sources();
+    let labels = &files.iter().find(|(p, _)| p == "src/labels.rs").expect("labels.rs").1;
+    let mut unchecked = Vec::new();
+    for (path, text) in &files {
+        let mut lines = text.lines().peekable();
+        while let Some(line) = lines.next() {
+            if line.trim() != "str_enum! {" {
+                continue;
+            }
+            let name = lines
+                .by_ref()
+                .find_map(|l| l.trim().strip_prefix("pub enum ").map(|r| r.trim_end_matches(" {").to_string()))
+                .expect("an enum in str_enum!");
+            if !labels.contains(&format!("::{name},")) {
+                unchecked.push(format!("{path}: {name}"));
+            }
+        }
+    }
+    assert!(unchecked.is_empty(), "add these to labels.rs's every_code test: {unchecked:?}");
+}

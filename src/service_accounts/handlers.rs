@@ -70,11 +70,7 @@ pub async fn list_service_accounts(
     let page = db::run(&state.pool, move |conn| {
         let (rows, next_cursor) =
             super::store::list(conn, &actor.unit_id, q.unit_id.as_deref(), q.status, limit, &cursor)?;
-        let mut items = Vec::with_capacity(rows.len());
-        for row in &rows {
-            items.push(service::get(conn, &actor, &row.id)?);
-        }
-        Ok(ServiceAccountPage { items, next_cursor })
+        Ok(ServiceAccountPage { items: service::load_page(conn, &rows)?, next_cursor })
     })
     .await?;
     crate::http::export::respond(&state.pool, format, lang, page).await

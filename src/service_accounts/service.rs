@@ -23,6 +23,14 @@ fn load(conn: &mut DbConnection, row: &AccountRow) -> Result<ServiceAccount, Api
     row.to_api(&live)
 }
 
+/// A page of accounts, already kept to the reader's scope, with their live secrets: two queries
+/// whatever the page's size.
+pub fn load_page(conn: &mut DbConnection, rows: &[AccountRow]) -> Result<Vec<ServiceAccount>, ApiError> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let live = store::live_secrets_of(conn, &ids, crate::db::now())?;
+    rows.iter().map(|r| r.to_api(live.get(&r.id).map(Vec::as_slice).unwrap_or_default())).collect()
+}
+
 /// Admins manage the accounts of their own unit and below; others do not learn they exist.
 pub fn visible(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<AccountRow, ApiError> {
     actor.require(Role::Admin)?;

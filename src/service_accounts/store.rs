@@ -105,6 +105,27 @@ pub fn live_secrets(conn: &mut DbConnection, account: &str, now: NaiveDateTime) 
         .load(conn)?)
 }
 
+/// The live secrets of each of `accounts`, newest first: a page's in one query per 500 accounts.
+pub fn live_secrets_of(
+    conn: &mut DbConnection,
+    accounts: &[&str],
+    now: NaiveDateTime,
+) -> Result<std::collections::HashMap<String, Vec<SecretRow>>, ApiError> {
+    let mut out: std::collections::HashMap<String, Vec<SecretRow>> = std::collections::HashMap::new();
+    for chunk in accounts.chunks(500) {
+        let rows: Vec<SecretRow> = secrets::table
+            .filter(secrets::account_id.eq_any(chunk))
+            .filter(secrets::expires_at.is_null().or(secrets::expires_at.gt(now)))
+            .order((secrets::created_at.desc(), secrets::id.desc()))
+            .select(SecretRow::as_select())
+            .load(conn)?;
+        for row in rows {
+            out.entry(row.account_id.clone()).or_default().push(row);
+        }
+    }
+    Ok(out)
+}
+
 pub fn insert_secret(conn: &mut DbConnection, row: &SecretRow) -> Result<(), ApiError> {
     diesel::insert_into(secrets::table).values(row).execute(conn)?;
     Ok(())

@@ -564,20 +564,38 @@ enum Legacy {
     AlreadyApplied,
 }
 
-/// Applies a new structure: predecessors that carry on stay the same unit (moved under their new
-/// parent), the others close on `effective_on` naming their successors, new units are created,
-/// and every descendant of a closed unit that the new structure does not carry on closes with it.
-/// Running the same reorganisation again changes nothing.
-pub fn reorganize(
-    conn: &mut DbConnection,
-    actor: &Actor,
+/// What the database holds that a reorganisation is planned against, read in its transaction.
+pub struct Structure {
+    /// The admin's unit, and the ids of its subtree (itself included).
+    pub actor_unit: UnitRow,
+    pub scope: HashSet<String>,
+    /// Every active unit, by code.
+    pub active: HashMap<String, UnitRow>,
+    /// Units closed on the effective date, by code, with their successors' codes: a run of the
+    /// same reorganisation already applied.
+    pub applied: HashMap<String, Vec<String>>,
+}
+
+/// A reorganisation worked out, before anything is written.
+pub struct Reorganization {
+    /// What each legacy code of the succession list resolves to.
+    legacy: HashMap<String, Legacy>,
+    /// Active units whose code the new list gives to a different unit: closed with their parent.
+    displaced: Vec<UnitRow>,
+    /// The rows of the new list.
+    plan: Plan,
+}
+
+/// Works out a reorganisation from the lists and the structure as it is: a pure function, so
+/// that every rule of it is tested without a database. Refused whole (422, an error per line)
+/// if any line breaks a rule.
+pub fn plan_reorganization(
+    known: &Structure,
     effective_on: NaiveDate,
     lines: &[UnitLine],
     pairs: &[SuccessionLine],
-) -> Result<ReorganizeReport, ApiError> {
-    let (actor_unit, scope) = actor_context(conn, actor)?;
-    let active = store::active_by_code(conn)?;
-    let applied = store::closed_successions(conn, effective_on)?;
+) -> Result<Reorganization, ApiError> {
+    let Structure { actor_unit, scope, active, applied } = known;
     let new_list: HashMap<&str, &UnitLine> = lines.iter().map(|l| (l.code.as_str(), l)).collect();
     let mut errors = Errors(Vec::new());
 
@@ -591,7 +609,7 @@ pub fn reorganize(
         by_legacy[i].1.push(p);
     }
 
-    let mut legacy: HashMap<&str, Legacy> = HashMap::new();
+    let mut legacy: HashMap<String, Legacy> = HashMap::new();
     for (code, succ) in &by_legacy {
         let first_line = succ[0].line;
         for s in succ {
@@ -632,7 +650,7 @@ pub fn reorganize(
             errors.push(first_line, "legacy_code", "unknown_unit", format!("no active unit has the code {code}"));
             continue;
         };
-        legacy.insert(code, resolved);
+        legacy.insert(code.to_string(), resolved);
     }
 
     let closing: HashSet<String> = legacy
@@ -662,7 +680,7 @@ pub fn reorganize(
     for line in lines {
         match active.get(&line.code) {
             Some(u) if !closing.contains(&u.id) => {
-                let continues = matches!(legacy.get(line.code.as_str()), Some(Legacy::Continues));
+                let continues = matches!(legacy.get(&line.code), Some(Legacy::Continues));
                 let same = u.level == line.level.as_str() && u.name == line.name;
                 if !continues && !same && under_closing(u) {
                     displaced.push(u.clone());
@@ -692,7 +710,7 @@ pub fn reorganize(
     }
     let mut closing = closing;
     closing.extend(displaced.iter().map(|u| u.id.clone()));
-    let mut plan = plan(lines, &targets, &active, &closing, &scope, &actor_unit, &mut errors)?;
+    let mut plan = plan(lines, &targets, active, &closing, scope, actor_unit, &mut errors)?;
     errors.into_result("reorganisation")?;
     // The units it creates come into being on its effective date.
     for (row, new) in plan.rows.iter_mut().zip(&plan.new) {
@@ -700,7 +718,40 @@ pub fn reorganize(
             row.established_on = Some(effective_on);
         }
     }
+    Ok(Reorganization { legacy, displaced, plan })
+}
 
+/// Applies a new structure: predecessors that carry on stay the same unit (moved under their new
+/// parent), the others close on `effective_on` naming their successors, new units are created,
+/// and every descendant of a closed unit that the new structure does not carry on closes with it.
+/// Running the same reorganisation again changes nothing.
+pub fn reorganize(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    effective_on: NaiveDate,
+    lines: &[UnitLine],
+    pairs: &[SuccessionLine],
+) -> Result<ReorganizeReport, ApiError> {
+    let (actor_unit, scope) = actor_context(conn, actor)?;
+    let known = Structure {
+        actor_unit,
+        scope,
+        active: store::active_by_code(conn)?,
+        applied: store::closed_successions(conn, effective_on)?,
+    };
+    let reorganization = plan_reorganization(&known, effective_on, lines, pairs)?;
+    apply_reorganization(conn, actor, effective_on, &known.active, reorganization)
+}
+
+/// Writes a planned reorganisation, with its audit record and its event.
+fn apply_reorganization(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    effective_on: NaiveDate,
+    active: &HashMap<String, UnitRow>,
+    reorganization: Reorganization,
+) -> Result<ReorganizeReport, ApiError> {
+    let Reorganization { legacy, displaced, plan } = reorganization;
     let now = crate::db::now();
     // Close the predecessors first: that frees their codes for the units that reuse them. They
     // were read active in this transaction; a count that falls short means a concurrent change.
@@ -768,4 +819,157 @@ pub fn reorganize(
         )?;
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod reorganization_plans {
+    use super::*;
+    use crate::units::store::NewUnit;
+
+    /// The nation (the admin's unit, VN) with province P of the 2024 shape: districts D1
+    /// (communes C1, C2) and D2 (commune C3); and province Q beside it.
+    fn structure() -> Structure {
+        let now = crate::db::now();
+        let mut active: HashMap<String, UnitRow> = HashMap::new();
+        let mut add = |code: &str, name: &str, level: Level, parent: Option<&str>| {
+            let parent_id = parent.map(|p| active[p].id.clone()).unwrap_or_else(|| "root".into());
+            let new = NewUnit {
+                code: code.into(),
+                name: name.into(),
+                short_name: None,
+                kind: UnitKind::Locality,
+                level,
+                division_type: None,
+                parent_id,
+            };
+            active.insert(code.into(), UnitRow::new(new, now));
+        };
+        add("VN", "Việt Nam", Level::Central, None);
+        add("P", "Tỉnh Hà Nam", Level::Province, Some("VN"));
+        add("Q", "Tỉnh Ninh Bình", Level::Province, Some("VN"));
+        add("D1", "Huyện Bình Lục", Level::District, Some("P"));
+        add("D2", "Huyện Kim Bảng", Level::District, Some("P"));
+        add("C1", "Xã Đồng Du", Level::Commune, Some("D1"));
+        add("C2", "Xã An Đổ", Level::Commune, Some("D1"));
+        add("C3", "Thị trấn Quế", Level::Commune, Some("D2"));
+        let scope = active.values().map(|u| u.id.clone()).collect();
+        Structure { actor_unit: active["VN"].clone(), scope, active, applied: HashMap::new() }
+    }
+
+    fn line(n: u64, code: &str, name: &str, level: Level, parent: Option<&str>) -> UnitLine {
+        UnitLine {
+            line: n,
+            code: code.into(),
+            name: name.into(),
+            short_name: None,
+            kind: UnitKind::Locality,
+            level,
+            division_type: None,
+            parent_code: parent.map(str::to_string),
+            established_on: None,
+        }
+    }
+
+    fn pair(n: u64, legacy: &str, successor: &str, primary: bool) -> SuccessionLine {
+        SuccessionLine { line: n, legacy_code: legacy.into(), successor_code: successor.into(), is_primary: primary }
+    }
+
+    /// The 2025 shape: the districts close into the province, C1 carries on under it, C2 and C3
+    /// merge into CN.
+    fn lists() -> (Vec<UnitLine>, Vec<SuccessionLine>) {
+        let lines = vec![
+            line(2, "P", "Tỉnh Hà Nam", Level::Province, Some("VN")),
+            line(3, "C1", "Xã Đồng Du", Level::Commune, Some("P")),
+            line(4, "CN", "Xã Kim Thanh", Level::Commune, Some("P")),
+        ];
+        let pairs = vec![
+            pair(2, "D1", "P", true),
+            pair(3, "D2", "P", true),
+            pair(4, "C2", "CN", true),
+            pair(5, "C3", "CN", true),
+        ];
+        (lines, pairs)
+    }
+
+    fn errors(result: Result<Reorganization, ApiError>) -> Vec<(Option<u64>, String, String)> {
+        match result {
+            Err(ApiError::Unprocessable { errors, .. }) => {
+                errors.into_iter().map(|e| (e.row, e.field.to_string(), e.code.to_string())).collect()
+            }
+            Err(e) => panic!("not a refusal of lines: {e:?}"),
+            Ok(_) => panic!("the plan was accepted"),
+        }
+    }
+
+    #[test]
+    fn districts_close_into_the_province_and_communes_merge() {
+        let known = structure();
+        let (lines, pairs) = lists();
+        let on = NaiveDate::from_ymd_opt(2025, 7, 1).unwrap();
+        let r = plan_reorganization(&known, on, &lines, &pairs).unwrap();
+        let closes = |code: &str| match &r.legacy[code] {
+            Legacy::Closes(unit, successors) => (unit.code.clone(), successors.clone()),
+            _ => panic!("{code} does not close"),
+        };
+        assert_eq!(closes("D1"), ("D1".into(), vec![("P".into(), true)]));
+        assert_eq!(closes("C3"), ("C3".into(), vec![("CN".into(), true)]));
+        assert!(r.displaced.is_empty());
+        // C1 is the same unit, now under the province; CN is new, from the effective date.
+        let c1 = &r.plan.rows[1];
+        assert_eq!(
+            (c1.id.as_str(), c1.parent_id.as_deref()),
+            (known.active["C1"].id.as_str(), Some(known.active["P"].id.as_str()))
+        );
+        assert_eq!(r.plan.new, [false, false, true]);
+        assert_eq!(r.plan.rows[2].established_on, Some(on));
+        // Run again after it was applied: nothing closes twice.
+        let mut again = structure();
+        again.applied = ["D1", "D2", "C2", "C3"].iter().map(|c| (c.to_string(), vec![])).collect();
+        let r = plan_reorganization(&again, on, &lines, &pairs).unwrap();
+        assert!(r.legacy.values().all(|l| matches!(l, Legacy::AlreadyApplied)));
+    }
+
+    #[test]
+    fn each_rule_names_the_line_that_breaks_it() {
+        let known = structure();
+        let (lines, _) = lists();
+        let on = NaiveDate::from_ymd_opt(2025, 7, 1).unwrap();
+        let bad = vec![
+            pair(2, "D1", "P", false),
+            pair(3, "D1", "CN", false),
+            pair(4, "C2", "NOWHERE", true),
+            pair(5, "GONE", "P", true),
+        ];
+        let found = errors(plan_reorganization(&known, on, &lines, &bad));
+        let has = |row: u64, field: &str, code: &str| found.contains(&(Some(row), field.to_string(), code.to_string()));
+        assert!(has(2, "is_primary", "one_primary"), "{found:?}");
+        assert!(has(4, "successor_code", "unknown_successor"), "{found:?}");
+        assert!(has(5, "legacy_code", "unknown_unit"), "{found:?}");
+        // An admin of P reorganises P's subtree only: Q is not below it.
+        let mut of_p = structure();
+        of_p.actor_unit = of_p.active["P"].clone();
+        of_p.scope = ["P", "D1", "D2", "C1", "C2", "C3"].iter().map(|c| of_p.active[*c].id.clone()).collect();
+        let lines_of_p = vec![line(2, "C1", "Xã Đồng Du", Level::Commune, Some("P"))];
+        let found = errors(plan_reorganization(&of_p, on, &lines_of_p, &[pair(2, "Q", "C1", true)]));
+        assert!(found.contains(&(Some(2), "legacy_code".into(), "outside_scope".into())), "{found:?}");
+        // A line may not change the level of an active unit that carries on.
+        let lines = vec![line(2, "C1", "Xã Đồng Du", Level::Village, Some("D1"))];
+        let found = errors(plan_reorganization(&known, on, &lines, &[]));
+        assert!(found.contains(&(Some(2), "level".into(), "level_changed".into())), "{found:?}");
+    }
+
+    #[test]
+    fn a_code_given_to_another_unit_under_a_closing_parent_displaces_the_old_one() {
+        let known = structure();
+        let on = NaiveDate::from_ymd_opt(2025, 7, 1).unwrap();
+        // C2's code now names a new commune under P; the old C2, under closing D1, is displaced.
+        let lines = vec![
+            line(2, "P", "Tỉnh Hà Nam", Level::Province, Some("VN")),
+            line(3, "C2", "Xã Bình An", Level::Commune, Some("P")),
+        ];
+        let pairs = vec![pair(2, "D1", "P", true)];
+        let r = plan_reorganization(&known, on, &lines, &pairs).unwrap();
+        assert_eq!(r.displaced.iter().map(|u| u.code.as_str()).collect::<Vec<_>>(), ["C2"]);
+        assert_eq!(r.plan.new, [false, true]);
+    }
 }
