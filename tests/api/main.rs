@@ -20,6 +20,7 @@ mod models;
 mod public;
 mod reorganize;
 mod reports;
+mod schema;
 mod security;
 mod service_accounts;
 mod sync;
