@@ -48,7 +48,7 @@ fn parent(conn: &mut DbConnection, actor: &Actor, unit_id: &str, parent_id: &str
             "the parent campaign must be launched by a unit above this one",
         ));
     }
-    if parent.status != CampaignStatus::Active.as_str() {
+    if parent.status != CampaignStatus::Active {
         return Err(ApiError::field(
             "parent_campaign_id",
             "parent_not_active",
@@ -117,7 +117,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateCampaign) -> 
         targets: String::new(),
         review_points: String::new(),
         criteria_sets: String::new(),
-        status: CampaignStatus::Draft.as_str().into(),
+        status: CampaignStatus::Draft,
         issued_on,
         launched_at: None,
         closed_at: None,
@@ -144,7 +144,7 @@ pub fn update(
     require_own(conn, actor, &before_row)?;
     let before = before_row.to_api()?;
     if_match.check(before.version, &before)?;
-    let status = before_row.status()?;
+    let status = before_row.status;
     if !matches!(status, CampaignStatus::Draft | CampaignStatus::Active) {
         return Err(ApiError::conflict("campaign_not_editable", format!("a {status} campaign cannot be changed")));
     }
@@ -234,14 +234,14 @@ pub fn act(
     if action == CampaignAction::Launch {
         if let Some(p) = &before_row.parent_campaign_id {
             let parent = store::find(conn, p)?.ok_or(ApiError::NotFound)?;
-            if parent.status != CampaignStatus::Active.as_str() {
+            if parent.status != CampaignStatus::Active {
                 return Err(ApiError::conflict("parent_not_active", "the parent campaign is no longer active"));
             }
         }
     }
     let now = crate::db::now();
     let mut row = before_row.clone();
-    row.status = to.as_str().into();
+    row.status = to;
     match action {
         CampaignAction::Launch => {
             row.launched_at = Some(now);

@@ -11,8 +11,8 @@ use crate::http::pagination::{self, Cursor, Sort};
 use super::rules::{self, Content};
 use super::types::{Campaign, CampaignStatus};
 
-#[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
-#[diesel(table_name = campaigns)]
+#[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone, PartialEq)]
+#[diesel(table_name = campaigns, treat_none_as_null = true)]
 pub struct CampaignRow {
     pub id: String,
     pub code: String,
@@ -28,7 +28,7 @@ pub struct CampaignRow {
     pub targets: String,
     pub review_points: String,
     pub criteria_sets: String,
-    pub status: String,
+    pub status: crate::campaigns::types::CampaignStatus,
     pub launched_at: Option<NaiveDateTime>,
     pub closed_at: Option<NaiveDateTime>,
     pub created_by: String,
@@ -40,10 +40,6 @@ pub struct CampaignRow {
 }
 
 impl CampaignRow {
-    pub fn status(&self) -> Result<CampaignStatus, ApiError> {
-        CampaignStatus::from_db(&self.status)
-    }
-
     pub fn content(&self) -> Result<Content, ApiError> {
         Ok(Content {
             code: self.code.clone(),
@@ -77,7 +73,7 @@ impl CampaignRow {
 
     pub fn to_api(&self) -> Result<Campaign, ApiError> {
         let c = self.content()?;
-        let status = self.status()?;
+        let status = self.status;
         Ok(Campaign {
             id: self.id.clone(),
             code: c.code,
@@ -114,7 +110,7 @@ pub fn can_see(conn: &mut DbConnection, viewer: &str, row: &CampaignRow) -> Resu
     if crate::tree::can_see(conn, viewer, &row.unit_id)? {
         return Ok(true);
     }
-    Ok(row.status != CampaignStatus::Draft.as_str() && crate::tree::is_within(conn, &row.unit_id, viewer)?)
+    Ok(row.status != CampaignStatus::Draft && crate::tree::is_within(conn, &row.unit_id, viewer)?)
 }
 
 pub fn insert(conn: &mut DbConnection, row: &CampaignRow) -> Result<(), ApiError> {
@@ -125,26 +121,7 @@ pub fn insert(conn: &mut DbConnection, row: &CampaignRow) -> Result<(), ApiError
 /// Writes the row if it is still at `expected_version`; false when someone else got there first.
 pub fn update(conn: &mut DbConnection, row: &CampaignRow, expected_version: i64) -> Result<bool, ApiError> {
     let n = diesel::update(campaigns::table.find(&row.id).filter(campaigns::version.eq(expected_version)))
-        .set((
-            campaigns::code.eq(&row.code),
-            campaigns::title.eq(&row.title),
-            campaigns::description.eq(&row.description),
-            campaigns::search_text.eq(&row.search_text),
-            campaigns::parent_campaign_id.eq(&row.parent_campaign_id),
-            campaigns::starts_on.eq(row.starts_on),
-            campaigns::ends_on.eq(row.ends_on),
-            campaigns::fields.eq(&row.fields),
-            campaigns::directives.eq(&row.directives),
-            campaigns::targets.eq(&row.targets),
-            campaigns::review_points.eq(&row.review_points),
-            campaigns::criteria_sets.eq(&row.criteria_sets),
-            campaigns::status.eq(&row.status),
-            campaigns::launched_at.eq(row.launched_at),
-            campaigns::issued_on.eq(row.issued_on),
-            campaigns::closed_at.eq(row.closed_at),
-            campaigns::updated_at.eq(row.updated_at),
-            campaigns::version.eq(row.version),
-        ))
+        .set(row)
         .execute(conn)?;
     Ok(n == 1)
 }

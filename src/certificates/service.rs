@@ -4,13 +4,12 @@ use std::collections::HashMap;
 
 use crate::auth::Actor;
 use crate::changes::{self, Change};
-use crate::commendations::types::{CommendationStatus, IssuingAuthority};
+use crate::commendations::types::CommendationStatus;
 use crate::commendations::CommendationRow;
 use crate::db::DbConnection;
 use crate::decisions::types::DecisionStatus;
 use crate::decisions::DecisionRow;
 use crate::error::ApiError;
-use crate::units::types::UnitKind;
 use crate::vocabulary::Subject;
 
 use super::layout::{self, Certificate, Facts};
@@ -36,7 +35,7 @@ pub fn of_commendation(
     if !sees(conn, &row.issuer_unit_id)? && !sees(conn, &model.unit_id)? {
         return Err(ApiError::NotFound);
     }
-    match row.status()? {
+    match row.status {
         CommendationStatus::Issued => {}
         CommendationStatus::Proposed => {
             return Err(ApiError::conflict("not_issued", "a proposal has no certificate until its decision is issued"))
@@ -63,7 +62,7 @@ pub fn of_decision(
     if !crate::tree::can_see(conn, &actor.unit_id, &decision.issuer_unit_id)? {
         return Err(ApiError::NotFound);
     }
-    match decision.status()? {
+    match decision.status {
         DecisionStatus::Issued => {}
         DecisionStatus::Draft => {
             return Err(ApiError::conflict("not_issued", "a draft decision has no certificates until it is issued"))
@@ -77,7 +76,7 @@ pub fn of_decision(
     }
     let standing: Vec<CommendationRow> = crate::commendations::of_decision(conn, &decision.id)?
         .into_iter()
-        .filter(|c| c.status == CommendationStatus::Issued.as_str())
+        .filter(|c| c.status == CommendationStatus::Issued)
         .collect();
     if standing.is_empty() {
         return Err(ApiError::conflict("revoked", "every commendation of the decision was revoked"));
@@ -131,10 +130,10 @@ fn facts(
         return Err(ApiError::internal("an issued commendation lacks its decision"));
     };
     Ok(Facts {
-        authority: IssuingAuthority::from_db(&row.issuing_authority)?,
+        authority: row.issuing_authority,
         authority_title: row.authority_title.clone(),
         issuer_name: row.issuer_name.clone().unwrap_or_else(|| place.name.clone()),
-        issuer_kind: UnitKind::from_db(&place.kind)?,
+        issuer_kind: place.kind,
         place: layout::place_of(&place.name, place.division_type.as_deref()),
         form: c.form,
         recipient_name,

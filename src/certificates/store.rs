@@ -30,14 +30,14 @@ pub fn model_facts(conn: &mut DbConnection, model_ids: &[&str]) -> Result<HashMa
 
 /// Where an issuer is, as its certificates write it.
 pub struct IssuerPlace {
-    pub kind: String,
+    pub kind: crate::tree::UnitKind,
     /// The nearest locality at or above the issuer (a Party bloc writes its province's).
     pub name: String,
     pub division_type: Option<String>,
 }
 
 pub fn issuer_place(conn: &mut DbConnection, issuer: &str) -> Result<IssuerPlace, ApiError> {
-    let kind: String = units::table.find(issuer).select(units::kind).first(conn)?;
+    let kind: crate::tree::UnitKind = units::table.find(issuer).select(units::kind).first(conn)?;
     let place: Option<(String, Option<String>)> = units::table
         .inner_join(unit_tree::table.on(unit_tree::ancestor_id.eq(units::id)))
         .filter(unit_tree::descendant_id.eq(issuer))

@@ -46,8 +46,8 @@ fn achievement(conn: &mut DbConnection, model_id: &str, id: Option<&str>) -> Res
         Some(id) => {
             let e =
                 crate::evaluations::find(conn, id)?.filter(|e| e.model_id == model_id).ok_or_else(not_recognising)?;
-            let standing = e.status()? == EvaluationStatus::Finalized && e.superseded_by_id.is_none();
-            if standing && e.decision()? == Some(Decision::Recognize) {
+            let standing = e.status == EvaluationStatus::Finalized && e.superseded_by_id.is_none();
+            if standing && e.decision == Some(Decision::Recognize) {
                 Ok(e)
             } else {
                 Err(not_recognising())
@@ -60,7 +60,7 @@ pub fn propose(conn: &mut DbConnection, actor: &Actor, input: ProposeCommendatio
     actor.require(Role::Editor)?;
     let model = crate::models::service::visible(conn, actor, &input.model_id)
         .map_err(|e| e.unresolved("model_id", "unknown_model", "no such model, or it is outside your scope"))?;
-    if model.status()? != ModelStatus::Recognized {
+    if model.status != ModelStatus::Recognized {
         return Err(ApiError::conflict("model_not_recognized", "only a recognised model is commended"));
     }
     let evaluation = achievement(conn, &model.id, input.evaluation_id.as_deref())?;
@@ -76,15 +76,15 @@ pub fn propose(conn: &mut DbConnection, actor: &Actor, input: ProposeCommendatio
         )
     };
     let issuer = crate::tree::find(conn, &input.issuer_unit_id)?.ok_or_else(not_above)?;
-    if !issuer.is_active() || !crate::tree::is_above(conn, &issuer.id, issuer.level()?, &owner)? {
+    if !issuer.is_active() || !crate::tree::is_above(conn, &issuer.id, issuer.level, &owner)? {
         return Err(not_above());
     }
     let mut errors = Vec::new();
-    if !rules::may_award(input.form, issuer.level()?) {
+    if !rules::may_award(input.form, issuer.level) {
         errors.push(FieldError::new(
             "form",
             "form_beyond_authority",
-            format!("a {} unit may not award a {}", issuer.level()?, input.form),
+            format!("a {} unit may not award a {}", issuer.level, input.form),
         ));
     }
     let content = model.content()?;
@@ -117,12 +117,12 @@ pub fn propose(conn: &mut DbConnection, actor: &Actor, input: ProposeCommendatio
         id: uuid::Uuid::now_v7().to_string(),
         model_id: model.id.clone(),
         evaluation_id: evaluation.id,
-        recipient_subject: content.subject.as_str().into(),
+        recipient_subject: content.subject,
         recipient_unit_id: (content.subject == Subject::Collective).then(|| model.unit_id.clone()),
         recipient_name,
-        form: input.form.as_str().into(),
+        form: input.form,
         issuer_unit_id: issuer.id,
-        issuing_authority: input.issuing_authority.as_str().into(),
+        issuing_authority: input.issuing_authority,
         authority_title,
         issuer_name: None,
         issuer_level: None,
@@ -131,7 +131,7 @@ pub fn propose(conn: &mut DbConnection, actor: &Actor, input: ProposeCommendatio
         decision_year: None,
         reason,
         amount_vnd: input.amount_vnd,
-        status: CommendationStatus::Proposed.as_str().into(),
+        status: CommendationStatus::Proposed,
         revocation_reason: None,
         revocation_decision_number: None,
         revoked_on: None,
@@ -263,7 +263,7 @@ fn revoke_row(
     if before.status == CommendationStatus::Proposed {
         row.decision_id = None;
     }
-    row.status = to.as_str().into();
+    row.status = to;
     save(conn, actor, "commendation.revoke", Some(EventType::CommendationRevoked), &before, before_row.version, row)
 }
 
@@ -312,7 +312,7 @@ pub fn issue_under(
         return Ok(Err(("not_proposed", format!("commendation {} is {}, not a proposal", before.id, before.status))));
     }
     let model = crate::models::find(conn, &before_row.model_id)?.ok_or_else(|| ApiError::internal("model missing"))?;
-    if model.status()? != ModelStatus::Recognized {
+    if model.status != ModelStatus::Recognized {
         return Ok(Err((
             "model_not_recognized",
             format!("the model of commendation {} is no longer recognised", before.id),
@@ -332,8 +332,8 @@ pub fn issue_under(
     row.amount_vnd = issuing.amount_vnd.or(row.amount_vnd);
     // The issuer as it is today, kept with the decision so it reads right after a reorganisation.
     row.issuer_name = Some(issuing.issuer_name.to_string());
-    row.issuer_level = Some(issuing.issuer_level.as_str().to_string());
-    row.status = CommendationStatus::Issued.as_str().into();
+    row.issuer_level = Some(issuing.issuer_level);
+    row.status = CommendationStatus::Issued;
     save(conn, actor, "commendation.issue", Some(EventType::CommendationIssued), &before, before_row.version, row)
         .map(Ok)
 }

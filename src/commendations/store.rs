@@ -8,32 +8,31 @@ use crate::db::DbConnection;
 use crate::error::ApiError;
 use crate::http::pagination::{self, Cursor, Sort, TimeSort};
 use crate::units::types::Level;
-use crate::vocabulary::Subject;
 
 use super::rules;
 use super::types::{Commendation, CommendationStatus, Form, IssuerSnapshot, IssuingAuthority, Recipient, Revocation};
 
-#[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
-#[diesel(table_name = commendations)]
+#[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone, PartialEq)]
+#[diesel(table_name = commendations, treat_none_as_null = true)]
 pub struct CommendationRow {
     pub id: String,
     pub model_id: String,
     pub evaluation_id: String,
-    pub recipient_subject: String,
+    pub recipient_subject: crate::vocabulary::Subject,
     pub recipient_unit_id: Option<String>,
     pub recipient_name: Option<String>,
-    pub form: String,
+    pub form: Form,
     pub issuer_unit_id: String,
-    pub issuing_authority: String,
+    pub issuing_authority: IssuingAuthority,
     pub authority_title: String,
     pub issuer_name: Option<String>,
-    pub issuer_level: Option<String>,
+    pub issuer_level: Option<Level>,
     pub decision_number: Option<String>,
     pub decided_on: Option<NaiveDate>,
     pub decision_year: Option<i32>,
     pub reason: String,
     pub amount_vnd: Option<i64>,
-    pub status: String,
+    pub status: CommendationStatus,
     pub revocation_reason: Option<String>,
     pub revocation_decision_number: Option<String>,
     pub revoked_on: Option<NaiveDate>,
@@ -46,20 +45,12 @@ pub struct CommendationRow {
 }
 
 impl CommendationRow {
-    pub fn status(&self) -> Result<CommendationStatus, ApiError> {
-        CommendationStatus::from_db(&self.status)
-    }
-
-    pub fn form(&self) -> Result<Form, ApiError> {
-        Form::from_db(&self.form)
-    }
-
     pub fn to_api(&self) -> Result<Commendation, ApiError> {
-        let status = self.status()?;
+        let status = self.status;
         let issuer_snapshot = match (&self.issuer_name, &self.issuer_level) {
             (Some(name), Some(level)) => Some(IssuerSnapshot {
                 name: name.clone(),
-                level: Level::from_db(level)?,
+                level: *level,
                 authority_title: self.authority_title.clone(),
             }),
             _ => None,
@@ -69,13 +60,13 @@ impl CommendationRow {
             model_id: self.model_id.clone(),
             evaluation_id: self.evaluation_id.clone(),
             recipient: Recipient {
-                subject: Subject::from_db(&self.recipient_subject)?,
+                subject: self.recipient_subject,
                 unit_id: self.recipient_unit_id.clone(),
                 full_name: self.recipient_name.clone(),
             },
-            form: self.form()?,
+            form: self.form,
             issuer_unit_id: self.issuer_unit_id.clone(),
-            issuing_authority: IssuingAuthority::from_db(&self.issuing_authority)?,
+            issuing_authority: self.issuing_authority,
             issuer_snapshot,
             decision_id: self.decision_id.clone(),
             decision_number: self.decision_number.clone(),
@@ -121,21 +112,7 @@ pub fn insert(conn: &mut DbConnection, row: &CommendationRow) -> Result<(), ApiE
 /// there first.
 pub fn update(conn: &mut DbConnection, row: &CommendationRow, expected_version: i64) -> Result<bool, ApiError> {
     let n = diesel::update(commendations::table.find(&row.id).filter(commendations::version.eq(expected_version)))
-        .set((
-            commendations::issuer_name.eq(&row.issuer_name),
-            commendations::issuer_level.eq(&row.issuer_level),
-            commendations::decision_number.eq(&row.decision_number),
-            commendations::decided_on.eq(row.decided_on),
-            commendations::decision_year.eq(row.decision_year),
-            commendations::amount_vnd.eq(row.amount_vnd),
-            commendations::status.eq(&row.status),
-            commendations::revocation_reason.eq(&row.revocation_reason),
-            commendations::revocation_decision_number.eq(&row.revocation_decision_number),
-            commendations::revoked_on.eq(row.revoked_on),
-            commendations::decision_id.eq(&row.decision_id),
-            commendations::updated_at.eq(row.updated_at),
-            commendations::version.eq(row.version),
-        ))
+        .set(row)
         .execute(conn)
         .map_err(unique_violation)?;
     Ok(n == 1)

@@ -86,11 +86,11 @@ pub fn create(
     actor.require(Role::Approver)?;
     let issuer = crate::tree::find(conn, &actor.unit_id)?.ok_or(ApiError::NotFound)?;
     let mut errors = Vec::new();
-    if !crate::commendations::rules::may_award(input.form, issuer.level()?) {
+    if !crate::commendations::rules::may_award(input.form, issuer.level) {
         errors.push(FieldError::new(
             "form",
             "form_beyond_authority",
-            format!("a {} unit may not award a {}", issuer.level()?, input.form),
+            format!("a {} unit may not award a {}", issuer.level, input.form),
         ));
     }
     let authority_title = text("authority_title", &input.authority_title, 255, &mut errors);
@@ -104,9 +104,9 @@ pub fn create(
     let row = DecisionRow {
         id: uuid::Uuid::now_v7().to_string(),
         issuer_unit_id: issuer.id,
-        issuing_authority: input.issuing_authority.as_str().into(),
+        issuing_authority: input.issuing_authority,
         authority_title,
-        form: input.form.as_str().into(),
+        form: input.form,
         number,
         decided_on: input.decided_on,
         decision_year: input.decided_on.year(),
@@ -115,7 +115,7 @@ pub fn create(
         signer_position: signer.map(|s| s.1),
         issuer_name: None,
         issuer_level: None,
-        status: DecisionStatus::Draft.as_str().into(),
+        status: DecisionStatus::Draft,
         revocation_reason: None,
         revocation_number: None,
         revoked_on: None,
@@ -156,7 +156,7 @@ fn draft(conn: &mut DbConnection, actor: &Actor, id: &str, if_match: &IfMatch) -
     let row = visible(conn, actor, id)?;
     require_issuer(actor, &row)?;
     if_match.check(row.version, &load(conn, &row)?)?;
-    if row.status()? != DecisionStatus::Draft {
+    if row.status != DecisionStatus::Draft {
         return Err(ApiError::conflict("not_a_draft", format!("the decision is {}; only a draft changes", row.status)));
     }
     Ok(row)
@@ -215,7 +215,7 @@ pub fn add(
     let c = crate::commendations::find(conn, &input.commendation_id)?
         .filter(|c| c.issuer_unit_id == before_row.issuer_unit_id)
         .ok_or_else(unknown)?;
-    if c.status()? != CommendationStatus::Proposed {
+    if c.status != CommendationStatus::Proposed {
         return Err(ApiError::conflict("not_proposed", format!("the commendation is {}, not a proposal", c.status)));
     }
     if c.decision_id.as_deref() == Some(before_row.id.as_str()) {
@@ -276,7 +276,7 @@ fn issue_all(
 ) -> Result<DecisionRow, ApiError> {
     let issuer =
         crate::tree::find(conn, &row.issuer_unit_id)?.ok_or_else(|| ApiError::internal("an issuer unit is missing"))?;
-    if !crate::commendations::rules::may_award(row.form()?, issuer.level()?) {
+    if !crate::commendations::rules::may_award(row.form, issuer.level) {
         return Err(ApiError::conflict("form_beyond_authority", "the issuer's level may no longer award this form"));
     }
     let mut errors = Vec::new();
@@ -290,7 +290,7 @@ fn issue_all(
         number: &row.number,
         decided_on: row.decided_on,
         issuer_name: &issuer.name,
-        issuer_level: issuer.level()?,
+        issuer_level: issuer.level,
         amount_vnd,
     };
     let mut refused = Vec::new();
@@ -309,7 +309,7 @@ fn issue_all(
         });
     }
     let mut issued = row.clone();
-    issued.status = DecisionStatus::Issued.as_str().into();
+    issued.status = DecisionStatus::Issued;
     issued.issuer_name = Some(issuer.name);
     issued.issuer_level = Some(issuer.level);
     Ok(issued)
@@ -326,7 +326,7 @@ pub fn issue(
     let before_row = visible(conn, actor, id)?;
     require_issuer(actor, &before_row)?;
     if_match.check(before_row.version, &load(conn, &before_row)?)?;
-    rules::LIFECYCLE.apply(before_row.status()?, DecisionAction::Issue)?;
+    rules::LIFECYCLE.apply(before_row.status, DecisionAction::Issue)?;
     let listed = crate::commendations::of_decision(conn, &before_row.id)?;
     let row = issue_all(conn, actor, &before_row, listed, None, today)?;
     let (_, row) = save(conn, actor, "decision.issue", Some(EventType::DecisionIssued), &before_row, row)?;
@@ -350,9 +350,9 @@ pub fn issue_alone(
     let draft = DecisionRow {
         id: uuid::Uuid::now_v7().to_string(),
         issuer_unit_id: c.issuer_unit_id.clone(),
-        issuing_authority: c.issuing_authority.clone(),
+        issuing_authority: c.issuing_authority,
         authority_title: c.authority_title.clone(),
-        form: c.form.clone(),
+        form: c.form,
         number,
         decided_on: input.decided_on,
         decision_year: input.decided_on.year(),
@@ -361,7 +361,7 @@ pub fn issue_alone(
         signer_position: signer.map(|s| s.1),
         issuer_name: None,
         issuer_level: None,
-        status: DecisionStatus::Draft.as_str().into(),
+        status: DecisionStatus::Draft,
         revocation_reason: None,
         revocation_number: None,
         revoked_on: None,
@@ -409,12 +409,12 @@ pub fn revoke(
     let before_row = visible(conn, actor, id)?;
     require_issuer(actor, &before_row)?;
     if_match.check(before_row.version, &load(conn, &before_row)?)?;
-    let status = before_row.status()?;
+    let status = before_row.status;
     let to = rules::LIFECYCLE.apply(status, DecisionAction::Revoke)?;
     let mut errors = Vec::new();
     let reason = commendations::grounds(&input.reason, &mut errors);
     let mut row = before_row.clone();
-    row.status = to.as_str().into();
+    row.status = to;
     row.revocation_reason = Some(reason.clone());
     let listed = crate::commendations::of_decision(conn, &before_row.id)?;
     if status == DecisionStatus::Issued {
@@ -435,7 +435,7 @@ pub fn revoke(
         }
         ApiError::unless_any(errors)?;
         let (number, on) = (row.revocation_number.clone().unwrap_or_default(), row.revoked_on.unwrap_or(today));
-        for c in listed.into_iter().filter(|c| c.status == CommendationStatus::Issued.as_str()) {
+        for c in listed.into_iter().filter(|c| c.status == CommendationStatus::Issued) {
             commendations::revoke_under(conn, actor, c, &reason, &number, on)?;
         }
     } else {

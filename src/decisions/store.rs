@@ -15,14 +15,14 @@ use crate::units::types::Level;
 use super::rules;
 use super::types::{AwardDecision, DecisionRevocation, DecisionStatus, Recipients, Signer};
 
-#[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
-#[diesel(table_name = decisions)]
+#[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone, PartialEq)]
+#[diesel(table_name = decisions, treat_none_as_null = true)]
 pub struct DecisionRow {
     pub id: String,
     pub issuer_unit_id: String,
-    pub issuing_authority: String,
+    pub issuing_authority: IssuingAuthority,
     pub authority_title: String,
-    pub form: String,
+    pub form: Form,
     pub number: String,
     pub decided_on: NaiveDate,
     pub decision_year: i32,
@@ -30,8 +30,8 @@ pub struct DecisionRow {
     pub signer_name: Option<String>,
     pub signer_position: Option<String>,
     pub issuer_name: Option<String>,
-    pub issuer_level: Option<String>,
-    pub status: String,
+    pub issuer_level: Option<Level>,
+    pub status: DecisionStatus,
     pub revocation_reason: Option<String>,
     pub revocation_number: Option<String>,
     pub revoked_on: Option<NaiveDate>,
@@ -42,24 +42,12 @@ pub struct DecisionRow {
 }
 
 impl DecisionRow {
-    pub fn status(&self) -> Result<DecisionStatus, ApiError> {
-        DecisionStatus::from_db(&self.status)
-    }
-
-    pub fn form(&self) -> Result<Form, ApiError> {
-        Form::from_db(&self.form)
-    }
-
-    pub fn issuing_authority(&self) -> Result<IssuingAuthority, ApiError> {
-        IssuingAuthority::from_db(&self.issuing_authority)
-    }
-
     pub fn to_api(&self, recipients: Recipients) -> Result<AwardDecision, ApiError> {
-        let status = self.status()?;
+        let status = self.status;
         let issuer_snapshot = match (&self.issuer_name, &self.issuer_level) {
             (Some(name), Some(level)) => Some(IssuerSnapshot {
                 name: name.clone(),
-                level: Level::from_db(level)?,
+                level: *level,
                 authority_title: self.authority_title.clone(),
             }),
             _ => None,
@@ -67,9 +55,9 @@ impl DecisionRow {
         Ok(AwardDecision {
             id: self.id.clone(),
             issuer_unit_id: self.issuer_unit_id.clone(),
-            issuing_authority: self.issuing_authority()?,
+            issuing_authority: self.issuing_authority,
             authority_title: self.authority_title.clone(),
-            form: self.form()?,
+            form: self.form,
             number: self.number.clone(),
             decided_on: self.decided_on,
             summary: self.summary.clone(),
@@ -117,23 +105,7 @@ pub fn insert(conn: &mut DbConnection, row: &DecisionRow) -> Result<(), ApiError
 /// there first.
 pub fn update(conn: &mut DbConnection, row: &DecisionRow, expected_version: i64) -> Result<bool, ApiError> {
     let n = diesel::update(decisions::table.find(&row.id).filter(decisions::version.eq(expected_version)))
-        .set((
-            decisions::authority_title.eq(&row.authority_title),
-            decisions::number.eq(&row.number),
-            decisions::decided_on.eq(row.decided_on),
-            decisions::decision_year.eq(row.decision_year),
-            decisions::summary.eq(&row.summary),
-            decisions::signer_name.eq(&row.signer_name),
-            decisions::signer_position.eq(&row.signer_position),
-            decisions::issuer_name.eq(&row.issuer_name),
-            decisions::issuer_level.eq(&row.issuer_level),
-            decisions::status.eq(&row.status),
-            decisions::revocation_reason.eq(&row.revocation_reason),
-            decisions::revocation_number.eq(&row.revocation_number),
-            decisions::revoked_on.eq(row.revoked_on),
-            decisions::updated_at.eq(row.updated_at),
-            decisions::version.eq(row.version),
-        ))
+        .set(row)
         .execute(conn)
         .map_err(number_taken)?;
     Ok(n == 1)

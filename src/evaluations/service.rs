@@ -31,7 +31,7 @@ fn require_evaluator(actor: &Actor, role: Role, row: &EvaluationRow) -> Result<(
 }
 
 fn require_draft(row: &EvaluationRow) -> Result<(), ApiError> {
-    if row.status()? != EvaluationStatus::Draft {
+    if row.status != EvaluationStatus::Draft {
         return Err(ApiError::conflict(
             "evaluation_finalized",
             "a finalised evaluation never changes; correct it with a new one that supersedes it",
@@ -58,14 +58,14 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateEvaluation) -
             let old = store::find(conn, old_id)?.filter(|o| o.model_id == model.id).ok_or_else(|| {
                 ApiError::field("supersedes_id", "unknown_evaluation", "no such evaluation of this model")
             })?;
-            if old.status()? != EvaluationStatus::Finalized || old.superseded_by_id.is_some() {
+            if old.status != EvaluationStatus::Finalized || old.superseded_by_id.is_some() {
                 return Err(ApiError::field(
                     "supersedes_id",
                     "not_standing",
                     "only a finalised evaluation that still stands can be corrected",
                 ));
             }
-            let kind = crate::vocabulary::ReviewKind::from_db(&old.review_kind)?;
+            let kind = old.review_kind;
             if input.review_kind.is_some_and(|k| k != kind) || input.year.is_some_and(|y| y != old.year) {
                 return Err(ApiError::field(
                     "supersedes_id",
@@ -76,7 +76,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateEvaluation) -
             (kind, old.year)
         }
         None => {
-            let status = model.status()?;
+            let status = model.status;
             if status != ModelStatus::InProgress {
                 return Err(ApiError::conflict(
                     "model_not_in_progress",
@@ -118,15 +118,15 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateEvaluation) -
         id: uuid::Uuid::now_v7().to_string(),
         model_id: model.id.clone(),
         evaluator_unit_id: actor.unit_id.clone(),
-        review_kind: review_kind.as_str().into(),
+        review_kind,
         year,
         criteria_set_code: set.code.clone(),
         criteria: String::new(),
         total_score: 0.0,
-        verdict: input.verdict.map(|v| v.as_str().into()),
-        decision: input.decision.map(|d| d.as_str().into()),
+        verdict: input.verdict,
+        decision: input.decision,
         comment,
-        status: EvaluationStatus::Draft.as_str().into(),
+        status: EvaluationStatus::Draft,
         supersedes_id: input.supersedes_id,
         superseded_by_id: None,
         finalized_at: None,
@@ -160,10 +160,10 @@ pub fn update(
     let mut criteria = row.criteria()?;
     let mut errors = rules::apply_scores(&mut criteria, input.scores.as_deref().unwrap_or_default());
     if let Some(v) = input.verdict {
-        row.verdict = v.map(|v| v.as_str().into());
+        row.verdict = v;
     }
     if let Some(d) = input.decision {
-        row.decision = d.map(|d| d.as_str().into());
+        row.decision = d;
     }
     if let Some(c) = input.comment {
         match crate::units::rules::clean_long_text("comment", c.as_deref(), 10_000) {
@@ -228,11 +228,11 @@ pub fn finalize(
                 Some(&old.to_api()?),
             )?;
         }
-        None if model.status()? != ModelStatus::InProgress => return Err(lost()),
+        None if model.status != ModelStatus::InProgress => return Err(lost()),
         None => {}
     }
     let mut row = before_row.clone();
-    row.status = EvaluationStatus::Finalized.as_str().into();
+    row.status = EvaluationStatus::Finalized;
     row.finalized_at = Some(now);
     row.evaluated_on = row.evaluated_on.or(Some(now.date()));
     row.finalized_by = Some(actor.sub.clone());

@@ -11,21 +11,21 @@ use crate::vocabulary::ReviewKind;
 
 use super::types::{Decision, Evaluation, EvaluationStatus, ScoredCriterion, Verdict};
 
-#[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
-#[diesel(table_name = evaluations)]
+#[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone, PartialEq)]
+#[diesel(table_name = evaluations, treat_none_as_null = true)]
 pub struct EvaluationRow {
     pub id: String,
     pub model_id: String,
     pub evaluator_unit_id: String,
-    pub review_kind: String,
+    pub review_kind: crate::vocabulary::ReviewKind,
     pub year: i32,
     pub criteria_set_code: String,
     pub criteria: String,
     pub total_score: f64,
-    pub verdict: Option<String>,
-    pub decision: Option<String>,
+    pub verdict: Option<Verdict>,
+    pub decision: Option<Decision>,
     pub comment: Option<String>,
-    pub status: String,
+    pub status: EvaluationStatus,
     pub supersedes_id: Option<String>,
     pub superseded_by_id: Option<String>,
     pub finalized_at: Option<NaiveDateTime>,
@@ -39,20 +39,8 @@ pub struct EvaluationRow {
 }
 
 impl EvaluationRow {
-    pub fn status(&self) -> Result<EvaluationStatus, ApiError> {
-        EvaluationStatus::from_db(&self.status)
-    }
-
     pub fn criteria(&self) -> Result<Vec<ScoredCriterion>, ApiError> {
         crate::db::parse_json_column("evaluations.criteria", &self.criteria)
-    }
-
-    pub fn verdict(&self) -> Result<Option<Verdict>, ApiError> {
-        self.verdict.as_deref().map(Verdict::from_db).transpose()
-    }
-
-    pub fn decision(&self) -> Result<Option<Decision>, ApiError> {
-        self.decision.as_deref().map(Decision::from_db).transpose()
     }
 
     /// Writes the criteria and the total they make.
@@ -66,15 +54,15 @@ impl EvaluationRow {
             id: self.id.clone(),
             model_id: self.model_id.clone(),
             evaluator_unit_id: self.evaluator_unit_id.clone(),
-            review_kind: ReviewKind::from_db(&self.review_kind)?,
+            review_kind: self.review_kind,
             year: self.year,
             criteria_set_code: self.criteria_set_code.clone(),
             criteria: self.criteria()?,
             total_score: self.total_score,
-            verdict: self.verdict()?,
-            decision: self.decision()?,
+            verdict: self.verdict,
+            decision: self.decision,
             comment: self.comment.clone(),
-            status: self.status()?,
+            status: self.status,
             supersedes_id: self.supersedes_id.clone(),
             superseded_by_id: self.superseded_by_id.clone(),
             finalized_at: self.finalized_at.map(|t| t.and_utc()),
@@ -113,20 +101,7 @@ pub fn insert(conn: &mut DbConnection, row: &EvaluationRow) -> Result<(), ApiErr
 /// there first.
 pub fn update(conn: &mut DbConnection, row: &EvaluationRow, expected_version: i64) -> Result<bool, ApiError> {
     let n = diesel::update(evaluations::table.find(&row.id).filter(evaluations::version.eq(expected_version)))
-        .set((
-            evaluations::criteria.eq(&row.criteria),
-            evaluations::total_score.eq(row.total_score),
-            evaluations::verdict.eq(&row.verdict),
-            evaluations::decision.eq(&row.decision),
-            evaluations::comment.eq(&row.comment),
-            evaluations::status.eq(&row.status),
-            evaluations::superseded_by_id.eq(&row.superseded_by_id),
-            evaluations::finalized_at.eq(row.finalized_at),
-            evaluations::evaluated_on.eq(row.evaluated_on),
-            evaluations::finalized_by.eq(&row.finalized_by),
-            evaluations::updated_at.eq(row.updated_at),
-            evaluations::version.eq(row.version),
-        ))
+        .set(row)
         .execute(conn)
         .map_err(decided_elsewhere)?;
     Ok(n == 1)

@@ -41,7 +41,7 @@ fn require_competent(conn: &mut DbConnection, actor: &Actor, row: &ModelRow) -> 
             "a registration is accepted or returned by a unit above the model's own unit",
         ));
     }
-    let registered = row.registered_level()?;
+    let registered = row.registered_level;
     if !actor.level.at_or_above(registered) {
         return Err(ApiError::forbidden(
             "below_registered_level",
@@ -69,7 +69,7 @@ fn campaign_for(
             "the campaign is launched by a unit that is not the owner's or above it",
         ));
     }
-    if campaign.status != CampaignStatus::Active.as_str() {
+    if campaign.status != CampaignStatus::Active {
         return Err(ApiError::field("campaign_id", "campaign_not_active", "only an active campaign takes models"));
     }
     Ok(campaign)
@@ -81,7 +81,7 @@ fn replication_source(conn: &mut DbConnection, actor: &Actor, id: &str) -> Resul
     let unknown =
         || ApiError::field("replicated_from_id", "unknown_model", "no such model, or it is outside your scope");
     let source = store::find(conn, id)?.ok_or_else(unknown)?;
-    if source.status == ModelStatus::Recognized.as_str() {
+    if source.status == ModelStatus::Recognized {
         return Ok(source.id);
     }
     if !crate::tree::can_see(conn, &actor.unit_id, &source.unit_id)? {
@@ -92,7 +92,7 @@ fn replication_source(conn: &mut DbConnection, actor: &Actor, id: &str) -> Resul
 
 fn checked(mut content: Content, owner: &UnitRow, campaign: &CampaignRow) -> Result<Content, ApiError> {
     let ctx =
-        Context { owner_level: owner.level()?, campaign_years: (campaign.starts_on.year(), campaign.ends_on.year()) };
+        Context { owner_level: owner.level, campaign_years: (campaign.starts_on.year(), campaign.ends_on.year()) };
     let errors = rules::check(&mut content, &ctx);
     ApiError::unless_any(errors)?;
     Ok(content)
@@ -128,7 +128,7 @@ fn save(
 /// source when it is withdrawn (withdrawn copies do not count).
 fn touch_sources(conn: &mut DbConnection, before: &ModelRow, after: &ModelRow) -> Result<(), ApiError> {
     fn counted(r: &ModelRow) -> Option<&str> {
-        r.replicated_from_id.as_deref().filter(|_| r.status != ModelStatus::Withdrawn.as_str())
+        r.replicated_from_id.as_deref().filter(|_| r.status != ModelStatus::Withdrawn)
     }
     let (was, is) = (counted(before), counted(after));
     if was == is {
@@ -195,18 +195,18 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateModel) -> Res
         title: String::new(),
         description: None,
         search_text: String::new(),
-        subject: String::new(),
+        subject: content.subject,
         person_name: None,
         person_position: None,
-        kind: String::new(),
+        kind: content.kind,
         field: None,
         special_areas: "[]".into(),
-        registered_level: String::new(),
+        registered_level: content.registered_level,
         year: 0,
         objectives: None,
         indicators: "[]".into(),
         replicated_from_id,
-        status: String::new(),
+        status: ModelStatus::Draft,
         status_history: "[]".into(),
         latest_progress_on: None,
         created_by: actor.sub.clone(),
@@ -328,7 +328,7 @@ pub fn act(
         }
         let campaign = crate::campaigns::find(conn, &before_row.campaign_id)?
             .ok_or_else(|| ApiError::internal("a model's campaign is missing"))?;
-        if campaign.status != CampaignStatus::Active.as_str() {
+        if campaign.status != CampaignStatus::Active {
             return Err(ApiError::conflict("campaign_not_active", "the campaign no longer takes registrations"));
         }
     }
@@ -349,7 +349,7 @@ pub fn add_progress(
 ) -> Result<Progress, ApiError> {
     let before_row = visible(conn, actor, id)?;
     actor.require(Role::Editor)?;
-    let status = before_row.status()?;
+    let status = before_row.status;
     if status != ModelStatus::InProgress {
         return Err(ApiError::conflict(
             "model_not_in_progress",

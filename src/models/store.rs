@@ -15,8 +15,8 @@ use crate::vocabulary::{Field, ModelKind, SpecialArea, Subject};
 use super::rules::{self, Content};
 use super::types::{IndicatorValue, Model, ModelStatus, Person, Progress, StatusChange};
 
-#[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
-#[diesel(table_name = models)]
+#[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone, PartialEq)]
+#[diesel(table_name = models, treat_none_as_null = true)]
 pub struct ModelRow {
     pub id: String,
     pub campaign_id: String,
@@ -24,18 +24,18 @@ pub struct ModelRow {
     pub title: String,
     pub description: Option<String>,
     pub search_text: String,
-    pub subject: String,
+    pub subject: crate::vocabulary::Subject,
     pub person_name: Option<String>,
     pub person_position: Option<String>,
-    pub kind: String,
-    pub field: Option<String>,
+    pub kind: crate::vocabulary::ModelKind,
+    pub field: Option<crate::vocabulary::Field>,
     pub special_areas: String,
-    pub registered_level: String,
+    pub registered_level: crate::tree::Level,
     pub year: i32,
     pub objectives: Option<String>,
     pub indicators: String,
     pub replicated_from_id: Option<String>,
-    pub status: String,
+    pub status: ModelStatus,
     pub status_history: String,
     pub latest_progress_on: Option<NaiveDate>,
     pub created_by: String,
@@ -50,14 +50,6 @@ pub struct ModelRow {
 }
 
 impl ModelRow {
-    pub fn status(&self) -> Result<ModelStatus, ApiError> {
-        ModelStatus::from_db(&self.status)
-    }
-
-    pub fn registered_level(&self) -> Result<Level, ApiError> {
-        Level::from_db(&self.registered_level)
-    }
-
     pub fn special_areas(&self) -> Result<Vec<SpecialArea>, ApiError> {
         crate::db::parse_json_column("models.special_areas", &self.special_areas)
     }
@@ -70,17 +62,17 @@ impl ModelRow {
         Ok(Content {
             title: self.title.clone(),
             description: self.description.clone(),
-            subject: Subject::from_db(&self.subject)?,
+            subject: self.subject,
             person: match (&self.person_name, &self.person_position) {
                 (Some(full_name), position) => {
                     Some(Person { full_name: full_name.clone(), position: position.clone().unwrap_or_default() })
                 }
                 _ => None,
             },
-            kind: ModelKind::from_db(&self.kind)?,
-            field: self.field.as_deref().map(Field::from_db).transpose()?,
+            kind: self.kind,
+            field: self.field,
             special_areas: self.special_areas()?,
-            registered_level: self.registered_level()?,
+            registered_level: self.registered_level,
             year: self.year,
             objectives: self.objectives.clone(),
             indicators: crate::db::parse_json_column("models.indicators", &self.indicators)?,
@@ -92,13 +84,13 @@ impl ModelRow {
         self.search_text = crate::http::text::fold(&format!("{} {}", c.title, c.description.as_deref().unwrap_or("")));
         self.title = c.title;
         self.description = c.description;
-        self.subject = c.subject.as_str().into();
+        self.subject = c.subject;
         self.person_name = c.person.as_ref().map(|p| p.full_name.clone());
         self.person_position = c.person.map(|p| p.position);
-        self.kind = c.kind.as_str().into();
-        self.field = c.field.map(|f| f.as_str().into());
+        self.kind = c.kind;
+        self.field = c.field;
         self.special_areas = crate::db::json_column(&c.special_areas);
-        self.registered_level = c.registered_level.as_str().into();
+        self.registered_level = c.registered_level;
         self.year = c.year;
         self.objectives = c.objectives;
         self.indicators = crate::db::json_column(&c.indicators);
@@ -109,7 +101,7 @@ impl ModelRow {
     /// until it was returned or withdrawn.
     pub fn push_history(&mut self, change: StatusChange) -> Result<(), ApiError> {
         let mut history = self.history()?;
-        self.status = change.to.as_str().into();
+        self.status = change.to;
         let day = crate::db::day_in_vietnam(change.at);
         match (change.from, change.to) {
             (_, ModelStatus::Registered) => {
@@ -129,7 +121,7 @@ impl ModelRow {
 
     pub fn to_api(&self, replication_count: i64) -> Result<Model, ApiError> {
         let c = self.content()?;
-        let status = self.status()?;
+        let status = self.status;
         Ok(Model {
             id: self.id.clone(),
             campaign_id: self.campaign_id.clone(),
@@ -233,34 +225,7 @@ pub fn insert(conn: &mut DbConnection, row: &ModelRow) -> Result<(), ApiError> {
 /// someone else got there first. Tags are rewritten only when they changed.
 pub fn update(conn: &mut DbConnection, row: &ModelRow, before: &ModelRow) -> Result<bool, ApiError> {
     let n = diesel::update(models::table.find(&row.id).filter(models::version.eq(before.version)))
-        .set((
-            (
-                models::campaign_id.eq(&row.campaign_id),
-                models::title.eq(&row.title),
-                models::description.eq(&row.description),
-                models::search_text.eq(&row.search_text),
-                models::subject.eq(&row.subject),
-                models::person_name.eq(&row.person_name),
-                models::person_position.eq(&row.person_position),
-                models::kind.eq(&row.kind),
-                models::field.eq(&row.field),
-                models::special_areas.eq(&row.special_areas),
-                models::registered_level.eq(&row.registered_level),
-            ),
-            (
-                models::year.eq(row.year),
-                models::objectives.eq(&row.objectives),
-                models::indicators.eq(&row.indicators),
-                models::replicated_from_id.eq(&row.replicated_from_id),
-                models::status.eq(&row.status),
-                models::status_history.eq(&row.status_history),
-                models::latest_progress_on.eq(row.latest_progress_on),
-                models::registered_on.eq(row.registered_on),
-                models::deregistered_on.eq(row.deregistered_on),
-                models::updated_at.eq(row.updated_at),
-                models::version.eq(row.version),
-            ),
-        ))
+        .set(row)
         .execute(conn)?;
     if n == 1 && row.special_areas != before.special_areas {
         write_special_areas(conn, row)?;

@@ -97,7 +97,7 @@ pub async fn get_public_model(
     let id = id.into_inner();
     let model = db::run(&state.pool, move |conn| {
         let row = crate::models::find(conn, &id)?
-            .filter(|m| m.status == ModelStatus::Recognized.as_str())
+            .filter(|m| m.status == ModelStatus::Recognized)
             .ok_or(ApiError::NotFound)?;
         let model = crate::models::to_api(conn, &row)?;
         store::publish(conn, vec![model])?.pop().ok_or(ApiError::NotFound)

@@ -89,7 +89,7 @@ pub fn publish(conn: &mut DbConnection, models: Vec<Model>) -> Result<Vec<Public
 /// for a proposal, which was never public.
 pub fn commendation_record(conn: &mut DbConnection, id: &str) -> Result<Option<CommendationRecord>, ApiError> {
     let Some(row) = crate::commendations::find(conn, id)? else { return Ok(None) };
-    let status = match row.status()? {
+    let status = match row.status {
         CommendationStatus::Issued => RecordStatus::Issued,
         CommendationStatus::Revoked if row.decision_number.is_some() => RecordStatus::Revoked,
         _ => return Ok(None),

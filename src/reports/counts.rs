@@ -35,11 +35,11 @@ impl Key {
         Ok(Key {
             campaign_id: row.campaign_id.clone(),
             year: row.year,
-            status: row.status.clone(),
-            kind: row.kind.clone(),
-            field: row.field.clone().unwrap_or_default(),
-            subject: row.subject.clone(),
-            registered_level: row.registered_level.clone(),
+            status: row.status.as_str().into(),
+            kind: row.kind.as_str().into(),
+            field: row.field.map(|f| f.as_str()).unwrap_or_default().into(),
+            subject: row.subject.as_str().into(),
+            registered_level: row.registered_level.as_str().into(),
             unit_id: row.unit_id.clone(),
             areas,
         })

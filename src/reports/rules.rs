@@ -302,7 +302,7 @@ pub fn targets_table(report: &TargetReport, lang: Lang) -> Table {
 
 /// The unit a report is about, for its heading.
 pub fn report_unit(row: &crate::tree::UnitRow) -> Result<ReportUnit, ApiError> {
-    Ok(ReportUnit { id: row.id.clone(), code: row.code.clone(), name: row.name.clone(), level: row.level()? })
+    Ok(ReportUnit { id: row.id.clone(), code: row.code.clone(), name: row.name.clone(), level: row.level })
 }
 
 #[cfg(test)]

@@ -101,7 +101,7 @@ pub fn create(
         name,
         description: input.description,
         roles: roles_json(&input.roles),
-        status: AccountStatus::Active.as_str().into(),
+        status: AccountStatus::Active,
         created_by: actor.sub.clone(),
         created_at: now,
         updated_at: now,
@@ -177,11 +177,11 @@ pub fn set_status(
 ) -> Result<ServiceAccount, ApiError> {
     let before_row = visible(conn, actor, id)?;
     if_match.check(before_row.version, &load(conn, &before_row)?)?;
-    if before_row.status()? == status {
+    if before_row.status == status {
         return Err(ApiError::conflict("invalid_transition", format!("the account is already {status}")));
     }
     let mut row = before_row.clone();
-    row.status = status.as_str().into();
+    row.status = status;
     let action = if status == AccountStatus::Disabled { "service_account.disable" } else { "service_account.enable" };
     save(conn, actor, action, &before_row, row)
 }
@@ -243,7 +243,7 @@ pub fn grant(
 ) -> Result<(Claims, Vec<Role>), ApiError> {
     let refused = || ApiError::oauth(401, "invalid_client", "client authentication failed");
     let (account, unit) = match (&client.account, &client.unit, matched) {
-        (Some(a), Some(u), Some(_)) if a.status()? == AccountStatus::Active && u.is_active() => (a, u),
+        (Some(a), Some(u), Some(_)) if a.status == AccountStatus::Active && u.is_active() => (a, u),
         _ => return Err(refused()),
     };
     let granted = account.roles()?;
@@ -270,7 +270,7 @@ pub fn grant(
     let claims = Claims {
         sub: format!("{}{}", store::SUBJECT_PREFIX, account.id),
         unit: unit.code.clone(),
-        level: unit.level.clone(),
+        level: unit.level.as_str().into(),
         roles: roles.iter().map(|r| r.as_str().to_string()).collect(),
         iss: auth.issuer().to_string(),
         aud: auth.audience().to_string(),

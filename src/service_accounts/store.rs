@@ -11,15 +11,15 @@ use crate::http::pagination::{self, Cursor};
 
 use super::types::{AccountStatus, SecretInfo, ServiceAccount};
 
-#[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
-#[diesel(table_name = accounts)]
+#[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone, PartialEq)]
+#[diesel(table_name = accounts, treat_none_as_null = true)]
 pub struct AccountRow {
     pub id: String,
     pub unit_id: String,
     pub name: String,
     pub description: Option<String>,
     pub roles: String,
-    pub status: String,
+    pub status: AccountStatus,
     pub created_by: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -42,10 +42,6 @@ impl AccountRow {
         crate::db::parse_json_column("service_accounts.roles", &self.roles)
     }
 
-    pub fn status(&self) -> Result<AccountStatus, ApiError> {
-        AccountStatus::from_db(&self.status)
-    }
-
     pub fn to_api(&self, secrets: &[SecretRow]) -> Result<ServiceAccount, ApiError> {
         Ok(ServiceAccount {
             id: self.id.clone(),
@@ -54,7 +50,7 @@ impl AccountRow {
             name: self.name.clone(),
             description: self.description.clone(),
             roles: self.roles()?,
-            status: self.status()?,
+            status: self.status,
             secrets: secrets
                 .iter()
                 .map(|s| SecretInfo {
@@ -83,14 +79,7 @@ pub fn insert(conn: &mut DbConnection, row: &AccountRow) -> Result<(), ApiError>
 /// Writes `row` if the account is still at `expected_version`.
 pub fn update(conn: &mut DbConnection, row: &AccountRow, expected_version: i64) -> Result<bool, ApiError> {
     let n = diesel::update(accounts::table.find(&row.id).filter(accounts::version.eq(expected_version)))
-        .set((
-            accounts::name.eq(&row.name),
-            accounts::description.eq(&row.description),
-            accounts::roles.eq(&row.roles),
-            accounts::status.eq(&row.status),
-            accounts::updated_at.eq(row.updated_at),
-            accounts::version.eq(row.version),
-        ))
+        .set(row)
         .execute(conn)?;
     Ok(n == 1)
 }
@@ -181,7 +170,7 @@ pub const SUBJECT_PREFIX: &str = "sa:";
 /// (the token is refused). Checked on every request, so disabling takes effect at once.
 pub fn current_roles(conn: &mut DbConnection, id: &str) -> Result<Option<(String, Vec<Role>)>, ApiError> {
     match find(conn, id)? {
-        Some(a) if a.status()? == AccountStatus::Active => Ok(Some((a.unit_id.clone(), a.roles()?))),
+        Some(a) if a.status == AccountStatus::Active => Ok(Some((a.unit_id.clone(), a.roles()?))),
         _ => Ok(None),
     }
 }

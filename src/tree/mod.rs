@@ -25,19 +25,19 @@ pub const ROOT_CODE: &str = "VN";
 /// The root of the tree (VN), written by the first migration: the one unit without a parent.
 pub const ROOT_ID: &str = "0190c000-0000-7000-8000-000000000001";
 
-#[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
-#[diesel(table_name = units)]
+#[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone, PartialEq)]
+#[diesel(table_name = units, treat_none_as_null = true)]
 pub struct UnitRow {
     pub id: String,
     pub code: String,
     pub name: String,
     pub short_name: Option<String>,
     pub search_text: String,
-    pub kind: String,
-    pub level: String,
+    pub kind: UnitKind,
+    pub level: Level,
     pub division_type: Option<String>,
     pub parent_id: Option<String>,
-    pub status: String,
+    pub status: UnitStatus,
     pub closed_on: Option<NaiveDate>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -47,16 +47,8 @@ pub struct UnitRow {
 }
 
 impl UnitRow {
-    pub fn level(&self) -> Result<Level, ApiError> {
-        Level::from_db(&self.level)
-    }
-
-    pub fn kind(&self) -> Result<UnitKind, ApiError> {
-        UnitKind::from_db(&self.kind)
-    }
-
     pub fn is_active(&self) -> bool {
-        self.status == UnitStatus::Active.as_str()
+        self.status == UnitStatus::Active
     }
 }
 

@@ -79,7 +79,7 @@ pub fn is_above(conn: &mut DbConnection, upper: &str, upper_level: Level, lower:
     if is_within(conn, upper, &lower.id)? {
         return Ok(true);
     }
-    Ok(upper_level.rank() < lower.level()?.rank() && can_see(conn, upper, &lower.id)?)
+    Ok(upper_level.rank() < lower.level.rank() && can_see(conn, upper, &lower.id)?)
 }
 
 /// The ids of `ancestor`'s subtree (itself included).

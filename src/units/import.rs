@@ -354,7 +354,7 @@ fn plan(
         if let Some(p) = &parent {
             let (pkind, plevel) = match p {
                 ParentRef::Line(i) => (lines[*i].kind, lines[*i].level),
-                ParentRef::Unit(u) => (u.kind()?, u.level()?),
+                ParentRef::Unit(u) => (u.kind, u.level),
             };
             if let Err(e) = rules::check_placement(line.kind, line.level, pkind, plevel) {
                 errors.push(
@@ -422,7 +422,7 @@ fn plan(
                     row.short_name = line.short_name.clone();
                 }
                 row.division_type = line.division_type.clone();
-                row.kind = line.kind.as_str().into();
+                row.kind = line.kind;
                 if line.established_on.is_some() {
                     row.established_on = line.established_on;
                 }
@@ -520,7 +520,7 @@ pub fn import_units(conn: &mut DbConnection, actor: &Actor, lines: &[UnitLine]) 
                 errors.push(line.line, "code", "outside_scope", format!("unit {} is not below your unit", line.code));
                 targets.push(Target::New);
             }
-            Some(u) if u.level != line.level.as_str() => {
+            Some(u) if u.level != line.level => {
                 errors.push(
                     line.line,
                     "level",
@@ -637,7 +637,7 @@ pub fn plan_reorganization(
             if unit.id == actor_unit.id || !scope.contains(&unit.id) {
                 errors.push(first_line, "legacy_code", "outside_scope", format!("unit {code} is not below your unit"));
             }
-            let same = new_list.get(code).is_some_and(|l| l.level.as_str() == unit.level && l.name == unit.name)
+            let same = new_list.get(code).is_some_and(|l| l.level == unit.level && l.name == unit.name)
                 && succ.iter().any(|s| s.successor_code == *code);
             if same {
                 Legacy::Continues
@@ -681,13 +681,13 @@ pub fn plan_reorganization(
         match active.get(&line.code) {
             Some(u) if !closing.contains(&u.id) => {
                 let continues = matches!(legacy.get(&line.code), Some(Legacy::Continues));
-                let same = u.level == line.level.as_str() && u.name == line.name;
+                let same = u.level == line.level && u.name == line.name;
                 if !continues && !same && under_closing(u) {
                     displaced.push(u.clone());
                     targets.push(Target::New);
                     continue;
                 }
-                if u.level != line.level.as_str() {
+                if u.level != line.level {
                     errors.push(
                         line.line,
                         "level",

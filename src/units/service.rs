@@ -73,7 +73,7 @@ fn optional_text(field: &str, value: Option<String>, max: usize) -> Result<Optio
 pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateUnit) -> Result<Unit, ApiError> {
     actor.require(Role::Admin)?;
     let parent = usable_parent(conn, actor, &input.parent_id)?;
-    rules::check_placement(input.kind, input.level, parent.kind()?, parent.level()?)
+    rules::check_placement(input.kind, input.level, parent.kind, parent.level)
         .map_err(|e| ApiError::validation(vec![e]))?;
     let name = rules::clean_text("name", &input.name, 255).map_err(|e| ApiError::validation(vec![e]))?;
     let short_name = optional_text("short_name", input.short_name, 64).map_err(|e| ApiError::validation(vec![e]))?;
@@ -137,7 +137,7 @@ pub fn update(
     }
     ApiError::unless_any(errors)?;
     if let Some(kind) = input.kind {
-        row.kind = kind.as_str().to_string();
+        row.kind = kind;
     }
     if let Some(code) = input.code {
         if code.trim() != row.code {
@@ -165,7 +165,7 @@ pub fn update(
         },
     };
     if let Some(parent) = &parent {
-        rules::check_placement(row.kind()?, row.level()?, parent.kind()?, parent.level()?)
+        rules::check_placement(row.kind, row.level, parent.kind, parent.level)
             .map_err(|e| ApiError::validation(vec![e]))?;
     }
     if row == before_row {
@@ -234,7 +234,7 @@ pub fn close(
     }
     let now = crate::db::now();
     let mut row = before_row.clone();
-    row.status = "closed".into();
+    row.status = crate::tree::UnitStatus::Closed;
     row.closed_on = Some(closed_on);
     row.updated_at = now;
     row.version += 1;

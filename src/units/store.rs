@@ -33,11 +33,11 @@ impl UnitRow {
             code: new.code,
             name: new.name,
             short_name: new.short_name,
-            kind: new.kind.as_str().into(),
-            level: new.level.as_str().into(),
+            kind: new.kind,
+            level: new.level,
             division_type: new.division_type,
             parent_id: Some(new.parent_id),
-            status: UnitStatus::Active.as_str().into(),
+            status: UnitStatus::Active,
             closed_on: None,
             created_at: now,
             updated_at: now,
@@ -59,9 +59,9 @@ pub fn search_text(code: &str, name: &str, short_name: Option<&str>) -> String {
 /// The API form of a row, with its successors.
 pub fn to_unit(row: UnitRow, successors: &[(String, bool)]) -> Result<Unit, ApiError> {
     Ok(Unit {
-        kind: row.kind()?,
-        level: row.level()?,
-        status: UnitStatus::from_db(&row.status)?,
+        kind: row.kind,
+        level: row.level,
+        status: row.status,
         successor_ids: successors.iter().map(|(id, _)| id.clone()).collect(),
         primary_successor_id: successors.iter().find(|(_, p)| *p).map(|(id, _)| id.clone()),
         id: row.id,
@@ -248,20 +248,7 @@ pub fn insert(conn: &mut DbConnection, rows: &[UnitRow]) -> Result<(), ApiError>
 /// first.
 pub fn update(conn: &mut DbConnection, row: &UnitRow, expected_version: i64) -> Result<bool, ApiError> {
     let n = diesel::update(units::table.find(&row.id).filter(units::version.eq(expected_version)))
-        .set((
-            units::code.eq(&row.code),
-            units::name.eq(&row.name),
-            units::short_name.eq(&row.short_name),
-            units::search_text.eq(&row.search_text),
-            units::kind.eq(&row.kind),
-            units::division_type.eq(&row.division_type),
-            units::parent_id.eq(&row.parent_id),
-            units::status.eq(&row.status),
-            units::closed_on.eq(&row.closed_on),
-            units::established_on.eq(&row.established_on),
-            units::updated_at.eq(&row.updated_at),
-            units::version.eq(row.version),
-        ))
+        .set(row)
         .execute(conn)?;
     Ok(n == 1)
 }

@@ -100,7 +100,7 @@ pub fn create(
         description: input.description,
         events: events_json(&input.events),
         secret: state.keyring.seal(&secret),
-        status: WebhookStatus::Active.as_str().into(),
+        status: WebhookStatus::Active,
         created_by: actor.sub.clone(),
         created_at: now,
         updated_at: now,
@@ -135,7 +135,7 @@ pub fn update(
         row.events = events_json(&events);
     }
     if let Some(status) = input.status {
-        row.status = status.as_str().into();
+        row.status = status;
     }
     if row == before_row {
         return Ok(before);

@@ -11,8 +11,8 @@ use crate::http::pagination::{self, Cursor};
 
 use super::types::*;
 
-#[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
-#[diesel(table_name = webhooks)]
+#[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone, PartialEq)]
+#[diesel(table_name = webhooks, treat_none_as_null = true)]
 pub struct WebhookRow {
     pub id: String,
     pub unit_id: String,
@@ -20,7 +20,7 @@ pub struct WebhookRow {
     pub description: Option<String>,
     pub events: String,
     pub secret: String,
-    pub status: String,
+    pub status: WebhookStatus,
     pub created_by: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -39,7 +39,7 @@ impl WebhookRow {
             url: self.url.clone(),
             description: self.description.clone(),
             events: self.events()?,
-            status: WebhookStatus::from_db(&self.status)?,
+            status: self.status,
             created_at: self.created_at.and_utc(),
             updated_at: self.updated_at.and_utc(),
             version: self.version,
@@ -52,7 +52,7 @@ impl WebhookRow {
 pub struct EventRow {
     pub seq: i64,
     pub id: String,
-    pub event_type: String,
+    pub event_type: EventType,
     pub resource_type: String,
     pub resource_id: String,
     pub payload: String,
@@ -65,7 +65,7 @@ pub struct DeliveryRow {
     pub webhook_id: String,
     pub event_seq: i64,
     pub resource_id: String,
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub last_attempt_at: Option<NaiveDateTime>,
@@ -76,12 +76,12 @@ pub struct DeliveryRow {
 }
 
 pub fn to_delivery(d: &DeliveryRow, e: &EventRow) -> Result<Delivery, ApiError> {
-    let status = DeliveryStatus::from_db(&d.status)?;
+    let status = d.status;
     Ok(Delivery {
         id: d.id.clone(),
         webhook_id: d.webhook_id.clone(),
         event_id: e.id.clone(),
-        event_type: EventType::from_db(&e.event_type)?,
+        event_type: e.event_type,
         resource_type: e.resource_type.clone(),
         resource_id: e.resource_id.clone(),
         status,
@@ -107,14 +107,7 @@ pub fn insert(conn: &mut DbConnection, row: &WebhookRow) -> Result<(), ApiError>
 
 pub fn update(conn: &mut DbConnection, row: &WebhookRow, expected_version: i64) -> Result<bool, ApiError> {
     let n = diesel::update(webhooks::table.find(&row.id).filter(webhooks::version.eq(expected_version)))
-        .set((
-            webhooks::url.eq(&row.url),
-            webhooks::description.eq(&row.description),
-            webhooks::events.eq(&row.events),
-            webhooks::status.eq(&row.status),
-            webhooks::updated_at.eq(row.updated_at),
-            webhooks::version.eq(row.version),
-        ))
+        .set(row)
         .execute(conn)?;
     Ok(n == 1)
 }
@@ -196,7 +189,7 @@ pub fn insert_delivery(
         webhook_id: webhook_id.to_string(),
         event_seq,
         resource_id: resource_id.to_string(),
-        status: DeliveryStatus::Pending.as_str().into(),
+        status: DeliveryStatus::Pending,
         attempts: 0,
         next_attempt_at: now,
         last_attempt_at: None,
