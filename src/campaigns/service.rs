@@ -41,7 +41,7 @@ fn parent(conn: &mut DbConnection, actor: &Actor, unit_id: &str, parent_id: &str
     let parent = visible(conn, actor, parent_id).map_err(|e| {
         e.unresolved("parent_campaign_id", "unknown_campaign", "no such campaign, or it is outside your scope")
     })?;
-    if parent.unit_id == unit_id || !crate::tree::is_within(conn, &parent.unit_id, unit_id)? {
+    if parent.unit_id == unit_id || !crate::tree::Subtree::of(&parent.unit_id).holds(conn, unit_id)? {
         return Err(ApiError::field(
             "parent_campaign_id",
             "parent_not_above",

@@ -107,10 +107,10 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<CampaignRow>, Ap
 /// Whether `viewer` sees a campaign of `unit_id` in `status`: the launcher and the units above
 /// it always; the launcher's subtree, which implements it, once it is launched.
 pub fn can_see(conn: &mut DbConnection, viewer: &str, row: &CampaignRow) -> Result<bool, ApiError> {
-    if crate::tree::can_see(conn, viewer, &row.unit_id)? {
+    if crate::tree::Sight::of(viewer).holds(conn, &row.unit_id)? {
         return Ok(true);
     }
-    Ok(row.status != CampaignStatus::Draft && crate::tree::is_within(conn, &row.unit_id, viewer)?)
+    Ok(row.status != CampaignStatus::Draft && crate::tree::Subtree::of(&row.unit_id).holds(conn, viewer)?)
 }
 
 pub fn insert(conn: &mut DbConnection, row: &CampaignRow) -> Result<(), ApiError> {

@@ -31,7 +31,7 @@ pub fn of_commendation(
     let row = crate::commendations::find(conn, id)?.ok_or(ApiError::NotFound)?;
     let models = store::model_facts(conn, &[row.model_id.as_str()])?;
     let model = models.get(&row.model_id).ok_or_else(|| ApiError::internal("a commendation's model is missing"))?;
-    let sees = |conn: &mut DbConnection, unit: &str| crate::tree::can_see(conn, &actor.unit_id, unit);
+    let sees = |conn: &mut DbConnection, unit: &str| crate::tree::Sight::of(&actor.unit_id).holds(conn, unit);
     if !sees(conn, &row.issuer_unit_id)? && !sees(conn, &model.unit_id)? {
         return Err(ApiError::NotFound);
     }
@@ -59,7 +59,7 @@ pub fn of_decision(
     base_url: &str,
 ) -> Result<Vec<Certificate>, ApiError> {
     let decision = crate::decisions::find(conn, id)?.ok_or(ApiError::NotFound)?;
-    if !crate::tree::can_see(conn, &actor.unit_id, &decision.issuer_unit_id)? {
+    if !crate::tree::Sight::of(&actor.unit_id).holds(conn, &decision.issuer_unit_id)? {
         return Err(ApiError::NotFound);
     }
     match decision.status {

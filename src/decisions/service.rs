@@ -25,7 +25,7 @@ fn change<'a>(action: &'a str, row: &'a DecisionRow) -> Change<'a> {
 /// commendation of a model the actor sees. 404 otherwise.
 pub fn visible(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<DecisionRow, ApiError> {
     let row = store::find(conn, id)?.ok_or(ApiError::NotFound)?;
-    if crate::tree::is_within(conn, &actor.unit_id, &row.issuer_unit_id)?
+    if crate::tree::Subtree::of(&actor.unit_id).holds(conn, &row.issuer_unit_id)?
         || store::lists_a_commendation_seen_by(conn, &row.id, &actor.unit_id)?
     {
         Ok(row)

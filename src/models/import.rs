@@ -314,7 +314,7 @@ pub fn import(
         let code = unit_column.and_then(|i| cells.get(i)).map(|c| c.trim().to_string()).unwrap_or_default();
         if let std::collections::hash_map::Entry::Vacant(slot) = units.entry(code) {
             let id = match crate::tree::unit_ref_by_code(conn, slot.key())? {
-                Some(u) if u.active && crate::tree::is_within(conn, &actor.unit_id, &u.id)? => Some(u.id),
+                Some(u) if u.active && crate::tree::Subtree::of(&actor.unit_id).holds(conn, &u.id)? => Some(u.id),
                 _ => None,
             };
             slot.insert(id);

@@ -20,7 +20,7 @@ use super::types::{CreateModel, CreateProgress, Model, ModelAction, ModelStatus,
 /// included); 404 otherwise, so existence is not revealed.
 pub fn visible(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<ModelRow, ApiError> {
     let row = store::find(conn, id)?.ok_or(ApiError::NotFound)?;
-    if crate::tree::can_see(conn, &actor.unit_id, &row.unit_id)? {
+    if crate::tree::Sight::of(&actor.unit_id).holds(conn, &row.unit_id)? {
         Ok(row)
     } else {
         Err(ApiError::NotFound)
@@ -62,7 +62,7 @@ fn campaign_for(
     let campaign = crate::campaigns::service::visible(conn, actor, campaign_id).map_err(|e| {
         e.unresolved("campaign_id", "unknown_campaign", "no such campaign, or it is outside your scope")
     })?;
-    if !crate::tree::is_within(conn, &campaign.unit_id, &owner.id)? {
+    if !crate::tree::Subtree::of(&campaign.unit_id).holds(conn, &owner.id)? {
         return Err(ApiError::field(
             "campaign_id",
             "campaign_not_applicable",
@@ -84,7 +84,7 @@ fn replication_source(conn: &mut DbConnection, actor: &Actor, id: &str) -> Resul
     if source.status == ModelStatus::Recognized {
         return Ok(source.id);
     }
-    if !crate::tree::can_see(conn, &actor.unit_id, &source.unit_id)? {
+    if !crate::tree::Sight::of(&actor.unit_id).holds(conn, &source.unit_id)? {
         return Err(unknown());
     }
     Err(ApiError::field("replicated_from_id", "source_not_recognized", "only a recognised model can be replicated"))

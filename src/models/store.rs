@@ -307,7 +307,7 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> Result<(Vec<Model>, Option<S
         SortField::CreatedAt | SortField::UpdatedAt => pagination::time_after(&f.cursor)?,
         SortField::Title => None,
     };
-    let plan = crate::tree::scope_plan(conn, &f.viewer, f.ancestor_id.as_deref())?;
+    let plan = crate::tree::Sight::of(&f.viewer).plan(conn, f.ancestor_id.as_deref())?;
     let rows: Vec<(ModelRow, i64)> = crate::with_backend!(conn, |c| {
         let mut q = crate::within_scope!(
             models::table.into_boxed(),

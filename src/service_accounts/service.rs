@@ -87,7 +87,7 @@ pub fn create(
     let unit_id = input.unit_id.clone().unwrap_or_else(|| actor.unit_id.clone());
     let unit = crate::units::service::visible(conn, actor, &unit_id)
         .map_err(|e| e.unresolved("unit_id", "unknown_unit", "no such unit, or it is outside your scope"))?;
-    if !crate::tree::is_within(conn, &actor.unit_id, &unit.id)? {
+    if !crate::tree::Subtree::of(&actor.unit_id).holds(conn, &unit.id)? {
         return Err(ApiError::field("unit_id", "outside_scope", "an account is bound to your unit or one below it"));
     }
     if !unit.is_active() {

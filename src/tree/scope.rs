@@ -8,9 +8,62 @@ use crate::db::schema::{unit_lineage, unit_tree, units};
 use crate::db::DbConnection;
 use crate::error::ApiError;
 
+/// A unit's subtree as the tree stands: the unit and every unit under it. Asking it by name
+/// (`Subtree::of(ancestor).holds(conn, unit)`) keeps the two units of a question apart, where
+/// two `&str` arguments could be swapped unnoticed.
+#[derive(Debug, Clone, Copy)]
+pub struct Subtree<'a>(&'a str);
+
+/// What a unit sees: its subtree, and the subtrees of the units whose records passed into it in
+/// a reorganisation (its lineage).
+#[derive(Debug, Clone, Copy)]
+pub struct Sight<'a>(&'a str);
+
+impl<'a> Subtree<'a> {
+    pub fn of(unit: &'a str) -> Self {
+        Subtree(unit)
+    }
+
+    /// Whether `unit` is the subtree's root or below it.
+    pub fn holds(self, conn: &mut DbConnection, unit: &str) -> Result<bool, ApiError> {
+        is_within(conn, self.0, unit)
+    }
+
+    /// The ids of its units (the root included).
+    pub fn ids(self, conn: &mut DbConnection) -> Result<Vec<String>, ApiError> {
+        subtree_ids(conn, self.0)
+    }
+}
+
+impl<'a> Sight<'a> {
+    pub fn of(viewer: &'a str) -> Self {
+        Sight(viewer)
+    }
+
+    /// Whether the viewer sees `unit`.
+    pub fn holds(self, conn: &mut DbConnection, unit: &str) -> Result<bool, ApiError> {
+        can_see(conn, self.0, unit)
+    }
+
+    /// Whether the viewer sees more than `n` units.
+    pub fn holds_more_than(self, conn: &mut DbConnection, n: i64) -> Result<bool, ApiError> {
+        sees_more_than(conn, self.0, n)
+    }
+
+    /// How a list of the viewer's (of `ancestor`'s subtree, if asked) keeps to what it sees.
+    pub fn plan(self, conn: &mut DbConnection, ancestor: Option<&str>) -> Result<ScopePlan, ApiError> {
+        scope_plan(conn, self.0, ancestor)
+    }
+
+    /// The ancestors of `unit` that the viewer sees, from the top.
+    pub fn ancestors_of(self, conn: &mut DbConnection, unit: &str) -> Result<Vec<UnitRow>, ApiError> {
+        ancestors(conn, unit, self.0)
+    }
+}
+
 /// Whether `viewer` sees `unit`: in its subtree, or in the subtree of a predecessor whose records
 /// passed to its subtree.
-pub fn can_see(conn: &mut DbConnection, viewer: &str, unit: &str) -> Result<bool, ApiError> {
+fn can_see(conn: &mut DbConnection, viewer: &str, unit: &str) -> Result<bool, ApiError> {
     Ok(diesel::select(diesel::dsl::exists(
         unit_lineage::table.filter(unit_lineage::ancestor_id.eq(viewer)).filter(unit_lineage::descendant_id.eq(unit)),
     ))
@@ -20,7 +73,7 @@ pub fn can_see(conn: &mut DbConnection, viewer: &str, unit: &str) -> Result<bool
 /// Whether `viewer` sees more than `n` units (itself, its subtree and predecessors). Every list
 /// asks, so it reads at most `n + 1` index entries: a full count for the nation read tens of
 /// thousands on every request.
-pub fn sees_more_than(conn: &mut DbConnection, viewer: &str, n: i64) -> Result<bool, ApiError> {
+fn sees_more_than(conn: &mut DbConnection, viewer: &str, n: i64) -> Result<bool, ApiError> {
     Ok(unit_lineage::table
         .filter(unit_lineage::ancestor_id.eq(viewer))
         .select(unit_lineage::descendant_id)
@@ -49,7 +102,7 @@ pub enum ScopePlan {
 /// Up to this many units in a viewer's scope, lists go through the owner index.
 const SMALL_SCOPE: i64 = 1000;
 
-pub fn scope_plan(conn: &mut DbConnection, viewer: &str, ancestor: Option<&str>) -> Result<ScopePlan, ApiError> {
+fn scope_plan(conn: &mut DbConnection, viewer: &str, ancestor: Option<&str>) -> Result<ScopePlan, ApiError> {
     if let Some(a) = ancestor {
         if can_see(conn, viewer, a)? {
             return Ok(ScopePlan::ByAncestor);
@@ -62,7 +115,7 @@ pub fn scope_plan(conn: &mut DbConnection, viewer: &str, ancestor: Option<&str>)
 }
 
 /// Whether `unit` is `ancestor` or below it in the tree.
-pub fn is_within(conn: &mut DbConnection, ancestor: &str, unit: &str) -> Result<bool, ApiError> {
+fn is_within(conn: &mut DbConnection, ancestor: &str, unit: &str) -> Result<bool, ApiError> {
     Ok(diesel::select(diesel::dsl::exists(
         unit_tree::table.filter(unit_tree::ancestor_id.eq(ancestor)).filter(unit_tree::descendant_id.eq(unit)),
     ))
@@ -83,12 +136,12 @@ pub fn is_above(conn: &mut DbConnection, upper: &str, upper_level: Level, lower:
 }
 
 /// The ids of `ancestor`'s subtree (itself included).
-pub fn subtree_ids(conn: &mut DbConnection, ancestor: &str) -> Result<Vec<String>, ApiError> {
+fn subtree_ids(conn: &mut DbConnection, ancestor: &str) -> Result<Vec<String>, ApiError> {
     Ok(unit_tree::table.filter(unit_tree::ancestor_id.eq(ancestor)).select(unit_tree::descendant_id).load(conn)?)
 }
 
 /// The ancestors of `unit` that `viewer` may see, from the top down to the parent.
-pub fn ancestors(conn: &mut DbConnection, unit: &str, viewer: &str) -> Result<Vec<UnitRow>, ApiError> {
+fn ancestors(conn: &mut DbConnection, unit: &str, viewer: &str) -> Result<Vec<UnitRow>, ApiError> {
     let visible = unit_lineage::table.filter(unit_lineage::ancestor_id.eq(viewer)).select(unit_lineage::descendant_id);
     Ok(units::table
         .inner_join(unit_tree::table.on(unit_tree::ancestor_id.eq(units::id)))

@@ -141,7 +141,7 @@ pub async fn unit_ancestors(
     let id = id.into_inner();
     let items = db::run(&state.pool, move |conn| {
         let row = service::visible(conn, &actor, &id)?;
-        let rows = crate::tree::ancestors(conn, &row.id, &actor.unit_id)?;
+        let rows = crate::tree::Sight::of(&actor.unit_id).ancestors_of(conn, &row.id)?;
         store::to_units(conn, rows)
     })
     .await?;

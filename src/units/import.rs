@@ -503,7 +503,7 @@ fn apply(
 fn actor_context(conn: &mut DbConnection, actor: &Actor) -> Result<(UnitRow, HashSet<String>), ApiError> {
     actor.require(Role::Admin)?;
     let unit = crate::tree::find(conn, &actor.unit_id)?.ok_or(ApiError::NotFound)?;
-    let scope: HashSet<String> = crate::tree::subtree_ids(conn, &actor.unit_id)?.into_iter().collect();
+    let scope: HashSet<String> = crate::tree::Subtree::of(&actor.unit_id).ids(conn)?.into_iter().collect();
     Ok((unit, scope))
 }
 

@@ -18,7 +18,7 @@ use crate::tree::UnitRow;
 /// The unit if the actor may see it; 404 otherwise (existence is not revealed).
 pub fn visible(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<UnitRow, ApiError> {
     let row = crate::tree::find(conn, id)?.ok_or(ApiError::NotFound)?;
-    if crate::tree::can_see(conn, &actor.unit_id, &row.id)? {
+    if crate::tree::Sight::of(&actor.unit_id).holds(conn, &row.id)? {
         Ok(row)
     } else {
         Err(ApiError::NotFound)
@@ -29,7 +29,7 @@ pub fn visible(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<UnitR
 /// and below. Anything else is 404, so others do not learn it exists.
 pub fn require_admin_over(conn: &mut DbConnection, actor: &Actor, unit_id: &str) -> Result<(), ApiError> {
     actor.require(crate::auth::Role::Admin)?;
-    if crate::tree::is_within(conn, &actor.unit_id, unit_id)? {
+    if crate::tree::Subtree::of(&actor.unit_id).holds(conn, unit_id)? {
         Ok(())
     } else {
         Err(ApiError::NotFound)
@@ -39,7 +39,7 @@ pub fn require_admin_over(conn: &mut DbConnection, actor: &Actor, unit_id: &str)
 /// Admin writes reach strictly below the actor's own unit.
 fn require_admin_below(conn: &mut DbConnection, actor: &Actor, unit: &UnitRow) -> Result<(), ApiError> {
     actor.require(Role::Admin)?;
-    if unit.id == actor.unit_id || !crate::tree::is_within(conn, &actor.unit_id, &unit.id)? {
+    if unit.id == actor.unit_id || !crate::tree::Subtree::of(&actor.unit_id).holds(conn, &unit.id)? {
         return Err(ApiError::forbidden("outside_scope", "admins change units strictly below their own unit"));
     }
     Ok(())
@@ -49,7 +49,7 @@ fn require_admin_below(conn: &mut DbConnection, actor: &Actor, unit: &UnitRow) -
 fn usable_parent(conn: &mut DbConnection, actor: &Actor, parent_id: &str) -> Result<UnitRow, ApiError> {
     let parent = visible(conn, actor, parent_id)
         .map_err(|e| e.unresolved("parent_id", "unknown_parent", "no such unit, or it is outside your scope"))?;
-    if !crate::tree::is_within(conn, &actor.unit_id, &parent.id)? {
+    if !crate::tree::Subtree::of(&actor.unit_id).holds(conn, &parent.id)? {
         return Err(ApiError::forbidden("outside_scope", "the parent is outside your subtree"));
     }
     if !parent.is_active() {
@@ -148,7 +148,7 @@ pub fn update(
     let parent = match input.parent_id {
         Some(parent_id) if Some(&parent_id) != row.parent_id.as_ref() => {
             let parent = usable_parent(conn, actor, &parent_id)?;
-            if crate::tree::is_within(conn, &row.id, &parent.id)? {
+            if crate::tree::Subtree::of(&row.id).holds(conn, &parent.id)? {
                 return Err(ApiError::field(
                     "parent_id",
                     "cycle",
@@ -214,7 +214,7 @@ pub fn close(
         if !unit.is_active() {
             return Err(ApiError::field(&field, "successor_closed", "a successor must be active"));
         }
-        if crate::tree::is_within(conn, &before_row.id, &unit.id)? {
+        if crate::tree::Subtree::of(&before_row.id).holds(conn, &unit.id)? {
             return Err(ApiError::field(
                 &field,
                 "successor_in_subtree",

@@ -10,7 +10,7 @@ use crate::db::schema::{unit_parents, unit_successors, units};
 use crate::db::DbConnection;
 use crate::error::ApiError;
 use crate::http::pagination::{self, Cursor, Sort};
-use crate::tree::{resolve_opt, scope_plan, UnitRow, BEGINNING};
+use crate::tree::{resolve_opt, UnitRow, BEGINNING};
 
 use super::types::{Level, Unit, UnitKind, UnitStatus};
 
@@ -158,7 +158,7 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> Result<(Vec<Unit>, Option<St
     };
     let ancestor = resolve_opt(conn, f.ancestor_id.as_deref())?;
     let parent = resolve_opt(conn, f.parent_id.as_deref())?;
-    let plan = scope_plan(conn, &f.viewer, ancestor.as_deref())?;
+    let plan = crate::tree::Sight::of(&f.viewer).plan(conn, ancestor.as_deref())?;
     let rows: Vec<UnitRow> = crate::with_backend!(conn, |c| {
         let mut q = crate::within_scope!(
             units::table.into_boxed(),
