@@ -370,6 +370,10 @@ error_set!(
     ReadErrors { 401 => Unauthorized, 404 => NotFound, 429 => TooManyRequests, 503 => Unavailable }
 );
 error_set!(
+    /// Reading one public record: no token, so no 401.
+    PublicReadErrors { 404 => NotFound, 429 => TooManyRequests, 503 => Unavailable }
+);
+error_set!(
     /// Printing: the record must be visible and stand.
     PrintErrors { 401 => Unauthorized, 404 => NotFound, 409 => Conflict, 429 => TooManyRequests, 503 => Unavailable }
 );

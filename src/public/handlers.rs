@@ -82,9 +82,7 @@ pub async fn list_public_models(
         (status = 200, description = "The recognised model", body = PublicModel,
          headers(("ETag" = String, description = "A digest of this answer"), ("Cache-Control" = String, description = "public, max-age=60"))),
         (status = 304, description = "Not modified since the ETag in If-None-Match"),
-        (status = 404, response = crate::openapi::NotFound),
-        (status = 429, response = crate::openapi::TooManyRequests),
-        (status = 503, response = crate::openapi::Unavailable),
+        crate::openapi::PublicReadErrors,
     ),
     security(())
 )]
@@ -116,9 +114,7 @@ pub async fn get_public_model(
         (status = 200, description = "The commendation as its decision reads, and whether it stands", body = CommendationRecord,
          headers(("ETag" = String, description = "A digest of this answer"), ("Cache-Control" = String, description = "public, max-age=60"))),
         (status = 304, description = "Not modified since the ETag in If-None-Match"),
-        (status = 404, response = crate::openapi::NotFound),
-        (status = 429, response = crate::openapi::TooManyRequests),
-        (status = 503, response = crate::openapi::Unavailable),
+        crate::openapi::PublicReadErrors,
     ),
     security(())
 )]
