@@ -31,6 +31,7 @@ WORKDIR /var/lib/dvk
 ENV DVK_BIND=0.0.0.0:8080 \
     DVK_DATABASE_URL=/var/lib/dvk/dvk.db \
     MALLOC_ARENA_MAX=2 \
+    DVK_DRAIN_SECS=5 \
     RUST_LOG=info
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \

@@ -25,6 +25,8 @@ pub struct AppState {
     pub rate_limiter: RateLimiter,
     pub token_limits: http::rate_limit::TokenLimits,
     pub metrics: crate::metrics::Metrics,
+    /// Set on SIGTERM: `/readyz` answers 503 `draining` while in-flight work finishes.
+    pub draining: std::sync::atomic::AtomicBool,
 }
 
 pub struct Application {
@@ -69,6 +71,7 @@ impl Application {
             ),
             unit_cache: UnitCache::default(),
             metrics: crate::metrics::Metrics::default(),
+            draining: Default::default(),
             config: config.clone(),
         });
         let openapi = Arc::new(crate::openapi::document());
@@ -96,6 +99,8 @@ impl Application {
         .listen(listener)
         .map_err(|e| e.to_string())?
         .shutdown_timeout(30)
+        // Signals are ours: the instance says it is draining before it stops accepting.
+        .disable_signals()
         .run();
         log::info!(
             "dvk listening on http://{}:{port} ({} database)",
@@ -116,8 +121,9 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until stopped; the webhook sender (unless `DVK_WEBHOOK_SENDER=false`) runs beside
-    /// the server and stops with it.
+    /// Serves until stopped through its handle; the webhook sender (unless
+    /// `DVK_WEBHOOK_SENDER=false`) runs beside the server and stops with it. Signals are not
+    /// listened for: an embedding (a test, a bench) stops it.
     pub async fn run(self) -> std::io::Result<()> {
         let sender = self
             .state
@@ -130,4 +136,33 @@ impl Application {
         }
         served
     }
+
+    /// `run`, as the `dvk serve` process: on SIGTERM or SIGINT the instance drains. `/readyz`
+    /// answers 503 at once, it serves on for `DVK_DRAIN_SECS`, then stops accepting and lets
+    /// in-flight requests finish.
+    pub async fn serve(self) -> std::io::Result<()> {
+        let signals = actix_web::rt::spawn(drain_on_signal(self.state.clone(), self.server.handle()));
+        let served = self.run().await;
+        signals.abort();
+        served
+    }
+}
+
+/// Waits for SIGTERM or SIGINT, then drains: readiness off at once, serving on for the drain
+/// period, then a graceful stop.
+async fn drain_on_signal(state: web::Data<AppState>, server: actix_web::dev::ServerHandle) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        log::warn!("cannot listen for SIGTERM and SIGINT; stop the process with SIGKILL");
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    state.draining.store(true, std::sync::atomic::Ordering::SeqCst);
+    let drain = state.config.drain_secs;
+    log::info!("draining: /readyz answers 503; stopping in {drain} s, after in-flight requests finish");
+    actix_web::rt::time::sleep(std::time::Duration::from_secs(drain)).await;
+    server.stop(true).await;
 }

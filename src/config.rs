@@ -73,6 +73,14 @@ pub struct Config {
     /// (`https://dvk.example.gov.vn`, or a portal that serves it), printed in each certificate's
     /// QR code. Default: `http://` and `DVK_BIND`, which only suits trials.
     pub public_base_url: Option<String>,
+    /// `DVK_TRUSTED_PROXIES`: the networks of the balancers in front of the service; from them
+    /// the caller's address is the one `X-Forwarded-For` names (rate limits are per caller).
+    /// Without it the header is ignored.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `DVK_DRAIN_SECS`, default 0: on SIGTERM (or SIGINT), how long `/readyz` answers 503
+    /// `draining` while the instance still serves, so that a balancer's health check takes it out
+    /// before it stops accepting connections; then in-flight requests finish (up to 30 s).
+    pub drain_secs: u64,
     /// `DVK_WORKERS`, default: the number of cores.
     pub workers: usize,
     /// `--dev`: generate a signing key when none is configured (never in production).
@@ -139,6 +147,8 @@ impl Config {
             token_rate_per_second: 5,
             token_failures_per_minute: 10,
             public_base_url: None,
+            drain_secs: 0,
+            trusted_proxies: vec![],
             workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             dev: false,
         }
@@ -189,6 +199,11 @@ impl Config {
             public_base_url: var("DVK_PUBLIC_BASE_URL")
                 .map(|u| public_base_url(&u).map_err(|e| format!("DVK_PUBLIC_BASE_URL: {e}")))
                 .transpose()?,
+            drain_secs: parsed("DVK_DRAIN_SECS", d.drain_secs)?,
+            trusted_proxies: crate::http::client_address::parse_trusted(
+                &var("DVK_TRUSTED_PROXIES").unwrap_or_default(),
+            )
+            .map_err(|e| format!("DVK_TRUSTED_PROXIES: {e}"))?,
             workers: parsed("DVK_WORKERS", d.workers)?,
             dev: false,
         };

@@ -99,6 +99,9 @@ pub enum ApiError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("the database is unavailable")]
     Unavailable,
+    /// This instance is shutting down: a balancer should send requests to another.
+    #[error("this instance is draining")]
+    Draining,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -171,6 +174,7 @@ impl ApiError {
             ApiError::OAuth { error, .. } => error,
             ApiError::TooManyRequests { .. } => "rate_limited",
             ApiError::Unavailable => "service_unavailable",
+            ApiError::Draining => "draining",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -192,6 +196,7 @@ impl ApiError {
                 format!("too many requests; retry after {retry_after_secs} s")
             }
             ApiError::Unavailable => "the database is unavailable; retry shortly".into(),
+            ApiError::Draining => "this instance is shutting down; send requests to another".into(),
             ApiError::MethodNotAllowed { method, allow } => {
                 format!("{method} is not served here; this path serves {allow}")
             }
@@ -248,7 +253,7 @@ impl ResponseError for ApiError {
             ApiError::OAuth { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable | ApiError::Draining => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -280,7 +285,7 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed { allow, .. } => {
                 res.insert_header((header::ALLOW, allow.clone()));
             }
-            ApiError::Unavailable => {
+            ApiError::Unavailable | ApiError::Draining => {
                 res.insert_header((header::RETRY_AFTER, "2"));
             }
             _ => {}

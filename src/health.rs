@@ -21,14 +21,18 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok".into() })
 }
 
-/// Readiness: the database answers.
+/// Readiness: the database answers and the instance is not shutting down.
 #[utoipa::path(tag = "health", responses(
     (status = 200, description = "Ready to serve", body = Health),
-    (status = 503, description = "The database is unavailable", body = Problem, content_type = "application/problem+json",
+    (status = 503, description = "The database is unavailable (`service_unavailable`), or the instance is shutting down (`draining`)",
+     body = Problem, content_type = "application/problem+json",
      headers(("Retry-After" = u32, description = "Seconds to wait"))),
 ), security(()))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if state.draining.load(std::sync::atomic::Ordering::SeqCst) {
+        return Err(ApiError::Draining);
+    }
     // A probe must answer quickly: a second for a connection, not the pool's usual wait.
     let pool = state.pool.clone();
     web::block(move || {

@@ -156,7 +156,7 @@ fn serve(mut config: Config) -> Result<(), String> {
     }
     actix_web::rt::System::new().block_on(async move {
         let app = dvk::Application::build(config)?;
-        app.run().await.map_err(|e| e.to_string())
+        app.serve().await.map_err(|e| e.to_string())
     })
 }
 

@@ -99,8 +99,11 @@ pub async fn observe(
     let started = Instant::now();
     let method = req.method().to_string();
     let path = req.path().to_string();
-    let peer = req.peer_addr().map(|a| a.ip().to_string());
     let state = req.app_data::<web::Data<AppState>>().cloned();
+    // The caller (behind a trusted balancer, the address it forwarded for).
+    let trusted = state.as_ref().map(|s| s.config.trusted_proxies.as_slice()).unwrap_or_default();
+    let peer =
+        crate::http::client_address::client_address(req.peer_addr(), req.headers(), trusted).map(|a| a.to_string());
     let _in_flight = state.as_ref().map(|s| InFlight::start(&s.metrics.in_flight));
     let res = next.call(req).await?;
     let seconds = started.elapsed().as_secs_f64();

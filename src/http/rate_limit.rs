@@ -52,7 +52,14 @@ pub async fn rate_limit(
         if let Some(state) = req.app_data::<web::Data<AppState>>().cloned() {
             let key = match crate::auth::verified_claims(req.request(), &state) {
                 Some(claims) => format!("sub:{}|{}", claims.iss, claims.sub),
-                None => format!("ip:{}", req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default()),
+                None => {
+                    let address = crate::http::client_address::client_address(
+                        req.peer_addr(),
+                        req.headers(),
+                        &state.config.trusted_proxies,
+                    );
+                    format!("ip:{}", address.map(|a| a.to_string()).unwrap_or_default())
+                }
             };
             if let Err(retry_after_secs) = state.rate_limiter.check(&key) {
                 return Ok(req.error_response(ApiError::TooManyRequests { retry_after_secs }));

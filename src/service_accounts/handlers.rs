@@ -281,7 +281,10 @@ pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: web::Byte
     let (client_id, client_secret) = client_credentials(&req, &form)?;
     let shown_id: String = client_id.chars().filter(|c| !c.is_control()).take(64).collect();
     req.extensions_mut().insert(super::ClientId(shown_id.clone()));
-    let address = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+    let address =
+        crate::http::client_address::client_address(req.peer_addr(), req.headers(), &state.config.trusted_proxies)
+            .map(|a| a.to_string())
+            .unwrap_or_default();
     state
         .token_limits
         .admit(&address, &client_id)

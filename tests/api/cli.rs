@@ -42,8 +42,9 @@ async fn dvk_token_mints_what_the_service_accepts() {
     assert_eq!(bad.status.code(), Some(1));
 }
 
-/// SIGTERM while a long import runs: the import finishes and is answered, new connections are
-/// refused, and the process exits 0. The server picks its port (0) and says which in its log;
+/// SIGTERM while a long import runs: at once `/readyz` answers 503 `draining` (a balancer takes
+/// the instance out) while it still serves for `DVK_DRAIN_SECS`; the import finishes and is
+/// answered, and the process exits 0. The server picks its port (0) and says which in its log;
 /// the import is known to be in flight when the server's own gauge says so.
 #[actix_web::test]
 async fn sigterm_lets_in_flight_requests_finish_then_exits_cleanly() {
@@ -65,6 +66,7 @@ async fn sigterm_lets_in_flight_requests_finish_then_exits_cleanly() {
         .env("DVK_DATABASE_URL", &database_url)
         .env("DVK_RATE_LIMIT_PER_SECOND", "0")
         .env("RUST_LOG", "info")
+        .env("DVK_DRAIN_SECS", "3")
         .arg("serve")
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -109,6 +111,22 @@ async fn sigterm_lets_in_flight_requests_finish_then_exits_cleanly() {
     }
     let term = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(term.success());
+    // Draining: not ready, still serving.
+    let mut draining = false;
+    for _ in 0..1000 {
+        let mut res = client.get(format!("{base}/readyz")).send().await.unwrap();
+        if res.status() == 503 {
+            let body: serde_json::Value = res.json().await.unwrap();
+            assert_eq!(body["code"], "draining", "{body}");
+            assert!(res.headers().contains_key("retry-after"));
+            draining = true;
+            break;
+        }
+        actix_web::rt::task::yield_now().await;
+    }
+    assert!(draining, "/readyz never said the instance was draining");
+    let still = client.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(still.status(), 200, "a draining instance still answers");
     let (status, body) = in_flight.await.unwrap();
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     let report: serde_json::Value = serde_json::from_slice(&body).unwrap();

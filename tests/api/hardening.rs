@@ -506,3 +506,39 @@ async fn webhook_secrets_written_before_sealing_are_sealed_at_start() {
     assert_eq!(rotated.open(&stored).as_deref(), Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
     assert_eq!(dvk::webhooks::reseal_secrets(&mut conn, &rotated).unwrap(), 0, "done once");
 }
+
+/// Behind a balancer every caller shares its address: with `DVK_TRUSTED_PROXIES` the token
+/// endpoint's failure limit is per caller (the address the balancer forwarded for), and a caller
+/// that is not behind a trusted proxy cannot escape the limit by naming another address in
+/// `X-Forwarded-For`.
+#[actix_web::test]
+async fn behind_a_trusted_balancer_the_failure_limit_is_per_caller() {
+    async fn attempt(app: &TestApp, forwarded_for: &str, client: &str) -> Resp {
+        let form = format!("grant_type=client_credentials&client_id={client}&client_secret=dvk_wrong");
+        app.request(
+            Method::POST,
+            "/api/v1/oauth/token",
+            None,
+            &[("X-Forwarded-For", forwarded_for)],
+            Some(("application/x-www-form-urlencoded", form.into_bytes())),
+        )
+        .await
+    }
+    // The test's loopback stands for the balancer.
+    let proxied = TestApp::spawn_with(|c| {
+        c.token_failures_per_minute = 2;
+        c.trusted_proxies = dvk::http::client_address::parse_trusted("127.0.0.1").unwrap();
+    })
+    .await;
+    attempt(&proxied, "198.51.100.1", "unknown-1").await.expect(401);
+    attempt(&proxied, "198.51.100.1", "unknown-2").await.expect(401);
+    attempt(&proxied, "198.51.100.1", "unknown-3").await.problem(429, "rate_limited");
+    attempt(&proxied, "198.51.100.2", "unknown-4").await.expect(401);
+    // A forged entry to the left of the balancer's does not change who is calling.
+    attempt(&proxied, "6.6.6.6, 198.51.100.1", "unknown-5").await.problem(429, "rate_limited");
+
+    let direct = TestApp::spawn_with(|c| c.token_failures_per_minute = 2).await;
+    attempt(&direct, "198.51.100.1", "unknown-1").await.expect(401);
+    attempt(&direct, "198.51.100.2", "unknown-2").await.expect(401);
+    attempt(&direct, "198.51.100.3", "unknown-3").await.problem(429, "rate_limited");
+}
