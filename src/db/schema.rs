@@ -253,6 +253,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    token_failures (subject, window_start) {
+        subject -> Text,
+        window_start -> Timestamp,
+        n -> Int4,
+    }
+}
+
+diesel::table! {
     unit_lineage (ancestor_id, descendant_id) {
         ancestor_id -> Text,
         descendant_id -> Text,
@@ -383,6 +391,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     models,
     service_account_secrets,
     service_accounts,
+    token_failures,
     unit_lineage,
     unit_parents,
     unit_successors,

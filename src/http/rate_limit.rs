@@ -72,12 +72,13 @@ pub async fn rate_limit(
 /// The token endpoint's own limits (issue 14): requests per address and per `client_id`, and
 /// failed authentications per address and per `client_id`, counted apart so that a flood of
 /// wrong secrets is refused cheaply (429, before any database work) while the right client
-/// keeps its turn. Per instance, like the limiter above.
+/// keeps its turn. Per instance, like the limiter above; the token handler also checks the
+/// failures every instance has counted in the database (`service_accounts::service`).
 pub struct TokenLimits {
     /// Requests, per address and per client: the same keyed limiter as every request's (it
     /// forgets idle keys, so random client ids cannot grow it without bound).
     requests: RateLimiter,
-    failures_per_minute: u32,
+    pub failures_per_minute: u32,
     failures: std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, u32)>>,
 }
 
@@ -91,7 +92,8 @@ impl TokenLimits {
         TokenLimits { requests, failures_per_minute, failures: Default::default() }
     }
 
-    fn keys(address: &str, client_id: &str) -> [String; 2] {
+    /// What failures count against: the address and the client.
+    pub fn keys(address: &str, client_id: &str) -> [String; 2] {
         // A client id is the caller's text: bounded so that it cannot grow the map's keys.
         let client: String = client_id.chars().take(64).collect();
         [format!("ip:{address}"), format!("client:{client}")]

@@ -293,7 +293,13 @@ pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: web::Byte
     // The connection is held to read the client, then to record the outcome; never while the
     // secret is checked.
     let lookup_id = client_id.clone();
-    let client = db::run(&state.pool, move |conn| service::load_client(conn, &lookup_id)).await?;
+    let subjects = crate::http::rate_limit::TokenLimits::keys(&address, &client_id);
+    let (shared, limit) = (subjects.clone(), state.token_limits.failures_per_minute);
+    let client = db::run(&state.pool, move |conn| {
+        service::check_shared_failures(conn, &shared, limit, crate::db::now())?;
+        service::load_client(conn, &lookup_id)
+    })
+    .await?;
     let hashes: Vec<String> = client.secrets.iter().map(|s| s.hash.clone()).collect();
     let (keyring, secret) = (state.keyring.clone(), client_secret.clone());
     let matched =
@@ -328,8 +334,14 @@ pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: web::Byte
             request_id: &request_id,
             client_request_id: client_request_id.as_deref(),
         };
-        let record =
-            service::GrantRecord { client_id: &shown_id, outcome: outcome_code, roles, address: Some(&address) };
+        let failure_subjects: &[String] = if limit > 0 { &subjects } else { &[] };
+        let record = service::GrantRecord {
+            client_id: &shown_id,
+            outcome: outcome_code,
+            roles,
+            address: Some(&address),
+            failure_subjects,
+        };
         db::transaction(conn, |conn| service::record_grant(conn, &client, rehashed, &record, &who))
     })
     .await;

@@ -291,6 +291,10 @@ pub struct GrantRecord<'a> {
     pub outcome: &'a str,
     pub roles: Vec<&'a str>,
     pub address: Option<&'a str>,
+    /// What a failed authentication counts against (the address and the client), for the
+    /// limit every instance shares; not part of the record.
+    #[serde(skip)]
+    pub failure_subjects: &'a [String],
 }
 
 /// The new hash of a secret that matched under an older one (Argon2id, or an older data key):
@@ -302,6 +306,32 @@ pub fn rehash(client: &Client, matched: Option<usize>, secret: &str, keyring: &K
 
 /// Records a token request in the audit log (under the account's unit, or the root's for an
 /// unknown client), and stores a secret's new hash.
+/// The minute a failure counts in, shared by every instance: fixed windows, so that instances
+/// agree without talking to each other.
+pub fn failure_window(now: chrono::NaiveDateTime) -> chrono::NaiveDateTime {
+    use chrono::Timelike;
+    now.with_second(0).and_then(|t| t.with_nanosecond(0)).unwrap_or(now)
+}
+
+/// Refuses (429) a client or an address that has failed `limit` times this minute, as counted
+/// by every instance on the database; `limit` 0 turns the check off.
+pub fn check_shared_failures(
+    conn: &mut DbConnection,
+    subjects: &[String],
+    limit: u32,
+    now: chrono::NaiveDateTime,
+) -> Result<(), ApiError> {
+    if limit == 0 {
+        return Ok(());
+    }
+    let window = failure_window(now);
+    if store::failures_in(conn, subjects, window)? >= i32::try_from(limit).unwrap_or(i32::MAX) {
+        let left = (window + chrono::Duration::seconds(60) - now).num_seconds().max(1);
+        return Err(ApiError::TooManyRequests { retry_after_secs: left as u64 });
+    }
+    Ok(())
+}
+
 pub fn record_grant(
     conn: &mut DbConnection,
     client: &Client,
@@ -311,6 +341,9 @@ pub fn record_grant(
 ) -> Result<(), ApiError> {
     if let Some((id, hash)) = rehashed {
         store::set_hash(conn, &id, &hash)?;
+    }
+    if record.outcome == "invalid_client" && !record.failure_subjects.is_empty() {
+        store::count_failure(conn, record.failure_subjects, failure_window(crate::db::now()))?;
     }
     let (resource_id, unit_id) = match &client.account {
         Some(a) => (a.id.as_str(), a.unit_id.as_str()),

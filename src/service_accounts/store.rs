@@ -174,3 +174,28 @@ pub fn current_roles(conn: &mut DbConnection, id: &str) -> Result<Option<(String
         _ => Ok(None),
     }
 }
+
+/// The most failures any of `subjects` has had in the minute starting `window`: the token
+/// endpoint's failure limit as every instance on the database sees it.
+pub fn failures_in(conn: &mut DbConnection, subjects: &[String], window: NaiveDateTime) -> Result<i32, ApiError> {
+    use crate::db::schema::token_failures as f;
+    let counts: Vec<i32> =
+        f::table.filter(f::subject.eq_any(subjects)).filter(f::window_start.eq(window)).select(f::n).load(conn)?;
+    Ok(counts.into_iter().max().unwrap_or(0))
+}
+
+/// Counts a failure against each of `subjects` in the minute starting `window`, and forgets
+/// minutes that have passed.
+pub fn count_failure(conn: &mut DbConnection, subjects: &[String], window: NaiveDateTime) -> Result<(), ApiError> {
+    use crate::db::schema::token_failures as f;
+    for subject in subjects {
+        crate::with_backend!(conn, |c| diesel::insert_into(f::table)
+            .values((f::subject.eq(subject), f::window_start.eq(window), f::n.eq(1)))
+            .on_conflict((f::subject, f::window_start))
+            .do_update()
+            .set(f::n.eq(f::n + 1))
+            .execute(c))?;
+    }
+    diesel::delete(f::table.filter(f::window_start.lt(window))).execute(conn)?;
+    Ok(())
+}

@@ -542,3 +542,31 @@ async fn behind_a_trusted_balancer_the_failure_limit_is_per_caller() {
     attempt(&direct, "198.51.100.2", "unknown-2").await.expect(401);
     attempt(&direct, "198.51.100.3", "unknown-3").await.problem(429, "rate_limited");
 }
+
+/// A flood of wrong secrets spread over two instances on one database is limited as one: the
+/// failures each instance counts are the database's.
+#[actix_web::test]
+async fn the_failure_limit_holds_across_instances() {
+    let first = TestApp::spawn_with(|c| c.token_failures_per_minute = 3).await;
+    let second = first.spawn_beside(|c| c.token_failures_per_minute = 3).await;
+    async fn attempt(app: &TestApp, client: &str) -> Resp {
+        let form = format!("grant_type=client_credentials&client_id={client}&client_secret=dvk_wrong");
+        app.request(
+            Method::POST,
+            "/api/v1/oauth/token",
+            None,
+            &[],
+            Some(("application/x-www-form-urlencoded", form.into_bytes())),
+        )
+        .await
+    }
+    // Three failures of one client, alternating instances: neither saw three by itself.
+    attempt(&first, "flooded").await.expect(401);
+    attempt(&second, "flooded").await.expect(401);
+    attempt(&first, "flooded").await.expect(401);
+    let refused = attempt(&second, "flooded").await;
+    refused.problem(429, "rate_limited");
+    let wait: u64 = refused.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    attempt(&first, "flooded").await.problem(429, "rate_limited");
+}

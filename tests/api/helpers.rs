@@ -9,6 +9,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 
 use dvk::config::Config;
+use dvk::keyring::Keyring;
 use dvk::Application;
 
 pub const SECRET: &str = "test-secret-that-is-long-enough-for-hs256-0123456789";
@@ -24,7 +25,12 @@ pub struct TestApp {
 
 enum Cleanup {
     Sqlite(PathBuf),
-    Postgres { admin_url: String, name: String },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
+    /// Another instance on a database that the first one drops.
+    Beside,
 }
 
 pub fn fixture_path(name: &str) -> PathBuf {
@@ -100,13 +106,28 @@ impl TestApp {
                 (path.display().to_string(), Cleanup::Sqlite(path))
             }
         };
+        Self::spawn_on(database_url, cleanup, None, adjust).await
+    }
+
+    /// A second instance on this one's database, with its data keys, as behind a balancer.
+    pub async fn spawn_beside(&self, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let (url, keys) = (self.state.config.database_url.clone(), self.state.keyring.clone());
+        Self::spawn_on(url, Cleanup::Beside, Some(keys), adjust).await
+    }
+
+    async fn spawn_on(
+        database_url: String,
+        cleanup: Cleanup,
+        keys: Option<dvk::keyring::Keyring>,
+        adjust: impl FnOnce(&mut Config),
+    ) -> TestApp {
         let mut config = Config::defaults();
         config.bind = "127.0.0.1:0".into();
         config.database_url = database_url;
         config.db_pool_size = 4;
         config.jwt_secret = Some(SECRET.into());
         config.jwt_jwks = Some(fixture_path("jwks.json"));
-        config.data_keys = Some(dvk::keyring::Keyring::parse(&dvk::keyring::Keyring::generate_entry("test")).unwrap());
+        config.data_keys = Some(keys.unwrap_or_else(|| Keyring::parse(&Keyring::generate_entry("test")).unwrap()));
         config.rate_limit_per_second = 0;
         config.token_rate_per_second = 0;
         config.token_failures_per_minute = 0;
@@ -279,6 +300,7 @@ impl Drop for TestApp {
                         diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin);
                 }
             }
+            Cleanup::Beside => {}
         }
     }
 }
