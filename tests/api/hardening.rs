@@ -228,20 +228,7 @@ async fn an_idempotent_replay_is_authorized_in_full_and_keeps_no_secret() {
         )
     };
     let form = format!("grant_type=client_credentials&client_id={sa_id}&client_secret={sa_secret}");
-    let sa_token = app
-        .request(
-            Method::POST,
-            "/api/v1/oauth/token",
-            None,
-            &[],
-            Some(("application/x-www-form-urlencoded", form.into_bytes())),
-        )
-        .await
-        .expect(200)
-        .json()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let sa_token = token_form(&app, &[], &form).await.expect(200).json()["access_token"].as_str().unwrap().to_string();
     let sa_key = [("Idempotency-Key", "sa-create-2")];
     app.post_with("/api/v1/service-accounts", &sa_token, &sa_key, &body).await.expect(201);
     app.post_with(
@@ -297,15 +284,25 @@ async fn a_grantor_gives_only_the_roles_it_holds() {
 
 // 5 and 8. The token endpoint: keyed hashes, its own limits, every grant on record.
 
-async fn token_request(app: &TestApp, form: &str) -> Resp {
+/// A client-credentials request as a script sends it, with `headers`.
+async fn token_form(app: &TestApp, headers: &[(&str, &str)], form: &str) -> Resp {
     app.request(
         Method::POST,
         "/api/v1/oauth/token",
         None,
-        &[("X-Request-Id", "script-run-7")],
+        headers,
         Some(("application/x-www-form-urlencoded", form.as_bytes().to_vec())),
     )
     .await
+}
+
+async fn token_request(app: &TestApp, form: &str) -> Resp {
+    token_form(app, &[("X-Request-Id", "script-run-7")], form).await
+}
+
+/// The form of a client authentication that fails.
+fn wrong_secret(client: &str) -> String {
+    format!("grant_type=client_credentials&client_id={client}&client_secret=dvk_wrong")
 }
 
 #[actix_web::test]
@@ -331,7 +328,7 @@ async fn the_token_endpoint_limits_failures_and_records_every_grant() {
     token_request(&app, &format!("grant_type=client_credentials&client_id={id}&client_secret={secret}"))
         .await
         .expect(200);
-    let wrong = format!("grant_type=client_credentials&client_id={id}&client_secret=dvk_wrong");
+    let wrong = wrong_secret(&id);
     for _ in 0..3 {
         assert_eq!(token_request(&app, &wrong).await.expect(401).json()["error"], "invalid_client");
     }
@@ -514,15 +511,7 @@ async fn webhook_secrets_written_before_sealing_are_sealed_at_start() {
 #[actix_web::test]
 async fn behind_a_trusted_balancer_the_failure_limit_is_per_caller() {
     async fn attempt(app: &TestApp, forwarded_for: &str, client: &str) -> Resp {
-        let form = format!("grant_type=client_credentials&client_id={client}&client_secret=dvk_wrong");
-        app.request(
-            Method::POST,
-            "/api/v1/oauth/token",
-            None,
-            &[("X-Forwarded-For", forwarded_for)],
-            Some(("application/x-www-form-urlencoded", form.into_bytes())),
-        )
-        .await
+        token_form(app, &[("X-Forwarded-For", forwarded_for)], &wrong_secret(client)).await
     }
     // The test's loopback stands for the balancer.
     let proxied = TestApp::spawn_with(|c| {
@@ -550,15 +539,7 @@ async fn the_failure_limit_holds_across_instances() {
     let first = TestApp::spawn_with(|c| c.token_failures_per_minute = 3).await;
     let second = first.spawn_beside(|c| c.token_failures_per_minute = 3).await;
     async fn attempt(app: &TestApp, client: &str) -> Resp {
-        let form = format!("grant_type=client_credentials&client_id={client}&client_secret=dvk_wrong");
-        app.request(
-            Method::POST,
-            "/api/v1/oauth/token",
-            None,
-            &[],
-            Some(("application/x-www-form-urlencoded", form.into_bytes())),
-        )
-        .await
+        token_form(app, &[], &wrong_secret(client)).await
     }
     // Three failures of one client, alternating instances: neither saw three by itself.
     attempt(&first, "flooded").await.expect(401);
