@@ -27,6 +27,9 @@ pub struct Config {
     pub webhook_retry_secs: Vec<u64>,
     /// `DVK_WEBHOOK_POLL_MS`, default 1000: how often an idle sender looks for due deliveries.
     pub webhook_poll_ms: u64,
+    /// `DVK_WEBHOOK_LEASE_SECS`, default 60 (at least 15: longer than a send may take): how long
+    /// an instance holds the deliveries it claimed; if it dies, another takes them over then.
+    pub webhook_lease_secs: u64,
     /// `DVK_WEBHOOK_SENDER`, default true: whether this process sends webhook deliveries (false:
     /// it only queues them, for another process to send; tests send step by step).
     pub webhook_sender: bool,
@@ -131,6 +134,7 @@ impl Config {
             webhook_retry_secs: crate::webhooks::delivery::RETRY_SCHEDULE_SECS.to_vec(),
             webhook_poll_ms: 1000,
             webhook_sender: true,
+            webhook_lease_secs: 60,
             webhook_allow_networks: Default::default(),
             metrics_token: None,
             jwt_issuer: "dvk".into(),
@@ -175,6 +179,7 @@ impl Config {
             },
             webhook_poll_ms: parsed("DVK_WEBHOOK_POLL_MS", d.webhook_poll_ms)?,
             webhook_sender: parsed("DVK_WEBHOOK_SENDER", d.webhook_sender)?,
+            webhook_lease_secs: parsed("DVK_WEBHOOK_LEASE_SECS", d.webhook_lease_secs)?,
             webhook_allow_networks: crate::webhooks::network::NetworkPolicy::parse(
                 &var("DVK_WEBHOOK_ALLOW_NETWORKS").unwrap_or_default(),
             )
@@ -218,6 +223,9 @@ impl Config {
         if self.jwt_max_ttl_secs < 60 || self.access_token_secs > self.jwt_max_ttl_secs {
             return Err("DVK_JWT_MAX_TTL_SECS must be at least 60 and at least DVK_ACCESS_TOKEN_SECS".into());
         }
+        if self.webhook_lease_secs < crate::webhooks::delivery::SEND_TIMEOUT.as_secs() + 5 {
+            return Err("DVK_WEBHOOK_LEASE_SECS must be at least 15: longer than a send may take".into());
+        }
         if self.workers == 0 {
             return Err("DVK_WORKERS must be at least 1".into());
         }
@@ -239,5 +247,13 @@ mod tests {
         for bad in ["ftp://x.vn", "https://x.vn/?a=1", "https://x.vn/#f", "https://u:p@x.vn", "x.vn", "data:,hi"] {
             assert!(super::public_base_url(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_webhook_lease_shorter_than_a_send_is_refused() {
+        let mut c = super::Config::defaults();
+        assert!(c.check().is_ok());
+        c.webhook_lease_secs = 10;
+        assert!(c.check().unwrap_err().contains("DVK_WEBHOOK_LEASE_SECS"));
     }
 }

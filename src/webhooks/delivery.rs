@@ -19,8 +19,8 @@ use super::store;
 /// The waits between attempts: Standard Webhooks' schedule, 27.6 h in all.
 pub const RETRY_SCHEDULE_SECS: &[u64] = &[5, 300, 1800, 7200, 18000, 36000, 36000];
 
-/// How long a claimed delivery is left to its sender before another may take it.
-const LEASE_SECS: i64 = 60;
+/// How long a receiver has to answer.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `webhook-signature`: `v1,` and the base64 HMAC-SHA256, keyed with the secret's bytes, of
 /// `{id}.{timestamp}.{body}`.
@@ -63,14 +63,23 @@ fn send(
     }
 }
 
+/// How one sender step works: the retry schedule, the send timeout, the claim's lease (longer
+/// than the timeout, or a slow send would be taken over while it still runs), where receivers
+/// may be, and the keys the signing secrets are sealed with.
+pub struct Sending<'a> {
+    pub schedule: &'a [u64],
+    pub timeout: Duration,
+    pub lease_secs: u64,
+    pub policy: &'a NetworkPolicy,
+    pub keyring: &'a Keyring,
+}
+
 /// Claims what is due, sends it, records each attempt. Returns how many were attempted.
-pub fn run_once(pool: &Pool, schedule: &[u64], timeout: Duration, policy: &NetworkPolicy, keyring: &Keyring) -> usize {
+pub fn run_once(pool: &Pool, how: &Sending<'_>) -> usize {
+    let Sending { schedule, timeout, lease_secs, policy, keyring } = *how;
     let now = db::now();
-    let due = match pool
-        .get()
-        .ok()
-        .map(|mut conn| store::claim_due(&mut conn, now, now + chrono::Duration::seconds(LEASE_SECS), 20))
-    {
+    let lease_until = now + chrono::Duration::seconds(i64::try_from(lease_secs).unwrap_or(i64::MAX / 2));
+    let due = match pool.get().ok().map(|mut conn| store::claim_due(&mut conn, now, lease_until, 20)) {
         Some(Ok(due)) => due,
         Some(Err(e)) => {
             log::warn!("webhooks: cannot claim deliveries: {e}");
@@ -90,8 +99,13 @@ pub fn run_once(pool: &Pool, schedule: &[u64], timeout: Duration, policy: &Netwo
             }
         };
         if let Ok(mut conn) = pool.get() {
-            if let Err(e) = store::record_attempt(&mut conn, &d.delivery_id, at, code, error, retry_at) {
-                log::warn!("webhooks: cannot record an attempt: {e}");
+            match store::record_attempt(&mut conn, &d, at, code, error, retry_at) {
+                Ok(true) => {}
+                Ok(false) => log::warn!(
+                    "webhooks: delivery {} was taken over after its lease ran out; this attempt is not recorded",
+                    d.delivery_id
+                ),
+                Err(e) => log::warn!("webhooks: cannot record an attempt: {e}"),
             }
         }
     }
@@ -102,7 +116,14 @@ pub fn run_once(pool: &Pool, schedule: &[u64], timeout: Duration, policy: &Netwo
 /// each attempt; how many it attempted. The background sender repeats it; a test calls it.
 pub fn deliver_due(state: &AppState) -> usize {
     let c = &state.config;
-    run_once(&state.pool, &c.webhook_retry_secs, Duration::from_secs(10), &c.webhook_allow_networks, &state.keyring)
+    let how = Sending {
+        schedule: &c.webhook_retry_secs,
+        timeout: SEND_TIMEOUT,
+        lease_secs: c.webhook_lease_secs,
+        policy: &c.webhook_allow_networks,
+        keyring: &state.keyring,
+    };
+    run_once(&state.pool, &how)
 }
 
 /// The sender: a step whenever deliveries are due, else a wait of `DVK_WEBHOOK_POLL_MS`.

@@ -253,6 +253,8 @@ struct Claimed {
 pub struct Due {
     pub delivery_id: String,
     pub attempts: i32,
+    /// Until when this claim holds it: the claim's mark, which its attempt is recorded under.
+    pub leased_until: NaiveDateTime,
     pub url: String,
     pub secret: String,
     pub event_id: String,
@@ -319,6 +321,7 @@ pub fn claim_due(
             .map(|(delivery_id, attempts, url, secret, event_id, payload, _)| Due {
                 delivery_id,
                 attempts,
+                leased_until: lease_until,
                 url,
                 secret,
                 event_id,
@@ -328,22 +331,30 @@ pub fn claim_due(
     })
 }
 
-/// Records an attempt: delivered, or pending again at `retry_at`, or failed for good (`None`).
+/// Records the attempt of claim `due`: delivered, or pending again at `retry_at`, or failed for
+/// good (`None`). Only while the claim still holds (the delivery pending, with the attempts and
+/// the lease it was claimed with): a sender that outlived its lease, whose delivery another
+/// instance has taken over, records nothing. Whether it was recorded.
 pub fn record_attempt(
     conn: &mut DbConnection,
-    id: &str,
+    due: &Due,
     at: NaiveDateTime,
     status_code: Option<i32>,
     error: Option<String>,
     retry_at: Option<NaiveDateTime>,
-) -> Result<(), ApiError> {
+) -> Result<bool, ApiError> {
     let delivered = error.is_none();
     let status = match (delivered, retry_at) {
         (true, _) => DeliveryStatus::Delivered,
         (false, Some(_)) => DeliveryStatus::Pending,
         (false, None) => DeliveryStatus::Failed,
     };
-    diesel::update(deliveries::table.find(id))
+    let held = deliveries::table
+        .find(&due.delivery_id)
+        .filter(deliveries::status.eq(DeliveryStatus::Pending.as_str()))
+        .filter(deliveries::attempts.eq(due.attempts))
+        .filter(deliveries::next_attempt_at.eq(due.leased_until));
+    let n = diesel::update(held)
         .set((
             deliveries::status.eq(status.as_str()),
             deliveries::attempts.eq(deliveries::attempts + 1),
@@ -354,7 +365,7 @@ pub fn record_attempt(
             deliveries::next_attempt_at.eq(retry_at.unwrap_or(at)),
         ))
         .execute(conn)?;
-    Ok(())
+    Ok(n == 1)
 }
 
 /// Seals every signing secret that is not sealed under the current key: plain ones (written

@@ -13,6 +13,7 @@ use crate::commendations::recognised;
 use crate::helpers::*;
 use crate::models::district_campaign;
 use crate::webhooks::Receiver;
+use dvk::webhooks::delivery::Sending;
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
@@ -133,10 +134,12 @@ async fn the_sender_checks_the_address_it_connects_to() {
     let (pool, keys) = (app.state.pool.clone(), app.state.keyring.clone());
     let timeout = std::time::Duration::from_secs(5);
     let deny = dvk::webhooks::network::NetworkPolicy::default();
-    let attempted =
-        actix_web::web::block(move || dvk::webhooks::delivery::run_once(&pool, &[0], timeout, &deny, &keys))
-            .await
-            .unwrap();
+    let attempted = actix_web::web::block(move || {
+        let how = Sending { schedule: &[0], timeout, lease_secs: 60, policy: &deny, keyring: &keys };
+        dvk::webhooks::delivery::run_once(&pool, &how)
+    })
+    .await
+    .unwrap();
     assert_eq!(attempted, 1);
     assert!(receiver.received().is_empty(), "nothing reached the loopback receiver");
     let log = app.get(&format!("/api/v1/webhooks/{hook}/deliveries"), &admin).await.expect(200).json();
@@ -145,9 +148,12 @@ async fn the_sender_checks_the_address_it_connects_to() {
 
     // With loopback allowed, the same delivery goes out, signed with the sealed secret.
     let (pool, keys) = (app.state.pool.clone(), app.state.keyring.clone());
-    actix_web::web::block(move || dvk::webhooks::delivery::run_once(&pool, &[0], timeout, &loopback, &keys))
-        .await
-        .unwrap();
+    actix_web::web::block(move || {
+        let how = Sending { schedule: &[0], timeout, lease_secs: 60, policy: &loopback, keyring: &keys };
+        dvk::webhooks::delivery::run_once(&pool, &how)
+    })
+    .await
+    .unwrap();
     let got = receiver.received();
     assert_eq!(got.len(), 1);
     let secret = created["secret"].as_str().unwrap();

@@ -25,6 +25,10 @@ struct ReceiverState {
     got: Mutex<Vec<Received>>,
     seen: AtomicUsize,
     fail_first: usize,
+    /// Hold the first request until `release`, then answer it 500: a receiver slower than a lease.
+    hold_first: bool,
+    release: tokio::sync::Notify,
+    arrived: tokio::sync::Notify,
 }
 
 pub struct Receiver {
@@ -35,13 +39,35 @@ pub struct Receiver {
 impl Receiver {
     /// A receiver that answers 500 to its first `fail_first` requests, then 204.
     pub async fn start(fail_first: usize) -> Receiver {
-        let state = web::Data::new(ReceiverState { got: Mutex::new(vec![]), seen: AtomicUsize::new(0), fail_first });
+        Self::start_with(fail_first, false).await
+    }
+
+    /// A receiver that holds its first request until `release`, then answers it 500; it answers
+    /// the others at once, 500 to the first `fail_first` of all, then 204.
+    pub async fn start_holding_first(fail_first: usize) -> Receiver {
+        Self::start_with(fail_first, true).await
+    }
+
+    async fn start_with(fail_first: usize, hold_first: bool) -> Receiver {
+        let state = web::Data::new(ReceiverState {
+            got: Mutex::new(vec![]),
+            seen: AtomicUsize::new(0),
+            fail_first,
+            hold_first,
+            release: tokio::sync::Notify::new(),
+            arrived: tokio::sync::Notify::new(),
+        });
         let shared = state.clone();
         let server = HttpServer::new(move || {
             App::new().app_data(shared.clone()).default_service(web::to(
                 |req: HttpRequest, body: web::Bytes, s: web::Data<ReceiverState>| async move {
                     let n = s.seen.fetch_add(1, Ordering::SeqCst);
-                    let answered = if n < s.fail_first { 500 } else { 204 };
+                    s.arrived.notify_one();
+                    let held = s.hold_first && n == 0;
+                    if held {
+                        s.release.notified().await;
+                    }
+                    let answered = if n < s.fail_first || held { 500 } else { 204 };
                     let header = |name: &str| {
                         req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
                     };
@@ -66,6 +92,16 @@ impl Receiver {
 
     pub fn received(&self) -> Vec<Received> {
         self.state.got.lock().unwrap().clone()
+    }
+
+    /// Waits for the next request to arrive.
+    pub async fn arrival(&self) {
+        self.state.arrived.notified().await
+    }
+
+    /// Lets the held first request be answered.
+    pub fn release(&self) {
+        self.state.release.notify_one()
     }
 }
 
@@ -304,4 +340,53 @@ async fn every_event_type_is_delivered() {
         (Some("unit"), Some(fx.id("C2")))
     );
     assert_eq!(bodies.len(), 11, "each change once: {:?}", bodies.iter().map(|b| &b["type"]).collect::<Vec<_>>());
+}
+
+/// A crashed or stalled instance's claims are taken over when their lease runs out, and the
+/// stalled sender, answered at last, records nothing over the instance that took over: an
+/// attempt is recorded only under the claim that made it.
+#[actix_web::test]
+async fn a_delivery_taken_over_after_its_lease_is_recorded_once() {
+    let settings = |c: &mut dvk::config::Config| {
+        c.webhook_lease_secs = 0;
+        c.webhook_retry_secs = vec![0];
+        c.webhook_allow_networks = dvk::webhooks::network::NetworkPolicy::parse("127.0.0.0/8").unwrap();
+    };
+    let first = TestApp::spawn_with(settings).await;
+    let second = first.spawn_beside(settings).await;
+    let fx = Fixture::load(&first).await;
+    // The held request and the next fail; the third is delivered.
+    let receiver = Receiver::start_holding_first(2).await;
+    let created = subscribe(&first, &fx, "D1", &receiver.url, json!(["model.registered"])).await;
+    let hook = created["webhook"]["id"].as_str().unwrap().to_string();
+    let campaign = district_campaign(&first, &fx).await;
+    let c1 = fx.token(&first, "C1", &["editor"]);
+    let body = json!({"campaign_id": campaign, "title": "Thử", "subject": "collective", "kind": "comprehensive",
+                      "registered_level": "district", "year": 2024});
+    let m = first.post("/api/v1/models", &c1, &body).await.expect(201).json();
+    act(&first, &c1, m["id"].as_str().unwrap(), "submit", 1, json!({})).await.expect(200);
+
+    // The first instance claims the delivery; its receiver holds the request.
+    let state = first.state.clone();
+    let stalled = actix_web::rt::task::spawn_blocking(move || dvk::webhooks::delivery::deliver_due(&state));
+    receiver.arrival().await;
+    // Its lease has run out: the second instance takes the delivery over; its attempt fails and
+    // is recorded, the delivery pending again.
+    assert_eq!(second.deliver_due().await, 1);
+    // The first is answered at last (500): its claim was taken over, so it records nothing.
+    receiver.release();
+    assert_eq!(stalled.await.unwrap(), 1);
+    let admin = fx.token(&first, "D1", &["admin"]);
+    let deliveries = format!("/api/v1/webhooks/{hook}/deliveries");
+    let d = first.get(&deliveries, &admin).await.expect(200).json()["items"][0].clone();
+    assert_eq!((d["status"].as_str(), d["attempts"].as_i64()), (Some("pending"), Some(1)), "{d}");
+    // The retry is delivered: two attempts on record, three requests sent (at least once).
+    assert_eq!(second.deliver_all_due().await, 1);
+    let d = first.get(&deliveries, &admin).await.expect(200).json()["items"][0].clone();
+    assert_eq!(
+        (d["status"].as_str(), d["attempts"].as_i64(), d["last_status"].as_i64()),
+        (Some("delivered"), Some(2), Some(204)),
+        "{d}"
+    );
+    assert_eq!(receiver.received().len(), 3);
 }
