@@ -6,7 +6,7 @@ use actix_web::{get, web, HttpResponse};
 use tokio::sync::Semaphore;
 
 use crate::auth::Actor;
-use crate::db;
+use crate::db::{self, DbConnection};
 use crate::error::ApiError;
 use crate::AppState;
 
@@ -33,13 +33,10 @@ pub async fn commendation_certificate(
     actor: Actor,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, base) = (id.into_inner(), state.config.public_base_url());
-    let name = format!("certificate-{id}.pdf");
-    let certificate = db::run(&state.pool, move |conn| {
-        db::transaction(conn, |conn| service::of_commendation(conn, &actor, &id, &base))
+    print(state, actor, id.into_inner(), "certificate", |conn, actor, id, base| {
+        service::of_commendation(conn, actor, id, base).map(|c| vec![c])
     })
-    .await?;
-    respond(vec![certificate], name).await
+    .await
 }
 
 /// The certificates of every standing commendation of an issued decision, one page each, in one
@@ -61,11 +58,22 @@ pub async fn decision_certificates(
     actor: Actor,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, base) = (id.into_inner(), state.config.public_base_url());
-    let name = format!("certificates-{id}.pdf");
+    print(state, actor, id.into_inner(), "certificates", service::of_decision).await
+}
+
+type Certificates = fn(&mut DbConnection, &Actor, &str, &str) -> Result<Vec<Certificate>, ApiError>;
+
+/// Reads what `make` prints (and audits it) in one transaction, then renders it.
+async fn print(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: String,
+    file: &str,
+    make: Certificates,
+) -> Result<HttpResponse, ApiError> {
+    let (name, base) = (format!("{file}-{id}.pdf"), state.config.public_base_url());
     let certificates =
-        db::run(&state.pool, move |conn| db::transaction(conn, |conn| service::of_decision(conn, &actor, &id, &base)))
-            .await?;
+        db::run(&state.pool, move |conn| db::transaction(conn, |conn| make(conn, &actor, &id, &base))).await?;
     respond(certificates, name).await
 }
 

@@ -115,7 +115,8 @@ fn facts(
     place: &IssuerPlace,
     base_url: &str,
 ) -> Result<Facts, ApiError> {
-    let c = row.to_api()?;
+    let mut c = row.to_api()?;
+    let issued = c.take_issued()?;
     let (recipient_name, recipient_detail) = match c.recipient.subject {
         Subject::Collective => (c.recipient.full_name.unwrap_or_else(|| model.unit_name.clone()), None),
         Subject::Individual => {
@@ -125,9 +126,6 @@ fn facts(
             };
             (c.recipient.full_name.unwrap_or_default(), Some(detail))
         }
-    };
-    let (Some(number), Some(decided_on)) = (c.decision_number, c.decided_on) else {
-        return Err(ApiError::internal("an issued commendation lacks its decision"));
     };
     Ok(Facts {
         authority: row.issuing_authority,
@@ -139,8 +137,8 @@ fn facts(
         recipient_name,
         recipient_detail,
         achievement: c.reason,
-        decision_number: number,
-        decided_on,
+        decision_number: issued.decision_number,
+        decided_on: issued.decided_on,
         signer_position: decision.signer_position.clone(),
         signer_name: decision.signer_name.clone(),
         verify_url: verify_url(base_url, &row.id),

@@ -100,6 +100,27 @@ pub struct Commendation {
     pub version: i64,
 }
 
+/// What an issued commendation was issued under: its issuer as it was, and its decision's number
+/// and date.
+pub struct IssuedUnder {
+    pub issuer: IssuerSnapshot,
+    pub decision_number: String,
+    pub decided_on: NaiveDate,
+}
+
+impl Commendation {
+    /// Takes the issuer and decision of an issued (or since revoked) commendation; a proposal has
+    /// none, and asking is an internal error.
+    pub fn take_issued(&mut self) -> Result<IssuedUnder, crate::error::ApiError> {
+        match (self.issuer_snapshot.take(), self.decision_number.take(), self.decided_on) {
+            (Some(issuer), Some(decision_number), Some(decided_on)) => {
+                Ok(IssuedUnder { issuer, decision_number, decided_on })
+            }
+            _ => Err(crate::error::ApiError::internal("an issued commendation lacks its decision")),
+        }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CommendationPage {
     pub items: Vec<Commendation>,

@@ -282,9 +282,17 @@ pub fn today() -> chrono::NaiveDate {
     day_in_vietnam(chrono::Utc::now())
 }
 
+/// Vietnam's offset from UTC (no daylight saving).
+const VIETNAM: chrono::Duration = chrono::Duration::hours(7);
+
 /// The day a moment fell on in Vietnam.
 pub fn day_in_vietnam(at: chrono::DateTime<chrono::Utc>) -> chrono::NaiveDate {
-    (at + chrono::Duration::hours(7)).date_naive()
+    (at + VIETNAM).date_naive()
+}
+
+/// The moment (UTC, as timestamps are stored) a Vietnamese day begins.
+pub fn start_of_day_in_vietnam(day: chrono::NaiveDate) -> chrono::NaiveDateTime {
+    day.and_time(chrono::NaiveTime::MIN) - VIETNAM
 }
 
 /// Runs `f` in a transaction that is always rolled back: dry runs report what a change would do.

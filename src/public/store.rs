@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
-use crate::commendations::types::CommendationStatus;
+use crate::commendations::types::{CommendationStatus, IssuedUnder};
 use crate::commendations::CommendationRow;
 use crate::db::schema::{commendations, models, units};
 use crate::db::DbConnection;
@@ -38,11 +38,8 @@ pub fn publish(conn: &mut DbConnection, models: Vec<Model>) -> Result<Vec<Public
         .select(CommendationRow::as_select())
         .load(conn)?;
     for row in rows {
-        let c = row.to_api()?;
-        let (Some(issuer), Some(number), Some(decided_on)) = (c.issuer_snapshot, c.decision_number, c.decided_on)
-        else {
-            return Err(ApiError::internal("an issued commendation lacks its decision"));
-        };
+        let mut c = row.to_api()?;
+        let IssuedUnder { issuer, decision_number: number, decided_on } = c.take_issued()?;
         issued.entry(row.model_id).or_default().push(PublicCommendation {
             form: c.form,
             recipient_subject: c.recipient.subject,
@@ -106,11 +103,8 @@ pub fn commendation_record(conn: &mut DbConnection, id: &str) -> Result<Option<C
         .filter(models::id.eq(&row.model_id))
         .select((models::title, models::person_name, models::person_position, units::id, units::name, units::level))
         .first(conn)?;
-    let c = row.to_api()?;
-    let (Some(issuer), Some(decision_number), Some(decided_on)) = (c.issuer_snapshot, c.decision_number, c.decided_on)
-    else {
-        return Err(ApiError::internal("an issued commendation lacks its decision"));
-    };
+    let mut c = row.to_api()?;
+    let IssuedUnder { issuer, decision_number, decided_on } = c.take_issued()?;
     let individual = c.recipient.subject == crate::vocabulary::Subject::Individual;
     Ok(Some(CommendationRecord {
         id: c.id,

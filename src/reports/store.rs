@@ -422,7 +422,7 @@ pub fn count_units_with_plan(conn: &mut DbConnection, t: &TargetScope<'_>) -> Re
     );
     binds.push(Bind::Text(t.campaign.to_string()));
     binds.push(Bind::Date(t.records_until));
-    binds.push(Bind::Time(day_after_in_utc(t.records_until)));
+    binds.push(Bind::Time(crate::db::start_of_day_in_vietnam(t.records_until + chrono::Duration::days(1))));
     Ok(load::<Number>(conn, &sql, &binds)?.first().map(|r| r.n).unwrap_or(0))
 }
 
@@ -447,12 +447,6 @@ pub fn count_models(
     binds.extend([Bind::Int(years.0), Bind::Int(years.1)]);
     binds.extend([Bind::Date(t.records_until), Bind::Date(t.records_until)]);
     Ok(load::<Number>(conn, &sql, &binds)?.first().map(|r| r.n).unwrap_or(0))
-}
-
-/// The first moment (as stored, UTC) of the Vietnamese day after `day`: a timestamp before it
-/// fell on `day` or earlier there.
-fn day_after_in_utc(day: chrono::NaiveDate) -> chrono::NaiveDateTime {
-    (day + chrono::Duration::days(1)).and_time(chrono::NaiveTime::MIN) - chrono::Duration::hours(7)
 }
 
 #[derive(QueryableByName)]
