@@ -95,6 +95,7 @@ fn run(cli: Cli) -> Result<(), String> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config),
         Command::Migrate => {
+            let _claim = claim(&config, "migrate it")?;
             let pool = db::build_pool(&config.database_url, 1)?;
             let mut conn = pool.get().map_err(|e| e.to_string())?;
             db::migrate(&mut conn)?;
@@ -154,6 +155,9 @@ fn serve(mut config: Config) -> Result<(), String> {
         })?)?);
         log::warn!("DEVELOPMENT MODE: secrets at rest are sealed with a generated key kept in {DEV_DATA_KEY_FILE}");
     }
+    // Held while serving: a second server or an operator's command on the same SQLite file is
+    // refused, rather than left to fail requests on SQLite's lock.
+    let _claim = claim(&config, "serve it")?;
     actix_web::rt::System::new().block_on(async move {
         let app = dvk::Application::build(config)?;
         app.serve().await.map_err(|e| e.to_string())
@@ -186,11 +190,25 @@ fn dev_file(name: &str, make: impl FnOnce() -> String) -> Result<String, String>
     Ok(secret)
 }
 
+/// Claims an SQLite database for this process (`db::claim_sqlite`), or says why not: another
+/// process (a running server) holds it, and what to do instead.
+fn claim(config: &Config, doing: &str) -> Result<Option<std::fs::File>, String> {
+    db::claim_sqlite(&config.database_url).map_err(|db::InUse { path }| {
+        format!(
+            "{path} is in use by another dvk process (an SQLite database serves one process): cannot {doing}. \
+             Import and reorganise through the running server (POST /api/v1/units/import, \
+             POST /api/v1/units/reorganize, with an admin token), or stop it first; \
+             for several instances use PostgreSQL"
+        )
+    })
+}
+
 /// Runs an operator's command as an admin of the root unit, with the audit log naming the operator.
 fn with_operator(
     config: &Config,
     f: impl FnOnce(&mut db::DbConnection, &Actor) -> Result<String, dvk::error::ApiError>,
 ) -> Result<(), String> {
+    let _claim = claim(config, "change it from the command line")?;
     let pool = db::build_pool(&config.database_url, 1)?;
     let mut conn = pool.get().map_err(|e| e.to_string())?;
     db::migrate(&mut conn)?;

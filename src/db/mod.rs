@@ -157,6 +157,41 @@ impl DbConnection {
     }
 }
 
+/// Another process holds the SQLite database this one was asked to write.
+#[derive(Debug)]
+pub struct InUse {
+    pub path: String,
+}
+
+/// Claims an SQLite database for this process until the returned file is dropped (PostgreSQL
+/// needs no claim: `None`). SQLite's writers queue on a lock inside one process (`transaction`),
+/// while a second process would wait in `busy_timeout` and then fail requests: a second server
+/// or an operator's long import beside a running server is refused instead, at once. The claim
+/// is an advisory lock on `<database>.lock`, not on the database file: SQLite's own POSIX locks
+/// on that file would be released when any other handle of this process to it is closed.
+pub fn claim_sqlite(url: &str) -> Result<Option<std::fs::File>, InUse> {
+    if Backend::of_url(url) != Backend::Sqlite {
+        return Ok(None);
+    }
+    let path = url.strip_prefix("sqlite://").unwrap_or(url);
+    if path.is_empty() || path.starts_with(':') || path.starts_with("file:") {
+        return Ok(None);
+    }
+    let lock = format!("{path}.lock");
+    let Ok(file) = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock) else {
+        // Nowhere to put the lock file (a read-only directory): SQLite will say more on open.
+        return Ok(None);
+    };
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(InUse { path: path.to_string() }),
+        Err(std::fs::TryLockError::Error(e)) => {
+            log::warn!("cannot lock {lock}: {e}; a second process on {path} would not be refused");
+            Ok(None)
+        }
+    }
+}
+
 static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Runs `f` in a write transaction. On SQLite it is `BEGIN IMMEDIATE`: a deferred transaction that

@@ -46,32 +46,73 @@ async fn dvk_token_mints_what_the_service_accepts() {
 /// the instance out) while it still serves for `DVK_DRAIN_SECS`; the import finishes and is
 /// answered, and the process exits 0. The server picks its port (0) and says which in its log;
 /// the import is known to be in flight when the server's own gauge says so.
-#[actix_web::test]
-async fn sigterm_lets_in_flight_requests_finish_then_exits_cleanly() {
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    let (database_url, pg) = match std::env::var("DVK_TEST_DATABASE_URL") {
-        Ok(admin) if !admin.is_empty() => {
-            use diesel::{Connection, RunQueryDsl};
-            let name = format!("dvk_sigterm_{id}");
-            let mut conn = diesel::PgConnection::establish(&admin).unwrap();
-            diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn).unwrap();
-            let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
-            (format!("{base}/{name}"), Some((admin, name)))
+/// A database for a server process of its own: a file, or a PostgreSQL database dropped after.
+struct ProcessDatabase {
+    url: String,
+    postgres: Option<(String, String)>,
+}
+
+impl ProcessDatabase {
+    fn new(purpose: &str) -> ProcessDatabase {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        match std::env::var("DVK_TEST_DATABASE_URL") {
+            Ok(admin) if !admin.is_empty() => {
+                use diesel::{Connection, RunQueryDsl};
+                let name = format!("dvk_{purpose}_{id}");
+                let mut conn = diesel::PgConnection::establish(&admin).unwrap();
+                diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut conn).unwrap();
+                let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
+                ProcessDatabase { url: format!("{base}/{name}"), postgres: Some((admin, name)) }
+            }
+            _ => ProcessDatabase {
+                url: std::env::temp_dir().join(format!("dvk-{purpose}-{id}.db")).display().to_string(),
+                postgres: None,
+            },
         }
-        _ => (std::env::temp_dir().join(format!("dvk-sigterm-{id}.db")).display().to_string(), None),
-    };
-    let mut child = dvk()
-        .env("DVK_JWT_SECRET", SECRET)
-        .env("DVK_DATA_KEYS", dvk::keyring::Keyring::generate_entry("cli"))
-        .env("DVK_DATABASE_URL", &database_url)
-        .env("DVK_RATE_LIMIT_PER_SECOND", "0")
+    }
+
+    /// `dvk` with the settings a server on this database needs.
+    fn dvk(&self) -> Command {
+        let mut cmd = dvk();
+        cmd.env("DVK_JWT_SECRET", SECRET)
+            .env("DVK_DATA_KEYS", dvk::keyring::Keyring::generate_entry("cli"))
+            .env("DVK_DATABASE_URL", &self.url)
+            .env("DVK_RATE_LIMIT_PER_SECOND", "0");
+        cmd
+    }
+}
+
+impl Drop for ProcessDatabase {
+    fn drop(&mut self) {
+        match &self.postgres {
+            Some((admin, name)) => {
+                use diesel::{Connection, RunQueryDsl};
+                // Best effort, like every test database: an autovacuum worker may hold it a moment.
+                if let Ok(mut conn) = diesel::PgConnection::establish(admin) {
+                    let _ =
+                        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn);
+                }
+            }
+            None => {
+                for suffix in ["", "-wal", "-shm", ".lock"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", self.url));
+                }
+            }
+        }
+    }
+}
+
+/// Starts `dvk serve` (with `drain_secs`) on `db`; the server picks its port and says which in
+/// its log, and the rest of the log is drained so the server never blocks on it.
+async fn serve(db: &ProcessDatabase, drain_secs: &str) -> (std::process::Child, String) {
+    let mut child = db
+        .dvk()
         .env("RUST_LOG", "info")
-        .env("DVK_DRAIN_SECS", "3")
+        .env("DVK_DRAIN_SECS", drain_secs)
         .arg("serve")
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // The log names the port; the rest of the log is drained so the server never blocks on it.
     let (port_tx, port_rx) = std::sync::mpsc::channel();
     let stderr = child.stderr.take().unwrap();
     std::thread::spawn(move || {
@@ -86,7 +127,55 @@ async fn sigterm_lets_in_flight_requests_finish_then_exits_cleanly() {
         .await
         .unwrap()
         .expect("the server says where it listens");
-    let base = format!("http://127.0.0.1:{port}");
+    (child, format!("http://127.0.0.1:{port}"))
+}
+
+/// An operator's import beside a running server. On SQLite (one process per database) it is
+/// refused at once with what to do instead, and so is a second server; the running server is
+/// untouched. On PostgreSQL it runs, and the server sees its units.
+#[actix_web::test]
+async fn an_import_beside_a_running_server_is_refused_on_sqlite_and_runs_on_postgres() {
+    let db = ProcessDatabase::new("beside");
+    let (mut child, base) = serve(&db, "0").await;
+    let list = data_path("vn-units-2024.csv");
+    let import = db.dvk().arg("import-units").arg(&list).output().unwrap();
+    let stderr = String::from_utf8_lossy(&import.stderr);
+    let client = awc::Client::builder().timeout(std::time::Duration::from_secs(60)).finish();
+    let admin = sign_hs256(&claims("VN", "central", &["admin"]));
+    let mut units = client
+        .get(format!("{base}/api/v1/units?code=01"))
+        .insert_header(("Authorization", format!("Bearer {admin}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(units.status(), 200);
+    let found: serde_json::Value = units.json().await.unwrap();
+    if db.postgres.is_none() {
+        assert_eq!(import.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("is in use by another dvk process") && stderr.contains("POST /api/v1/units/import"),
+            "{stderr}"
+        );
+        assert!(found["items"].as_array().unwrap().is_empty(), "nothing was imported: {found}");
+        let second = db.dvk().env("DVK_BIND", "127.0.0.1:0").arg("serve").output().unwrap();
+        assert_eq!(second.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&second.stderr).contains("cannot serve it"));
+    } else {
+        assert!(import.status.success(), "{stderr}");
+        let report: serde_json::Value = serde_json::from_slice(&import.stdout).unwrap();
+        assert_eq!(report["created"], 10810);
+        assert_eq!(found["items"][0]["code"], "01", "the server sees the import: {found}");
+    }
+    let mut ready = client.get(format!("{base}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200, "{:?}", ready.body().await);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[actix_web::test]
+async fn sigterm_lets_in_flight_requests_finish_then_exits_cleanly() {
+    let db = ProcessDatabase::new("sigterm");
+    let (mut child, base) = serve(&db, "3").await;
     let client = awc::Client::builder().timeout(std::time::Duration::from_secs(60)).finish();
     let admin = sign_hs256(&claims("VN", "central", &["admin"]));
     let csv = std::fs::read(data_path("vn-units-2024.csv")).unwrap();
@@ -135,16 +224,4 @@ async fn sigterm_lets_in_flight_requests_finish_then_exits_cleanly() {
     let refused = awc::Client::default().get(format!("{base}/healthz")).send().await;
     assert!(refused.is_err(), "nothing answers after the exit");
     assert_eq!(exit.code(), Some(0), "a clean exit");
-    match pg {
-        Some((admin, name)) => {
-            use diesel::{Connection, RunQueryDsl};
-            // Best effort, like every test database: an autovacuum worker may hold it a moment.
-            if let Ok(mut conn) = diesel::PgConnection::establish(&admin) {
-                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn);
-            }
-        }
-        None => {
-            let _ = std::fs::remove_file(&database_url);
-        }
-    }
 }
