@@ -132,7 +132,16 @@ impl Application {
             .then(|| actix_web::rt::spawn(crate::webhooks::delivery::run(self.state.clone())));
         let served = self.server.await;
         if let Some(sender) = sender {
-            sender.abort();
+            // A step cut off between a receiver's answer and its record would send that message
+            // again after the lease: the sender claims nothing more and finishes the step it is in.
+            self.state.draining.store(true, std::sync::atomic::Ordering::SeqCst);
+            let mut sender = sender;
+            if actix_web::rt::time::timeout(SENDER_STOP_WAIT, &mut sender).await.is_err() {
+                log::warn!(
+                    "webhooks: the sender's step outlasted {SENDER_STOP_WAIT:?}; its claims end with their lease"
+                );
+                sender.abort();
+            }
         }
         served
     }
@@ -147,6 +156,10 @@ impl Application {
         served
     }
 }
+
+/// How long a stopping instance waits for the webhook sender's step in progress: a batch of
+/// receivers answering within their timeout.
+const SENDER_STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Waits for SIGTERM or SIGINT, then drains: readiness off at once, serving on for the drain
 /// period, then a graceful stop.

@@ -309,9 +309,14 @@ impl From<diesel::result::Error> for ApiError {
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) | Error::BrokenTransactionManager => {
                 ApiError::Unavailable
             }
-            // The server is shutting down or restarting (SQLSTATE 57P01-57P03 and lost sockets).
+            // The server is shutting down or restarting (SQLSTATE 57P01-57P03 and lost sockets),
+            // or the connection reached a server that is now a standby (25006, after a failover
+            // demoted the old primary): the connection is dropped and the next one finds the
+            // primary (`target_session_attrs=read-write`).
             Error::DatabaseError(_, ref info)
                 if [
+                    "read-only transaction",
+                    "in recovery",
                     "terminating connection",
                     "server closed the connection",
                     "no connection to the server",

@@ -126,10 +126,12 @@ pub fn deliver_due(state: &AppState) -> usize {
     run_once(&state.pool, &how)
 }
 
-/// The sender: a step whenever deliveries are due, else a wait of `DVK_WEBHOOK_POLL_MS`.
+/// The sender: a step whenever deliveries are due, else a wait of `DVK_WEBHOOK_POLL_MS`; it
+/// returns between steps once the instance is draining.
 pub async fn run(state: actix_web::web::Data<AppState>) {
     let poll = Duration::from_millis(state.config.webhook_poll_ms.max(10));
-    loop {
+    let draining = || state.draining.load(std::sync::atomic::Ordering::SeqCst);
+    while !draining() {
         let step = state.clone();
         let sent = actix_web::web::block(move || deliver_due(&step)).await.unwrap_or(0);
         if sent == 0 {
