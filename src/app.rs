@@ -44,7 +44,7 @@ impl Application {
             "no data key is configured: set DVK_DATA_KEYS (make one with `dvk data-key`), \
              or start with --dev to generate a development key",
         )?;
-        let pool = db::build_pool(&config.database_url, config.db_pool_size)?;
+        let pool = db::open(&config)?;
         {
             let mut conn = pool.get().map_err(|e| format!("cannot connect to the database: {e}"))?;
             db::migrate(&mut conn)?;
@@ -88,6 +88,7 @@ impl Application {
                 .app_data(http::json::path_config())
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", (*openapi).clone()))
                 .default_service(web::to(crate::health::not_found))
+                .wrap(from_fn(http::reads::route_reads))
                 .wrap(from_fn(http::idempotency::idempotency))
                 .wrap(from_fn(http::rate_limit::rate_limit))
                 // Inside request_id (so the log line has it), outside compression.

@@ -10,6 +10,12 @@ pub struct Config {
     pub database_url: String,
     /// `DVK_DB_POOL_SIZE`, default 8.
     pub db_pool_size: u32,
+    /// `DVK_DATABASE_READ_URL`, default none: a PostgreSQL standby that lists, reports and public
+    /// reads go to (its own pool of `DVK_DB_POOL_SIZE`), but for a caller's own recent writes.
+    pub database_read_url: Option<String>,
+    /// `DVK_READ_AFTER_WRITE_SECS`, default 10: how long after a caller's write this instance
+    /// sends that caller's reads to the primary rather than the standby.
+    pub read_after_write_secs: u64,
     /// `DVK_JWT_SECRET`: HS256 key for bearer tokens (at least 32 bytes).
     pub jwt_secret: Option<String>,
     /// `DVK_JWT_JWKS`: a JWKS file of RS256/ES256 public keys, chosen by `kid`.
@@ -126,6 +132,8 @@ impl Config {
             bind: "127.0.0.1:8080".into(),
             database_url: "dvk.db".into(),
             db_pool_size: 8,
+            database_read_url: None,
+            read_after_write_secs: 10,
             jwt_secret: None,
             jwt_jwks: None,
             jwt_signing_key: None,
@@ -164,6 +172,8 @@ impl Config {
             bind: var("DVK_BIND").unwrap_or(d.bind),
             database_url: var("DVK_DATABASE_URL").unwrap_or(d.database_url),
             db_pool_size: parsed("DVK_DB_POOL_SIZE", d.db_pool_size)?,
+            database_read_url: var("DVK_DATABASE_READ_URL"),
+            read_after_write_secs: parsed("DVK_READ_AFTER_WRITE_SECS", d.read_after_write_secs)?,
             jwt_secret: var("DVK_JWT_SECRET"),
             jwt_jwks: var("DVK_JWT_JWKS").map(PathBuf::from),
             jwt_signing_key: var("DVK_JWT_SIGNING_KEY").map(PathBuf::from),
@@ -225,6 +235,18 @@ impl Config {
         }
         if self.webhook_lease_secs < crate::webhooks::delivery::SEND_TIMEOUT.as_secs() + 5 {
             return Err("DVK_WEBHOOK_LEASE_SECS must be at least 15: longer than a send may take".into());
+        }
+        if let Some(read_url) = &self.database_read_url {
+            let postgres = crate::db::Backend::Postgres;
+            if crate::db::Backend::of_url(&self.database_url) != postgres
+                || crate::db::Backend::of_url(read_url) != postgres
+            {
+                return Err(
+                    "DVK_DATABASE_READ_URL names a PostgreSQL standby of DVK_DATABASE_URL's PostgreSQL primary; \
+                            SQLite has no standby"
+                        .into(),
+                );
+            }
         }
         if self.workers == 0 {
             return Err("DVK_WORKERS must be at least 1".into());

@@ -98,7 +98,7 @@ pub async fn list_audit_events(
         limit: format.limit(q.limit)?,
         cursor: q.cursor.as_deref().map(|c| Cursor::decode(c, "-occurred_at")).transpose()?,
     };
-    let (rows, next_cursor) = db::run(&state.pool, move |conn| store::list(conn, &filter)).await?;
+    let (rows, next_cursor) = db::read(&state.pool, move |conn| store::list(conn, &filter)).await?;
     let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
     let items = rows
         .into_iter()

@@ -106,7 +106,7 @@ pub async fn list_campaigns(
         sort_name,
         limit,
     };
-    let page = db::run(&state.pool, move |conn| {
+    let page = db::read(&state.pool, move |conn| {
         // Tokens and spreadsheets name units by code: a unit filter takes either.
         let mut filter = filter;
         filter.unit_id = crate::tree::resolve_opt(conn, filter.unit_id.as_deref())?;

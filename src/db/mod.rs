@@ -2,6 +2,7 @@
 //! places where the two backends need different SQL.
 
 pub mod schema;
+pub mod standby;
 
 use std::time::Duration;
 
@@ -26,6 +27,8 @@ pub struct Pool {
     /// newcomer take a returned connection from a waiter: with 32 clients on 8 connections some
     /// requests waited most of a second (PostgreSQL national list, p99 148 ms, max 815 ms).
     turns: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Where reads may go instead (`DVK_DATABASE_READ_URL`).
+    standby: Option<std::sync::Arc<standby::Standby>>,
 }
 
 impl std::ops::Deref for Pool {
@@ -69,6 +72,8 @@ impl Backend {
 pub struct Manager {
     backend: Backend,
     url: String,
+    /// Settings every PostgreSQL connection of this pool starts with.
+    session: &'static str,
 }
 
 impl ManageConnection for Manager {
@@ -83,6 +88,9 @@ impl ManageConnection for Manager {
                 // PostgreSQL may switch to a generic plan that ignores the values: a search's
                 // pattern and a scope's size decide the best plan, so plan each run for its values.
                 conn.batch_execute("SET plan_cache_mode = force_custom_plan").map_err(r2d2::Error::QueryError)?;
+                if !self.session.is_empty() {
+                    conn.batch_execute(self.session).map_err(r2d2::Error::QueryError)?;
+                }
                 Ok(DbConnection::Postgresql(conn))
             }
             Backend::Sqlite => {
@@ -111,9 +119,39 @@ impl ManageConnection for Manager {
 }
 
 pub fn build_pool(url: &str, size: u32) -> Result<Pool, String> {
+    let inner = connections(url, size, "")?;
+    Ok(Pool { inner, turns: std::sync::Arc::new(tokio::sync::Semaphore::new(size as usize)), standby: None })
+}
+
+/// The pools the service's settings name: the primary, and the standby reads may go to.
+pub fn open(config: &crate::config::Config) -> Result<Pool, String> {
+    let Some(read_url) = &config.database_read_url else {
+        return build_pool(&config.database_url, config.db_pool_size);
+    };
+    // A write is acknowledged once the synchronous standby (when the primary names one in
+    // `synchronous_standby_names`) has applied it, so a read there sees it (standby.rs).
+    let inner = connections(&config.database_url, config.db_pool_size, "SET synchronous_commit = remote_apply")?;
+    // Built without waiting: a standby that is down at start only sends reads to the primary.
+    let reads = r2d2::Pool::builder()
+        .max_size(config.db_pool_size)
+        .test_on_check_out(false)
+        .connection_timeout(STANDBY_WAIT)
+        .build_unchecked(Manager { backend: Backend::Postgres, url: read_url.clone(), session: "" });
+    let window = Duration::from_secs(config.read_after_write_secs);
+    Ok(Pool {
+        inner,
+        turns: std::sync::Arc::new(tokio::sync::Semaphore::new(config.db_pool_size as usize)),
+        standby: Some(std::sync::Arc::new(standby::Standby::new(reads, config.db_pool_size, window))),
+    })
+}
+
+/// How long a read waits for a standby connection before it goes to the primary instead.
+const STANDBY_WAIT: Duration = Duration::from_millis(300);
+
+fn connections(url: &str, size: u32, session: &'static str) -> Result<r2d2::Pool<Manager>, String> {
     let backend = Backend::of_url(url);
-    let manager = Manager { backend, url: url.to_string() };
-    let inner = r2d2::Pool::builder()
+    let manager = Manager { backend, url: url.to_string(), session };
+    r2d2::Pool::builder()
         .max_size(size)
         // A broken connection shows itself as an error on use; checking every checkout costs a
         // round trip per request.
@@ -121,8 +159,14 @@ pub fn build_pool(url: &str, size: u32) -> Result<Pool, String> {
         // With the database down, a request fails with 503 after this wait instead of hanging.
         .connection_timeout(CONNECTION_WAIT)
         .build(manager)
-        .map_err(|e| format!("cannot open the database at {}: {e}", redact(url)))?;
-    Ok(Pool { inner, turns: std::sync::Arc::new(tokio::sync::Semaphore::new(size as usize)) })
+        .map_err(|e| format!("cannot open the database at {}: {e}", redact(url)))
+}
+
+impl Pool {
+    /// The standby reads may go to, when one is configured.
+    pub fn standby(&self) -> Option<&standby::Standby> {
+        self.standby.as_deref()
+    }
 }
 
 /// How long a request waits for a connection before it is answered 503.
@@ -273,6 +317,45 @@ where
     }))
     .await
     .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))?
+}
+
+/// Runs a read (a list, a report, a public read) on the standby when one is configured and the
+/// request may read there (`standby::scope`); else, or when the standby gives no connection in
+/// time, on the primary like `run`.
+pub async fn read<T, F>(pool: &Pool, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    let Some(standby) = pool.standby.clone().filter(|_| standby::may_read_standby()) else {
+        return run(pool, f).await;
+    };
+    let Ok(Ok(turn)) = tokio::time::timeout(CONNECTION_WAIT, standby.turns.clone().acquire_owned()).await else {
+        return run(pool, f).await;
+    };
+    let primary = pool.clone();
+    let on_standby = actix_web::web::block(crate::http::logging::blocking(move || {
+        let _turn = turn;
+        match standby.pool.get() {
+            Ok(mut conn) => {
+                let result = f(&mut conn);
+                if matches!(result, Err(ApiError::Unavailable)) {
+                    LOST.with(|lost| lost.set(true));
+                }
+                Ok(result)
+            }
+            Err(e) => {
+                log::warn!("standby unavailable, reading from the primary: {e}");
+                Err(f)
+            }
+        }
+    }))
+    .await
+    .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))?;
+    match on_standby {
+        Ok(result) => result,
+        Err(f) => run(&primary, f).await,
+    }
 }
 
 /// `?` placeholders become `$1, $2…` on PostgreSQL, so raw SQL is written once.

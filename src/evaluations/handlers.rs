@@ -100,7 +100,7 @@ pub async fn list_evaluations(
         limit,
         cursor,
     };
-    let page = db::run(&state.pool, move |conn| {
+    let page = db::read(&state.pool, move |conn| {
         // Tokens and spreadsheets name units by code: a unit filter takes either.
         let mut filter = filter;
         filter.evaluator_unit_id = crate::tree::resolve_opt(conn, filter.evaluator_unit_id.as_deref())?;

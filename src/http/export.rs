@@ -299,7 +299,7 @@ pub async fn respond<P: Page>(pool: &Pool, format: Format, lang: Lang, page: P) 
     let names = if ids.is_empty() {
         HashMap::new()
     } else {
-        crate::db::run(pool, move |conn| crate::tree::names(conn, &ids)).await?
+        crate::db::read(pool, move |conn| crate::tree::names(conn, &ids)).await?
     };
     let table = Table {
         name: P::NAME.to_string(),

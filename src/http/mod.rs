@@ -10,6 +10,7 @@ pub mod json;
 pub mod logging;
 pub mod pagination;
 pub mod rate_limit;
+pub mod reads;
 pub mod sheet;
 pub mod text;
 

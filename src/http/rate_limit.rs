@@ -42,6 +42,21 @@ impl RateLimiter {
     }
 }
 
+/// Who is calling, as the limits count: the token's subject, or the client address without one.
+pub fn caller(req: &ServiceRequest, state: &AppState) -> String {
+    match crate::auth::verified_claims(req.request(), state) {
+        Some(claims) => format!("sub:{}|{}", claims.iss, claims.sub),
+        None => {
+            let address = crate::http::client_address::client_address(
+                req.peer_addr(),
+                req.headers(),
+                &state.config.trusted_proxies,
+            );
+            format!("ip:{}", address.map(|a| a.to_string()).unwrap_or_default())
+        }
+    }
+}
+
 pub async fn rate_limit(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -50,17 +65,7 @@ pub async fn rate_limit(
     let exempt = path == "/healthz" || path == "/readyz";
     if !exempt {
         if let Some(state) = req.app_data::<web::Data<AppState>>().cloned() {
-            let key = match crate::auth::verified_claims(req.request(), &state) {
-                Some(claims) => format!("sub:{}|{}", claims.iss, claims.sub),
-                None => {
-                    let address = crate::http::client_address::client_address(
-                        req.peer_addr(),
-                        req.headers(),
-                        &state.config.trusted_proxies,
-                    );
-                    format!("ip:{}", address.map(|a| a.to_string()).unwrap_or_default())
-                }
-            };
+            let key = caller(&req, &state);
             if let Err(retry_after_secs) = state.rate_limiter.check(&key) {
                 return Ok(req.error_response(ApiError::TooManyRequests { retry_after_secs }));
             }

@@ -114,7 +114,7 @@ pub async fn list_models(
         sort_name,
         ..store::Filter::visible_to(&actor.unit_id, limit)
     };
-    let (items, next_cursor) = db::run(&state.pool, move |conn| {
+    let (items, next_cursor) = db::read(&state.pool, move |conn| {
         // Tokens and spreadsheets name units by code: a unit filter takes either.
         let mut filter = filter;
         filter.unit_id = crate::tree::resolve_opt(conn, filter.unit_id.as_deref())?;
@@ -244,7 +244,7 @@ pub async fn list_progress(
 ) -> Result<HttpResponse, ApiError> {
     let (id, q) = (id.into_inner(), query.into_inner());
     let (limit, lang) = (format.limit(q.limit)?, q.lang.unwrap_or_default());
-    let (items, next_cursor) = db::run(&state.pool, move |conn| {
+    let (items, next_cursor) = db::read(&state.pool, move |conn| {
         let model = service::visible(conn, &actor, &id)?;
         store::list_progress(conn, &model.id, limit, q.cursor.as_deref())
     })
@@ -274,7 +274,7 @@ pub async fn list_replications(
     let lang = q.lang.unwrap_or_default();
     let mut filter = store::Filter::visible_to(&actor.unit_id, format.limit(q.limit)?);
     filter.cursor = q.cursor.as_deref().map(|c| Cursor::decode(c, &filter.sort_name)).transpose()?;
-    let (items, next_cursor) = db::run(&state.pool, move |conn| {
+    let (items, next_cursor) = db::read(&state.pool, move |conn| {
         let source = service::visible(conn, &actor, &id)?;
         filter.replicated_from_id = Some(source.id);
         filter.exclude_withdrawn = true;

@@ -49,7 +49,7 @@ pub async fn list_public_models(
         None,
     )?;
     let (year, search) = (pagination::year(q.year)?, text::search_query(q.q)?);
-    let page = db::run(&state.pool, move |conn| {
+    let page = db::read(&state.pool, move |conn| {
         // The public sees what the root sees, narrowed to recognised models.
         let root = crate::tree::root_id(conn)?;
         let filter = crate::models::Filter {
@@ -93,7 +93,7 @@ pub async fn get_public_model(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let model = db::run(&state.pool, move |conn| {
+    let model = db::read(&state.pool, move |conn| {
         let row = crate::models::find(conn, &id)?
             .filter(|m| m.status == ModelStatus::Recognized)
             .ok_or(ApiError::NotFound)?;
@@ -126,6 +126,6 @@ pub async fn get_public_commendation(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let record =
-        db::run(&state.pool, move |conn| store::commendation_record(conn, &id)?.ok_or(ApiError::NotFound)).await?;
+        db::read(&state.pool, move |conn| store::commendation_record(conn, &id)?.ok_or(ApiError::NotFound)).await?;
     Ok(etag::respond_public(&req, MAX_AGE_SECS, &record))
 }

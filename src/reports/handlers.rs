@@ -36,7 +36,7 @@ pub async fn models_report(
 ) -> Result<HttpResponse, ApiError> {
     let request = ModelReportRequest::parse(query.into_inner())?;
     let (lang, name) = (request.lang, "models-report");
-    let report = db::run(&state.pool, move |conn| service::models_report(conn, &actor, &request)).await?;
+    let report = db::read(&state.pool, move |conn| service::models_report(conn, &actor, &request)).await?;
     respond(&req, format, name, &report, lang)
 }
 
@@ -63,7 +63,7 @@ pub async fn commendations_report(
 ) -> Result<HttpResponse, ApiError> {
     let request = CommendationReportRequest::parse(query.into_inner())?;
     let (lang, name) = (request.lang, "commendations-report");
-    let report = db::run(&state.pool, move |conn| service::commendations_report(conn, &actor, &request)).await?;
+    let report = db::read(&state.pool, move |conn| service::commendations_report(conn, &actor, &request)).await?;
     respond(&req, format, name, &report, lang)
 }
 
@@ -97,7 +97,7 @@ pub async fn campaign_targets(
         include_predecessors: q.include_predecessors.unwrap_or(false),
     };
     let report =
-        db::run(&state.pool, move |conn| service::targets(conn, &actor, &id, asked, lang, crate::db::today())).await?;
+        db::read(&state.pool, move |conn| service::targets(conn, &actor, &id, asked, lang, crate::db::today())).await?;
     if format.is_spreadsheet() {
         return rules::targets_table(&report, lang).respond(format);
     }

@@ -67,7 +67,7 @@ pub async fn list_service_accounts(
     let q = query.into_inner();
     let (limit, lang) = (format.limit(q.limit)?, q.lang.unwrap_or_default());
     let cursor = q.cursor.as_deref().map(|c| Cursor::decode(c, "created_at")).transpose()?;
-    let page = db::run(&state.pool, move |conn| {
+    let page = db::read(&state.pool, move |conn| {
         let (rows, next_cursor) =
             super::store::list(conn, &actor.unit_id, q.unit_id.as_deref(), q.status, limit, &cursor)?;
         Ok(ServiceAccountPage { items: service::load_page(conn, &rows)?, next_cursor })

@@ -117,7 +117,7 @@ pub async fn list_units(
         limit,
         cursor,
     };
-    let (items, next_cursor) = db::run(&state.pool, move |conn| store::list(conn, &filter)).await?;
+    let (items, next_cursor) = db::read(&state.pool, move |conn| store::list(conn, &filter)).await?;
     let lang = query.lang.unwrap_or_default();
     crate::http::export::respond(&state.pool, format, lang, UnitPage { items, next_cursor }).await
 }
@@ -139,7 +139,7 @@ pub async fn unit_ancestors(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let items = db::run(&state.pool, move |conn| {
+    let items = db::read(&state.pool, move |conn| {
         let row = service::visible(conn, &actor, &id)?;
         let rows = crate::tree::Sight::of(&actor.unit_id).ancestors_of(conn, &row.id)?;
         store::to_units(conn, rows)

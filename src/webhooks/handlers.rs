@@ -66,7 +66,7 @@ pub async fn list_webhooks(
     let q = query.into_inner();
     let (limit, lang) = (format.limit(q.limit)?, q.lang.unwrap_or_default());
     let cursor = q.cursor.as_deref().map(|c| Cursor::decode(c, "created_at")).transpose()?;
-    let page = db::run(&state.pool, move |conn| {
+    let page = db::read(&state.pool, move |conn| {
         let (rows, next_cursor) = store::list(conn, &actor.unit_id, limit, &cursor)?;
         Ok(WebhookPage { items: rows.iter().map(|r| r.to_api()).collect::<Result<_, _>>()?, next_cursor })
     })
@@ -149,7 +149,7 @@ pub async fn list_deliveries(
     let (id, q) = (id.into_inner(), query.into_inner());
     let (limit, lang) = (format.limit(q.limit)?, q.lang.unwrap_or_default());
     let cursor = q.cursor.as_deref().map(|c| Cursor::decode(c, "-created_at")).transpose()?;
-    let page = db::run(&state.pool, move |conn| {
+    let page = db::read(&state.pool, move |conn| {
         let hook = service::visible(conn, &actor, &id)?;
         let (rows, next_cursor) = store::list_deliveries(conn, &hook.id, q.status, limit, &cursor)?;
         let items = rows.iter().map(|(d, e)| store::to_delivery(d, e)).collect::<Result<_, _>>()?;

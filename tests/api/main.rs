@@ -23,6 +23,7 @@ mod reports;
 mod schema;
 mod security;
 mod service_accounts;
+mod standby;
 mod sync;
 mod units;
 mod webhooks;

@@ -9,7 +9,7 @@ use crate::campaigns::{campaign, launched};
 use crate::helpers::*;
 
 /// A collective by-field model registered at district level under `campaign_id`.
-fn model(campaign_id: &str, title: &str) -> Value {
+pub fn model(campaign_id: &str, title: &str) -> Value {
     json!({
         "campaign_id": campaign_id, "title": title,
         "description": "Vận động nhân dân hiến đất, góp công làm đường giao thông nông thôn",
