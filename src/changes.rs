@@ -51,6 +51,7 @@ pub fn record<B: Serialize, A: Serialize>(
     after: Option<&A>,
 ) -> Result<(), ApiError> {
     let after = after.map(serde_json::to_value).transpose().map_err(|e| ApiError::internal(e.to_string()))?;
+    crate::http::idempotency::mark_committed(conn, change.resource_type, change.resource_id)?;
     if let (Some(event), Some(unit_id)) = (change.event, change.unit_id) {
         crate::webhooks::service::queue(
             conn,

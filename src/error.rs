@@ -80,6 +80,14 @@ pub enum ApiError {
     MethodNotAllowed { method: String, allow: String },
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String, allowed_actions: Option<Vec<String>> },
+    /// A retry arrived while the request holding its `Idempotency-Key` still runs (or until its
+    /// lease ends, if it died).
+    #[error("a request with this Idempotency-Key is still being processed; retry after it completes")]
+    KeyInUse { retry_after_secs: u64 },
+    /// An idempotent retry of a request whose write committed but whose answer was lost (its
+    /// instance stopped in between): the write is not run again; `location` is what it changed.
+    #[error("this request was carried out, but its answer was lost; read the result at Location")]
+    AnswerLost { location: Option<String> },
     #[error("the resource has changed since it was read")]
     PreconditionFailed { current: Option<Value> },
     #[error("If-Match is required")]
@@ -165,6 +173,8 @@ impl ApiError {
             | ApiError::Conflict { code, .. }
             | ApiError::Unprocessable { code, .. } => code,
             ApiError::NotFound => "not_found",
+            ApiError::AnswerLost { .. } => "idempotency_key_answer_lost",
+            ApiError::KeyInUse { .. } => "idempotency_key_in_use",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::PreconditionFailed { .. } => "version_mismatch",
             ApiError::PreconditionRequired => "if_match_required",
@@ -243,7 +253,7 @@ impl ResponseError for ApiError {
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Conflict { .. } | ApiError::AnswerLost { .. } | ApiError::KeyInUse { .. } => StatusCode::CONFLICT,
             ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -279,11 +289,14 @@ impl ResponseError for ApiError {
                     format!("Bearer realm=\"dvk\", error=\"invalid_token\", error_description=\"{code}\""),
                 ));
             }
-            ApiError::TooManyRequests { retry_after_secs } => {
+            ApiError::TooManyRequests { retry_after_secs } | ApiError::KeyInUse { retry_after_secs } => {
                 res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
             ApiError::MethodNotAllowed { allow, .. } => {
                 res.insert_header((header::ALLOW, allow.clone()));
+            }
+            ApiError::AnswerLost { location: Some(location) } => {
+                res.insert_header((header::LOCATION, location.clone()));
             }
             ApiError::Unavailable | ApiError::Draining => {
                 res.insert_header((header::RETRY_AFTER, "2"));

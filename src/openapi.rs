@@ -226,7 +226,10 @@ impl Modify for Security {
 #[into_params(parameter_in = Header)]
 pub struct IdempotencyKeyHeader {
     /// 1–255 visible ASCII characters (a UUID is a good choice). The first response is replayed
-    /// for 24 h; the same key with a different request is 422; while the first is running, 409.
+    /// for 24 h; the same key with a different request is 422; while the first is running, 409
+    /// `idempotency_key_in_use` (a request that died frees its key within 15 s); if the first
+    /// request's write committed but its answer was lost, 409 `idempotency_key_answer_lost` with
+    /// `Location` naming the result, and the write is not run again.
     #[param(rename = "Idempotency-Key", min_length = 1, max_length = 255, pattern = "^[!-~]+$")]
     pub idempotency_key: Option<String>,
 }
@@ -307,10 +310,12 @@ problem_response!(
 problem_response!(NotFound, "No such resource, or it is outside the caller's scope", ApiError::NotFound);
 problem_response!(
     Conflict,
-    "The request conflicts with the resource's state or another record; for a lifecycle action, `allowed_actions` lists what the present status allows",
+    "The request conflicts with the resource's state or another record; for a lifecycle action, `allowed_actions` lists what the present status allows. On a retry with an `Idempotency-Key`: `idempotency_key_in_use` (with `Retry-After`) while the first request runs, `idempotency_key_answer_lost` (with `Location`) when its write committed but its answer was lost",
     crate::models::rules::LIFECYCLE
         .apply(crate::models::types::ModelStatus::Draft, crate::models::types::ModelAction::Accept)
-        .unwrap_err()
+        .unwrap_err(),
+    "Retry-After" => "With `idempotency_key_in_use`: seconds until the first request should have finished",
+    "Location" => "With `idempotency_key_answer_lost`: the resource the first request's write changed"
 );
 problem_response!(
     PreconditionFailed,

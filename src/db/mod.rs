@@ -46,6 +46,12 @@ thread_local! {
     static LOST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
+/// The connection this thread holds found its server gone: the pool drops it when it is returned.
+/// (`run` does this itself; work that holds a connection of its own calls it.)
+pub fn forget_connection() {
+    LOST.with(|lost| lost.set(true));
+}
+
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
@@ -300,7 +306,7 @@ where
         .map_err(|_| ApiError::internal("the pool's turns are closed"))?;
     let pool = pool.clone();
     let left = CONNECTION_WAIT.saturating_sub(asked.elapsed()).max(Duration::from_millis(100));
-    actix_web::web::block(crate::http::logging::blocking(move || {
+    actix_web::web::block(crate::http::logging::blocking(crate::http::idempotency::carried(move || {
         let _turn = turn;
         let mut conn = pool.get_timeout(left).map_err(|e| {
             log::warn!("database unavailable: {e}");
@@ -314,7 +320,7 @@ where
         }
         drop(conn);
         result
-    }))
+    })))
     .await
     .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))?
 }

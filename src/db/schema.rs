@@ -140,6 +140,8 @@ diesel::table! {
         headers -> Nullable<Text>,
         body -> Nullable<Text>,
         created_at -> Timestamp,
+        held_until -> Nullable<Timestamp>,
+        committed_resource -> Nullable<Text>,
     }
 }
 

@@ -2,6 +2,13 @@
 //! sees it) and replayed for 24 hours; the same key with another request is 422; a retry that
 //! arrives while the first is still running is 409.
 //!
+//! A running request holds its key for a short lease (`LEASE_SECS`), renewed while it runs: when
+//! the request dies with its instance (killed, or its database failed over), a retry takes the
+//! key over once the lease ends. The write's own transaction marks the key with what it changed
+//! (`mark_committed`, called by `changes::record`), so a retry after a crash between the commit
+//! and the stored answer is told where the result is (409 `idempotency_key_answer_lost`, with
+//! `Location`) and never runs the write twice.
+//!
 //! A key belongs to who sent it and to what it was sent to: the token's subject, the authority
 //! it carries (unit, level, roles, all checked in full before any stored answer is looked at)
 //! and the operation. A replay therefore never answers a caller the first request would not
@@ -42,15 +49,19 @@ pub fn shows_secret(mut res: HttpResponse, fields: &'static [&'static str]) -> H
 
 /// Where a key belongs: who, with what authority, to which operation.
 #[derive(Clone, Debug)]
-struct Scope {
+pub struct Scope {
     subject: String,
     authority: String,
     operation: String,
 }
 
 const TTL_HOURS: i64 = 24;
-/// A pending key older than this belongs to a request that died; a retry may take it over.
-const ABANDONED_AFTER_SECS: i64 = 300;
+/// How long a running request holds its key without renewing it; it renews every third of it.
+const LEASE_SECS: i64 = 15;
+/// A stored answer that could not be written (the database went away) is tried again this often,
+/// this many times, so the key is freed soon after the database is back rather than at the lease.
+const FINISH_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+const FINISH_ATTEMPTS: u32 = 30;
 /// Response headers worth replaying.
 const KEPT_HEADERS: [header::HeaderName; 2] = [header::LOCATION, header::ETAG];
 
@@ -133,7 +144,8 @@ pub async fn idempotency(
     }
 
     let req = ServiceRequest::from_parts(http_req, bytes_to_payload(body));
-    let res = next.call(req).await?;
+    let claim = Claim { scope: scope.clone(), key: key.clone() };
+    let res = held(&state, claim.clone(), CLAIM.scope(claim, next.call(req))).await?;
     let withheld = res.response().extensions().get::<WithholdOnReplay>().copied();
     let status = res.status();
     let (http_req, res) = res.into_parts();
@@ -151,28 +163,151 @@ pub async fn idempotency(
         stored_body = withhold(&stored_body, fields);
         headers.push((REPLAY_WITHHELD.to_string(), fields.join(", ")));
     }
-    let finish = db::run(&state.pool, move |conn| {
-        let row = ik::table.find((&scope.subject, &scope.authority, &scope.operation, &key));
-        if keep {
-            diesel::update(row)
-                .set((
-                    ik::state.eq("done"),
-                    ik::status.eq(status.as_u16() as i32),
-                    ik::content_type.eq(content_type),
-                    ik::headers.eq(serde_json::to_string(&headers).ok()),
-                    ik::body.eq(stored_body),
-                ))
-                .execute(conn)?;
-        } else {
-            diesel::delete(row).execute(conn)?;
-        }
-        Ok(())
-    })
-    .await;
-    if let Err(e) = finish {
-        log::warn!("could not record an idempotency key: {e}");
+    let answer = Answer {
+        claim: Claim { scope, key },
+        stored: keep.then(|| (status.as_u16() as i32, content_type, serde_json::to_string(&headers).ok(), stored_body)),
+    };
+    if let Err(e) = answer.clone().record(&state).await {
+        log::warn!("could not record an idempotency key: {e}; trying again each second");
+        let pool = state.clone();
+        actix_web::rt::spawn(async move {
+            for _ in 0..FINISH_ATTEMPTS {
+                actix_web::rt::time::sleep(FINISH_RETRY).await;
+                if answer.clone().record(&pool).await.is_ok() {
+                    return;
+                }
+            }
+            log::warn!("gave up recording an idempotency key; it is freed when its lease ends");
+        });
     }
     Ok(ServiceResponse::new(http_req, head.set_body(BoxBody::new(bytes))))
+}
+
+/// A key as one request holds it.
+#[derive(Clone, Debug)]
+pub struct Claim {
+    scope: Scope,
+    key: String,
+}
+
+tokio::task_local! {
+    /// The key the request being handled holds, for `mark_committed` in its write transaction.
+    static CLAIM: Claim;
+}
+
+thread_local! {
+    static BLOCKING_CLAIM: std::cell::RefCell<Option<Claim>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Wraps blocking database work so that a write in it marks the request's key (`mark_committed`).
+pub fn carried<T>(f: impl FnOnce() -> T) -> impl FnOnce() -> T {
+    let claim = CLAIM.try_with(Claim::clone).ok();
+    move || {
+        let previous = BLOCKING_CLAIM.with(|slot| slot.replace(claim));
+        let out = f();
+        BLOCKING_CLAIM.with(|slot| *slot.borrow_mut() = previous);
+        out
+    }
+}
+
+/// Called in a write's transaction (by `changes::record`): the key of the request making it, if
+/// any, names what it changed, committed or rolled back with the write itself. The first change
+/// names the request's result (what a create made, what an action acted on).
+pub fn mark_committed(conn: &mut DbConnection, resource_type: &str, resource_id: &str) -> Result<(), ApiError> {
+    let Some(Claim { scope, key }) = BLOCKING_CLAIM.with(|slot| slot.borrow().clone()) else {
+        return Ok(());
+    };
+    diesel::update(
+        ik::table
+            .find((&scope.subject, &scope.authority, &scope.operation, &key))
+            .filter(ik::state.eq("pending"))
+            .filter(ik::committed_resource.is_null()),
+    )
+    .set(ik::committed_resource.eq(format!("{resource_type}/{resource_id}")))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Where a committed change's resource is read: `model/{id}` → `/api/v1/models/{id}`. Changes
+/// with no resource of their own to read (an import, a reorganisation) have none.
+fn resource_path(resource: &str) -> Option<String> {
+    let (kind, id) = resource.split_once('/')?;
+    let collection = match kind {
+        "model" => "models",
+        "campaign" => "campaigns",
+        "evaluation" => "evaluations",
+        "commendation" => "commendations",
+        "decision" => "decisions",
+        "unit" => "units",
+        "webhook" => "webhooks",
+        "service_account" => "service-accounts",
+        _ => return None,
+    };
+    Some(format!("/api/v1/{collection}/{id}"))
+}
+
+/// Runs the request, renewing its key's lease while it runs.
+async fn held<F: std::future::Future>(state: &web::Data<AppState>, claim: Claim, request: F) -> F::Output {
+    let renew_every = std::time::Duration::from_secs((LEASE_SECS / 3) as u64);
+    let mut request = std::pin::pin!(request);
+    loop {
+        match actix_web::rt::time::timeout(renew_every, &mut request).await {
+            Ok(out) => return out,
+            Err(_) => {
+                let Claim { scope, key } = claim.clone();
+                let renewed = db::run(&state.pool, move |conn| {
+                    diesel::update(ik::table.find((&scope.subject, &scope.authority, &scope.operation, &key)))
+                        .set(ik::held_until.eq(db::now() + chrono::Duration::seconds(LEASE_SECS)))
+                        .execute(conn)?;
+                    Ok(())
+                })
+                .await;
+                if let Err(e) = renewed {
+                    log::warn!("could not renew an idempotency key's lease: {e}");
+                }
+            }
+        }
+    }
+}
+
+/// What a finished request leaves under its key: its answer to replay, or nothing (the key is
+/// freed for a retry).
+#[derive(Clone)]
+struct Answer {
+    claim: Claim,
+    stored: Option<(i32, Option<String>, Option<String>, String)>,
+}
+
+impl Answer {
+    async fn record(self, state: &AppState) -> Result<(), ApiError> {
+        db::run(&state.pool, move |conn| {
+            let Claim { scope, key } = &self.claim;
+            let row = ik::table.find((&scope.subject, &scope.authority, &scope.operation, key));
+            match self.stored {
+                Some((status, content_type, headers, body)) => {
+                    diesel::update(row)
+                        .set((
+                            ik::state.eq("done"),
+                            ik::status.eq(status),
+                            ik::content_type.eq(content_type),
+                            ik::headers.eq(headers),
+                            ik::body.eq(body),
+                        ))
+                        .execute(conn)?;
+                }
+                // A transient failure is not kept for a replay, but a write it made is: a key
+                // that names a committed change stays, for its retry to be told where it went.
+                None => {
+                    diesel::delete(row.filter(ik::committed_resource.is_null())).execute(conn)?;
+                    diesel::update(row.filter(ik::committed_resource.is_not_null()))
+                        .set(ik::held_until.eq(db::now()))
+                        .execute(conn)?;
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
 }
 
 /// Successes and definite refusals are replayed; transient failures (401, 408, 409, 429, 5xx)
@@ -217,60 +352,84 @@ fn withhold(body: &str, fields: &[&str]) -> String {
 fn begin(conn: &mut DbConnection, scope: &Scope, key: &str, hash: &str) -> Result<Begin, ApiError> {
     db::transaction(conn, |conn| {
         let now = db::now();
+        let lease = now + chrono::Duration::seconds(LEASE_SECS);
         diesel::delete(ik::table.filter(ik::created_at.lt(now - chrono::Duration::hours(TTL_HOURS)))).execute(conn)?;
         let row = ik::table.find((&scope.subject, &scope.authority, &scope.operation, key));
-        let existing = row
-            .select((ik::request_hash, ik::state, ik::status, ik::content_type, ik::headers, ik::body, ik::created_at))
-            .first::<(String, String, Option<i32>, Option<String>, Option<String>, Option<String>, chrono::NaiveDateTime)>(conn)
-            .optional()?;
-        match existing {
-            None => {
-                diesel::insert_into(ik::table)
-                    .values((
-                        ik::subject.eq(&scope.subject),
-                        ik::authority.eq(&scope.authority),
-                        ik::operation.eq(&scope.operation),
-                        ik::idem_key.eq(key),
-                        ik::request_hash.eq(hash),
-                        ik::state.eq("pending"),
-                        ik::created_at.eq(now),
-                    ))
-                    .execute(conn)
-                    .map_err(|e| match e {
-                        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
-                            in_use()
-                        }
-                        other => other.into(),
-                    })?;
-                Ok(Begin::Proceed)
-            }
-            Some((stored_hash, _, _, _, _, _, _)) if stored_hash != hash => Err(ApiError::unprocessable(
+        let existing = row.select(Stored::as_select()).first::<Stored>(conn).optional()?;
+        let Some(stored) = existing else {
+            diesel::insert_into(ik::table)
+                .values((
+                    ik::subject.eq(&scope.subject),
+                    ik::authority.eq(&scope.authority),
+                    ik::operation.eq(&scope.operation),
+                    ik::idem_key.eq(key),
+                    ik::request_hash.eq(hash),
+                    ik::state.eq("pending"),
+                    ik::created_at.eq(now),
+                    ik::held_until.eq(lease),
+                ))
+                .execute(conn)
+                .map_err(|e| match e {
+                    diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
+                        in_use(chrono::Duration::seconds(1))
+                    }
+                    other => other.into(),
+                })?;
+            return Ok(Begin::Proceed);
+        };
+        if stored.request_hash != hash {
+            return Err(ApiError::unprocessable(
                 "idempotency_key_reused",
                 "this Idempotency-Key was used with a different request; use a new key for a new request",
-            )),
-            Some((_, state, _, _, _, _, created)) if state == "pending" => {
-                if (now - created).num_seconds() > ABANDONED_AFTER_SECS {
-                    diesel::update(row).set(ik::created_at.eq(now)).execute(conn)?;
-                    Ok(Begin::Proceed)
-                } else {
-                    Err(in_use())
-                }
+            ));
+        }
+        if stored.state == "done" {
+            return Ok(Begin::Replay {
+                status: stored.status.unwrap_or(200) as u16,
+                content_type: stored.content_type,
+                headers: stored.headers.and_then(|h| serde_json::from_str(&h).ok()).unwrap_or_default(),
+                body: stored.body.unwrap_or_default(),
+            });
+        }
+        // Pending: held by a running request until its lease ends (keys written before leases
+        // existed: five minutes after they were taken).
+        let held_until = stored.held_until.unwrap_or(stored.created_at + chrono::Duration::seconds(300));
+        if held_until > now {
+            return Err(in_use(held_until - now));
+        }
+        match stored.committed_resource {
+            // The request that held it died after its write committed, before its answer was
+            // stored: the write is not run again.
+            Some(resource) => Err(ApiError::AnswerLost { location: resource_path(&resource) }),
+            // It died before committing anything: this retry runs the request.
+            None => {
+                diesel::update(row).set(ik::held_until.eq(lease)).execute(conn)?;
+                Ok(Begin::Proceed)
             }
-            Some((_, _, status, content_type, headers, body, _)) => Ok(Begin::Replay {
-                status: status.unwrap_or(200) as u16,
-                content_type,
-                headers: headers.and_then(|h| serde_json::from_str(&h).ok()).unwrap_or_default(),
-                body: body.unwrap_or_default(),
-            }),
         }
     })
 }
 
-fn in_use() -> ApiError {
-    ApiError::conflict(
-        "idempotency_key_in_use",
-        "a request with this Idempotency-Key is still being processed; retry after it completes",
-    )
+/// A key as the table holds it.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = ik)]
+struct Stored {
+    request_hash: String,
+    state: String,
+    status: Option<i32>,
+    content_type: Option<String>,
+    headers: Option<String>,
+    body: Option<String>,
+    created_at: chrono::NaiveDateTime,
+    held_until: Option<chrono::NaiveDateTime>,
+    committed_resource: Option<String>,
+}
+
+/// 409 with `Retry-After`: when the request holding the key should have finished, or have lost
+/// its hold on it.
+fn in_use(held_for: chrono::Duration) -> ApiError {
+    let secs = (held_for.num_milliseconds() + 999) / 1000;
+    ApiError::KeyInUse { retry_after_secs: secs.clamp(1, LEASE_SECS) as u64 }
 }
 
 fn bytes_to_payload(buf: bytes::Bytes) -> Payload {

@@ -10,6 +10,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::db::{self, Pool};
+use crate::error::ApiError;
 use crate::keyring::Keyring;
 use crate::AppState;
 
@@ -98,19 +99,38 @@ pub fn run_once(pool: &Pool, how: &Sending<'_>) -> usize {
                 (code.map(i32::from), Some(error), retry)
             }
         };
-        if let Ok(mut conn) = pool.get() {
-            match store::record_attempt(&mut conn, &d, at, code, error, retry_at) {
-                Ok(true) => {}
-                Ok(false) => log::warn!(
-                    "webhooks: delivery {} was taken over after its lease ran out; this attempt is not recorded",
-                    d.delivery_id
-                ),
-                Err(e) => log::warn!("webhooks: cannot record an attempt: {e}"),
+        // The database may be away a moment (a failover): the attempt is recorded when it is
+        // back, while the claim holds, rather than sent again after the lease.
+        let recorded = loop {
+            let outcome = pool.get().map_err(|_| ApiError::Unavailable).and_then(|mut conn| {
+                let recorded = store::record_attempt(&mut conn, &d, at, code, error.clone(), retry_at);
+                if matches!(recorded, Err(ApiError::Unavailable)) {
+                    db::forget_connection();
+                }
+                recorded
+            });
+            match outcome {
+                Err(ApiError::Unavailable) if db::now() + RECORD_RETRY_CHRONO < d.leased_until => {
+                    std::thread::sleep(RECORD_RETRY);
+                }
+                other => break other,
             }
+        };
+        match recorded {
+            Ok(true) => {}
+            Ok(false) => log::warn!(
+                "webhooks: delivery {} was taken over after its lease ran out; this attempt is not recorded",
+                d.delivery_id
+            ),
+            Err(e) => log::warn!("webhooks: cannot record an attempt: {e}"),
         }
     }
     n
 }
+
+/// How often a sender tries again to record an attempt while the database is away.
+const RECORD_RETRY: Duration = Duration::from_millis(500);
+const RECORD_RETRY_CHRONO: chrono::Duration = chrono::Duration::milliseconds(500);
 
 /// One step of the sender with the service's settings: claims what is due, sends it, records
 /// each attempt; how many it attempted. The background sender repeats it; a test calls it.

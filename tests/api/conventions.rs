@@ -98,6 +98,82 @@ async fn idempotency_keys_replay_the_first_response() {
         .problem(422, "validation_failed");
 }
 
+/// What the server keys a POST of `body` to `path` under (method, path, query, If-Match, body).
+fn request_hash(path: &str, body: &serde_json::Value) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(format!("POST\0{path}\0\0\0{body}"));
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The root admin's key `key`, as a request that died left it: pending, held until `held_until`,
+/// having committed `committed` (or nothing).
+fn died_holding(app: &TestApp, key: &str, hash: &str, held_until: chrono::NaiveDateTime, committed: Option<String>) {
+    use diesel::prelude::*;
+    use dvk::db::schema::idempotency_keys as ik;
+    let mut conn = app.state.pool.get().unwrap();
+    diesel::delete(ik::table.filter(ik::idem_key.eq(key))).execute(&mut conn).unwrap();
+    diesel::insert_into(ik::table)
+        .values((
+            ik::subject.eq("dvk|user-of-VN"),
+            ik::authority.eq(format!("{ROOT_ID}|central|viewer,admin")),
+            ik::operation.eq("POST /api/v1/units"),
+            ik::idem_key.eq(key),
+            ik::request_hash.eq(hash),
+            ik::state.eq("pending"),
+            ik::created_at.eq(dvk::db::now()),
+            ik::held_until.eq(held_until),
+            ik::committed_resource.eq(committed),
+        ))
+        .execute(&mut conn)
+        .unwrap();
+}
+
+/// A request that died holding its key (its instance killed, or its database failed over) is
+/// retried with the same key: while its lease runs the retry is told to wait; after it, the retry
+/// runs the request if nothing was committed, and if the write had committed before its answer
+/// was stored, the retry is told where the result is and the write is not run twice.
+#[actix_web::test]
+async fn a_key_whose_request_died_is_taken_over_when_its_lease_ends() {
+    use diesel::prelude::*;
+    use dvk::db::schema::idempotency_keys as ik;
+    let app = TestApp::spawn().await;
+    let t = app.root_admin();
+    let now = dvk::db::now();
+    let count = |list: serde_json::Value| list["items"].as_array().unwrap().len();
+
+    let early = new_unit("P3");
+    died_holding(&app, "held", &request_hash("/api/v1/units", &early), now + chrono::Duration::seconds(60), None);
+    app.post_with("/api/v1/units", &t, &[("Idempotency-Key", "held")], &early)
+        .await
+        .problem(409, "idempotency_key_in_use");
+    died_holding(&app, "died-early", &request_hash("/api/v1/units", &early), now - chrono::Duration::seconds(1), None);
+    app.post_with("/api/v1/units", &t, &[("Idempotency-Key", "died-early")], &early).await.expect(201);
+    assert_eq!(count(app.get("/api/v1/units?code=P3", &t).await.expect(200).json()), 1);
+
+    // A real request's write names what it changed, in its own transaction.
+    let late = new_unit("P2");
+    let made = app.post_with("/api/v1/units", &t, &[("Idempotency-Key", "died-late")], &late).await;
+    let id = made.expect(201).json()["id"].as_str().unwrap().to_string();
+    let committed: Option<String> = {
+        let mut conn = app.state.pool.get().unwrap();
+        ik::table.filter(ik::idem_key.eq("died-late")).select(ik::committed_resource).first(&mut conn).unwrap()
+    };
+    assert_eq!(committed.as_deref(), Some(format!("unit/{id}").as_str()));
+    // As if its instance had died between the commit and the stored answer.
+    died_holding(
+        &app,
+        "died-late",
+        &request_hash("/api/v1/units", &late),
+        now - chrono::Duration::seconds(1),
+        committed,
+    );
+    let retry = app.post_with("/api/v1/units", &t, &[("Idempotency-Key", "died-late")], &late).await;
+    retry.problem(409, "idempotency_key_answer_lost");
+    assert_eq!(retry.header("location"), Some(format!("/api/v1/units/{id}")));
+    assert_eq!(count(app.get("/api/v1/units?code=P2", &t).await.expect(200).json()), 1, "not run twice");
+}
+
 #[actix_web::test]
 async fn a_retry_while_the_first_request_runs_is_a_conflict() {
     use diesel::prelude::*;
