@@ -674,6 +674,16 @@ def hooks_whole(h):
 # Scenarios
 # --------------------------------------------------------------------------------------------
 
+def checked(cluster, ctx, args, load, tag, seq0):
+    """What a scenario's load left in the database: its writes and its webhook deliveries, logged."""
+    log_failures(load.workers, load.t0)
+    w = check_writes(cluster, ctx, tag, load.workers, seq0)
+    h = check_webhooks(cluster, ctx, args.received, seq0)
+    log_writes(w)
+    log_hooks(h)
+    return w, h
+
+
 def scenario_rolling(cluster, ctx, args):
     """1. Rolling restart under mixed load: SIGTERM each instance in turn, wait for it to exit,
     start it again, wait until HAProxy has it back. Target: no error at all, no duplicate."""
@@ -844,11 +854,7 @@ def scenario_kill9(cluster, ctx, args):
         time.sleep(lead)
     kinds, errors, p50, p99 = summarise(load.attempts, only_ok)
     log(f"  requests {sum(kinds.values())}: not as expected: {describe_kinds(kinds)}")
-    log_failures(load.workers, load.t0)
-    w = check_writes(cluster, ctx, tag, load.workers, seq0)
-    h = check_webhooks(cluster, ctx, args.received, seq0)
-    log_writes(w)
-    log_hooks(h)
+    w, h = checked(cluster, ctx, args, load, tag, seq0)
     met = len(w["lost"]) == 0 and whole(w) == 0 and hooks_whole(h) == 0
     return {"scenario": "3 kill -9 in writes", "requests": sum(kinds.values()), "errors": errors, "p50": p50,
             "p99": p99, "lost": len(w["lost"]), "dups": h["extra_deliveries"],
@@ -944,11 +950,7 @@ def scenario_failover(cluster, ctx, args):
     gap = [a for a in load.attempts if t_ask <= a[1] and (first is None or a[1] <= first)]
     log(f"  answers to requests sent during the gap: {describe_kinds(collections.Counter(a[4] for a in gap))}")
     log(f"  requests {sum(kinds.values())}: not as expected: {describe_kinds(kinds)}")
-    log_failures(load.workers, load.t0)
-    w = check_writes(cluster, ctx, tag, load.workers, seq0)
-    h = check_webhooks(cluster, ctx, args.received, seq0)
-    log_writes(w)
-    log_hooks(h)
+    w, h = checked(cluster, ctx, args, load, tag, seq0)
     met = failover < 15 and errors == 0 and len(w["lost"]) == 0 and whole(w) == 0 and hooks_whole(h) == 0
     return {"scenario": "4 failover", "requests": sum(kinds.values()), "errors": errors, "p50": p50, "p99": p99,
             "lost": len(w["lost"]), "dups": h["extra_deliveries"],
