@@ -30,6 +30,13 @@ pub fn search_query(q: Option<String>) -> Result<Option<String>, crate::error::A
     }
 }
 
+/// An FTS5 trigram query matching `needle` anywhere (as `contains_pattern` does), when the folded
+/// needle is long enough for a trigram index (three characters or more): one quoted phrase.
+pub fn trigram_phrase(needle: &str) -> Option<String> {
+    let folded = fold(needle);
+    (folded.chars().count() >= 3).then(|| format!("\"{}\"", folded.replace('"', "\"\"")))
+}
+
 /// A LIKE pattern matching `needle` anywhere, with LIKE's wildcards escaped (escape char `\`).
 pub fn contains_pattern(needle: &str) -> String {
     let mut out = String::with_capacity(needle.len() + 2);
@@ -47,6 +54,13 @@ pub fn contains_pattern(needle: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_trigram_phrase_is_the_folded_needle_quoted() {
+        assert_eq!(trigram_phrase("Đường  \"Bê\" tông").as_deref(), Some("\"duong \"\"be\"\" tong\""));
+        assert_eq!(trigram_phrase("ab"), None, "shorter than a trigram");
+        assert_eq!(trigram_phrase("Ấp").as_deref(), None);
+    }
 
     #[test]
     fn folds_vietnamese() {

@@ -308,6 +308,12 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> Result<(Vec<Model>, Option<S
         SortField::Title => None,
     };
     let plan = crate::tree::Sight::of(&f.viewer).plan(conn, f.ancestor_id.as_deref())?;
+    // On SQLite a needle of three characters or more is looked up in the trigram index (FTS5,
+    // migration 000017); PostgreSQL's pg_trgm index serves the LIKE itself.
+    let indexed_search = match (&f.q, conn.backend()) {
+        (Some(text), crate::db::Backend::Sqlite) => crate::http::text::trigram_phrase(text),
+        _ => None,
+    };
     let rows: Vec<(ModelRow, i64)> = crate::with_backend!(conn, |c| {
         let mut q = crate::within_scope!(
             models::table.into_boxed(),
@@ -356,7 +362,16 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> Result<(Vec<Model>, Option<S
         if f.exclude_withdrawn {
             q = q.filter(models::status.ne(ModelStatus::Withdrawn.as_str()));
         }
-        if let Some(text) = &f.q {
+        if let Some(phrase) = &indexed_search {
+            q = q.filter(
+                diesel::dsl::sql::<diesel::sql_types::Bool>(
+                    "models.id IN (SELECT r.model_id FROM models_search s \
+                     JOIN models_search_rows r ON r.id = s.rowid WHERE models_search MATCH ",
+                )
+                .bind::<diesel::sql_types::Text, _>(phrase.clone())
+                .sql(")"),
+            );
+        } else if let Some(text) = &f.q {
             q = q.filter(models::search_text.like(crate::http::text::contains_pattern(text)).escape('\\'));
         }
         if let Some(since) = f.updated_since {

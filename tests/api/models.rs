@@ -458,6 +458,9 @@ async fn model_lists_filter_search_page_and_sync() {
     assert_eq!(titles(&get("q=giao%20DOAN%20ket".into()).await.json()), ["Tôn giáo đoàn kết"]);
     assert_eq!(titles(&get("q=hien%20dat".into()).await.json()), all, "q reaches the description");
     assert_eq!(titles(&get("q=100%25".into()).await.json()), Vec::<String>::new(), "LIKE wildcards are literal");
+    assert_eq!(titles(&get("q=%22".into()).await.json()), Vec::<String>::new(), "a quote is a character");
+    assert_eq!(titles(&get("q=K%E1%BA%BET".into()).await.json()), ["Tôn giáo đoàn kết"], "KẾT: the trigram index");
+    assert_eq!(titles(&get("q=kheo%20lam".into()).await.json()), ["Dân vận khéo làm đường"]);
     assert_eq!(
         titles(&get("sort=-title".into()).await.json()),
         ["Tôn giáo đoàn kết", "Gương sáng trưởng thôn", "Dân vận khéo làm đường"]
@@ -499,7 +502,14 @@ async fn model_lists_filter_search_page_and_sync() {
     let c1_viewer = fx.token(&app, "C1", &["viewer"]);
     let read = app.get(&format!("/api/v1/models/{}", religious["id"].as_str().unwrap()), &c1_viewer).await;
     read.expect(200);
-    let _ = economy;
+
+    // A change of title is searched at once: the index is kept in the write's transaction.
+    let id = economy["id"].as_str().unwrap();
+    app.patch(&format!("/api/v1/models/{id}"), &c1, "\"1\"", &json!({"title": "Dân vận khéo nạo vét kênh"}))
+        .await
+        .expect(200);
+    assert_eq!(titles(&get("q=kheo%20lam".into()).await.json()), Vec::<String>::new(), "the old title is gone");
+    assert_eq!(titles(&get("q=nao%20vet".into()).await.json()), ["Dân vận khéo nạo vét kênh"]);
 }
 
 /// A list keeps to its viewer's scope by one of four plans (the whole tree for the root, the
