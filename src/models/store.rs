@@ -311,10 +311,10 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> Result<(Vec<Model>, Option<S
     // On SQLite a needle of three characters or more is looked up in the trigram index (FTS5,
     // migration 000017) when it is rare; PostgreSQL's pg_trgm index serves the LIKE itself.
     let indexed_search = match (&f.q, conn.backend()) {
-        (Some(text), crate::db::Backend::Sqlite) => crate::http::text::trigram_phrase(text)
-            .map(|phrase| rare_in_index(conn, &phrase).map(|rare| rare.then_some(phrase)))
-            .transpose()?
-            .flatten(),
+        (Some(text), crate::db::Backend::Sqlite) => match crate::http::text::trigram_phrase(text) {
+            Some(phrase) => rare_in_index(conn, &phrase)?,
+            None => None,
+        },
         _ => None,
     };
     let rows: Vec<(ModelRow, i64)> = crate::with_backend!(conn, |c| {
@@ -365,15 +365,8 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> Result<(Vec<Model>, Option<S
         if f.exclude_withdrawn {
             q = q.filter(models::status.ne(ModelStatus::Withdrawn.as_str()));
         }
-        if let Some(phrase) = &indexed_search {
-            q = q.filter(
-                diesel::dsl::sql::<diesel::sql_types::Bool>(
-                    "models.id IN (SELECT r.model_id FROM models_search s \
-                     JOIN models_search_rows r ON r.id = s.rowid WHERE models_search MATCH ",
-                )
-                .bind::<diesel::sql_types::Text, _>(phrase.clone())
-                .sql(")"),
-            );
+        if let Some(found) = &indexed_search {
+            q = q.filter(models::id.eq_any(found.clone()));
         } else if let Some(text) = &f.q {
             q = q.filter(models::search_text.like(crate::http::text::contains_pattern(text)).escape('\\'));
         }
@@ -401,24 +394,26 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> Result<(Vec<Model>, Option<S
     Ok((items, next))
 }
 
-/// Whether at most `RARE` models hold `phrase` (SQLite's trigram index). A page of a rare needle
-/// is fastest from the index (its few models, then sorted); a common one is fastest by the LIKE
-/// walking the page's order, which meets its 51 matches early: from the index, "camera" in Hà Nội
-/// read 50,000 national matches first and fell from 90 to 15 req/s.
-fn rare_in_index(conn: &mut DbConnection, phrase: &str) -> Result<bool, ApiError> {
-    const RARE: i64 = 2_000;
+/// The models that hold `phrase` (SQLite's trigram index), when there are at most `RARE` of them.
+/// A page of a rare needle is fastest from the index (its few models, then scoped and sorted); a
+/// common one is fastest by the LIKE walking the page's order, which meets its 51 matches early:
+/// from the index, "camera" in Hà Nội read 50,000 national matches first and fell from 90 to 15
+/// req/s. The ids found are the page query's filter, so the index is read once.
+fn rare_in_index(conn: &mut DbConnection, phrase: &str) -> Result<Option<Vec<String>>, ApiError> {
+    const RARE: usize = 2_000;
     #[derive(QueryableByName)]
     struct Found {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        model_id: String,
     }
-    let found: Found = crate::with_backend!(conn, |c| diesel::sql_query(
-        "SELECT COUNT(*) AS n FROM (SELECT rowid FROM models_search WHERE models_search MATCH ? LIMIT ?)"
+    let found: Vec<Found> = crate::with_backend!(conn, |c| diesel::sql_query(
+        "SELECT r.model_id FROM models_search s JOIN models_search_rows r ON r.id = s.rowid \
+         WHERE models_search MATCH ? LIMIT ?"
     )
     .bind::<diesel::sql_types::Text, _>(phrase)
-    .bind::<diesel::sql_types::BigInt, _>(RARE + 1)
-    .get_result(c))?;
-    Ok(found.n <= RARE)
+    .bind::<diesel::sql_types::BigInt, _>(RARE as i64 + 1)
+    .load(c))?;
+    Ok((found.len() <= RARE).then(|| found.into_iter().map(|f| f.model_id).collect()))
 }
 
 /// A model's replication count as a column of the page's own query: one round trip, not two.
