@@ -46,12 +46,6 @@ thread_local! {
     static LOST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// The connection this thread holds found its server gone: the pool drops it when it is returned.
-/// (`run` does this itself; work that holds a connection of its own calls it.)
-pub fn forget_connection() {
-    LOST.with(|lost| lost.set(true));
-}
-
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
@@ -312,17 +306,22 @@ where
             log::warn!("database unavailable: {e}");
             ApiError::Unavailable
         })?;
-        let result = f(&mut conn);
-        if matches!(result, Err(ApiError::Unavailable)) {
-            // The database went away under the request: 503 with Retry-After, and this
-            // connection is not reused.
-            LOST.with(|lost| lost.set(true));
-        }
+        let result = forgetting_if_lost(f(&mut conn));
         drop(conn);
         result
     })))
     .await
     .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))?
+}
+
+/// When work found the database gone under it (503 with Retry-After), the pool drops the
+/// connection it used when it is returned. `run` and `read` do this themselves; work that holds a
+/// connection of its own (the webhook sender) wraps its result in it.
+pub fn forgetting_if_lost<T>(result: Result<T, ApiError>) -> Result<T, ApiError> {
+    if matches!(result, Err(ApiError::Unavailable)) {
+        LOST.with(|lost| lost.set(true));
+    }
+    result
 }
 
 /// Runs a read (a list, a report, a public read) on the standby when one is configured and the
@@ -343,13 +342,7 @@ where
     let on_standby = actix_web::web::block(crate::http::logging::blocking(move || {
         let _turn = turn;
         match standby.pool.get() {
-            Ok(mut conn) => {
-                let result = f(&mut conn);
-                if matches!(result, Err(ApiError::Unavailable)) {
-                    LOST.with(|lost| lost.set(true));
-                }
-                Ok(result)
-            }
+            Ok(mut conn) => Ok(forgetting_if_lost(f(&mut conn))),
             Err(e) => {
                 log::warn!("standby unavailable, reading from the primary: {e}");
                 Err(f)

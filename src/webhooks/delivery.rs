@@ -103,11 +103,7 @@ pub fn run_once(pool: &Pool, how: &Sending<'_>) -> usize {
         // back, while the claim holds, rather than sent again after the lease.
         let recorded = loop {
             let outcome = pool.get().map_err(|_| ApiError::Unavailable).and_then(|mut conn| {
-                let recorded = store::record_attempt(&mut conn, &d, at, code, error.clone(), retry_at);
-                if matches!(recorded, Err(ApiError::Unavailable)) {
-                    db::forget_connection();
-                }
-                recorded
+                db::forgetting_if_lost(store::record_attempt(&mut conn, &d, at, code, error.clone(), retry_at))
             });
             match outcome {
                 Err(ApiError::Unavailable) if db::now() + RECORD_RETRY_CHRONO < d.leased_until => {
