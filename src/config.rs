@@ -90,6 +90,13 @@ pub struct Config {
     /// `draining` while the instance still serves, so that a balancer's health check takes it out
     /// before it stops accepting connections; then in-flight requests finish (up to 30 s).
     pub drain_secs: u64,
+    /// `DVK_STORAGE`: where attachment bytes are kept: a directory (default `dvk-files` beside
+    /// the SQLite file, or in the working directory for PostgreSQL) or `s3://bucket[/prefix]`
+    /// (endpoint, region and credentials from `AWS_ENDPOINT`, `AWS_REGION`,
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_ALLOW_HTTP`).
+    pub storage: String,
+    /// `DVK_ATTACHMENT_LIMIT`, default 25 MiB: the largest attachment.
+    pub attachment_limit: u64,
     /// `DVK_WORKERS`, default: the number of cores.
     pub workers: usize,
     /// `--dev`: generate a signing key when none is configured (never in production).
@@ -160,6 +167,8 @@ impl Config {
             token_failures_per_minute: 10,
             public_base_url: None,
             drain_secs: 0,
+            storage: "dvk-files".into(),
+            attachment_limit: 25 * 1024 * 1024,
             trusted_proxies: vec![],
             workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             dev: false,
@@ -170,7 +179,7 @@ impl Config {
         let d = Config::defaults();
         let config = Config {
             bind: var("DVK_BIND").unwrap_or(d.bind),
-            database_url: var("DVK_DATABASE_URL").unwrap_or(d.database_url),
+            database_url: var("DVK_DATABASE_URL").unwrap_or(d.database_url.clone()),
             db_pool_size: parsed("DVK_DB_POOL_SIZE", d.db_pool_size)?,
             database_read_url: var("DVK_DATABASE_READ_URL"),
             read_after_write_secs: parsed("DVK_READ_AFTER_WRITE_SECS", d.read_after_write_secs)?,
@@ -215,6 +224,9 @@ impl Config {
                 .map(|u| public_base_url(&u).map_err(|e| format!("DVK_PUBLIC_BASE_URL: {e}")))
                 .transpose()?,
             drain_secs: parsed("DVK_DRAIN_SECS", d.drain_secs)?,
+            storage: var("DVK_STORAGE")
+                .unwrap_or_else(|| default_storage(&var("DVK_DATABASE_URL").unwrap_or_else(|| d.database_url.clone()))),
+            attachment_limit: parsed("DVK_ATTACHMENT_LIMIT", d.attachment_limit)?,
             trusted_proxies: crate::http::client_address::parse_trusted(
                 &var("DVK_TRUSTED_PROXIES").unwrap_or_default(),
             )
@@ -248,6 +260,9 @@ impl Config {
                 );
             }
         }
+        if self.attachment_limit == 0 {
+            return Err("DVK_ATTACHMENT_LIMIT must be at least 1".into());
+        }
         if self.workers == 0 {
             return Err("DVK_WORKERS must be at least 1".into());
         }
@@ -257,6 +272,19 @@ impl Config {
             }
         }
         Ok(())
+    }
+}
+
+/// Attachments beside the SQLite file (`data/dvk.db` keeps them in `data/dvk-files`), so that
+/// one folder holds all of an embedded installation; for PostgreSQL, in the working directory.
+fn default_storage(database_url: &str) -> String {
+    if crate::db::Backend::of_url(database_url) == crate::db::Backend::Postgres {
+        return "dvk-files".into();
+    }
+    let path = database_url.strip_prefix("sqlite://").unwrap_or(database_url);
+    match std::path::Path::new(path).parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.join("dvk-files").display().to_string(),
+        _ => "dvk-files".into(),
     }
 }
 

@@ -1,0 +1,166 @@
+//! Where attachment bytes live: a local directory (the embedded default) or an S3-compatible
+//! object store (`s3://bucket/prefix`, endpoint and credentials from the usual `AWS_*`
+//! variables), behind `object_store`'s one interface.
+//!
+//! Content is addressed by its SHA-256 (`blobs/ab/abcd…`): identical files are stored once, and
+//! an object, once written, never changes, so it is written before the row that points at it
+//! commits and a sweep removes what no row points at. The parts of resumable uploads live under
+//! `uploads/<id>/`, so every instance behind a balancer sees them.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::stream::BoxStream;
+use futures_util::StreamExt;
+use object_store::path::Path;
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
+
+/// Parts of a multipart write: S3's smallest part is 5 MiB; at most two are held at once.
+const PART: usize = 5 * 1024 * 1024;
+/// What is read from the spool file at a time.
+const READ: usize = 256 * 1024;
+
+#[derive(Clone)]
+pub struct Storage {
+    inner: Arc<dyn ObjectStore>,
+    /// The setting, for logs and errors (no credentials are in it).
+    pub describe: String,
+}
+
+impl std::fmt::Debug for Storage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Storage({})", self.describe)
+    }
+}
+
+/// The store failed or could not be reached: the request is answered 503 and changes nothing.
+#[derive(Debug, thiserror::Error)]
+#[error("attachment storage: {0}")]
+pub struct StorageError(pub String);
+
+impl From<object_store::Error> for StorageError {
+    fn from(e: object_store::Error) -> Self {
+        StorageError(e.to_string())
+    }
+}
+
+impl From<std::io::Error> for StorageError {
+    fn from(e: std::io::Error) -> Self {
+        StorageError(e.to_string())
+    }
+}
+
+impl From<StorageError> for crate::error::ApiError {
+    fn from(e: StorageError) -> Self {
+        log::error!("{e}");
+        crate::error::ApiError::StorageUnavailable
+    }
+}
+
+/// An object's key for content with this SH-256 (lower-case hex).
+pub fn blob_key(sha256: &str) -> Path {
+    Path::from(format!("blobs/{}/{}", &sha256[..2], sha256))
+}
+
+/// The folder of a resumable upload's parts.
+pub fn upload_prefix(upload_id: &str) -> Path {
+    Path::from(format!("uploads/{upload_id}"))
+}
+
+impl Storage {
+    /// Opens the store a `DVK_STORAGE` setting names: `s3://bucket[/prefix]`, or a directory
+    /// (made if missing).
+    pub fn open(setting: &str) -> Result<Storage, String> {
+        let inner: Arc<dyn ObjectStore> = if let Some(rest) = setting.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                return Err("DVK_STORAGE: s3://bucket[/prefix] names no bucket".into());
+            }
+            let s3 = object_store::aws::AmazonS3Builder::from_env()
+                .with_bucket_name(bucket)
+                .build()
+                .map_err(|e| format!("DVK_STORAGE {setting}: {e}"))?;
+            match prefix.trim_matches('/') {
+                "" => Arc::new(s3),
+                prefix => Arc::new(object_store::prefix::PrefixStore::new(s3, prefix)),
+            }
+        } else {
+            let dir = setting.strip_prefix("file://").unwrap_or(setting);
+            std::fs::create_dir_all(dir).map_err(|e| format!("DVK_STORAGE {dir}: cannot make the directory: {e}"))?;
+            Arc::new(
+                object_store::local::LocalFileSystem::new_with_prefix(dir)
+                    .map_err(|e| format!("DVK_STORAGE {dir}: {e}"))?,
+            )
+        };
+        Ok(Storage { inner, describe: setting.to_string() })
+    }
+
+    /// Writes `len` bytes of `file` (read from its start) under `key`, in parts for large
+    /// files: never more than two parts in memory.
+    pub async fn put_file(&self, key: &Path, mut file: std::fs::File, len: u64) -> Result<(), StorageError> {
+        if len <= PART as u64 {
+            let mut buf = Vec::with_capacity(len as usize);
+            file.read_to_end(&mut buf)?;
+            self.inner.put(key, PutPayload::from(buf)).await?;
+            return Ok(());
+        }
+        let upload = self.inner.put_multipart(key).await?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART);
+        let mut buf = vec![0u8; READ];
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            writer.wait_for_capacity(1).await?;
+            writer.write(&buf[..n]);
+        }
+        writer.finish().await?;
+        Ok(())
+    }
+
+    pub async fn put_bytes(&self, key: &Path, bytes: Bytes) -> Result<(), StorageError> {
+        self.inner.put(key, PutPayload::from(bytes)).await?;
+        Ok(())
+    }
+
+    /// Whether an object is stored under `key`.
+    pub async fn exists(&self, key: &Path) -> Result<bool, StorageError> {
+        match self.inner.head(key).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The object's bytes, as a stream, from `start` (a range request's first byte) to `end`
+    /// (exclusive); `None` for the whole object.
+    pub async fn get(
+        &self,
+        key: &Path,
+        range: Option<std::ops::Range<u64>>,
+    ) -> Result<BoxStream<'static, Result<Bytes, StorageError>>, StorageError> {
+        let options = object_store::GetOptions { range: range.map(Into::into), ..Default::default() };
+        let result = self.inner.get_opts(key, options).await?;
+        Ok(result.into_stream().map(|r| r.map_err(StorageError::from)).boxed())
+    }
+
+    /// Removes an object; one already gone is not an error.
+    pub async fn delete(&self, key: &Path) -> Result<(), StorageError> {
+        match self.inner.delete(key).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Every object under `prefix`.
+    pub async fn list(&self, prefix: &Path) -> Result<Vec<ObjectMeta>, StorageError> {
+        let mut out = Vec::new();
+        let mut stream = self.inner.list(Some(prefix));
+        while let Some(meta) = stream.next().await {
+            out.push(meta?);
+        }
+        Ok(out)
+    }
+}
