@@ -27,6 +27,8 @@ pub struct AppState {
     pub metrics: crate::metrics::Metrics,
     /// Set on SIGTERM: `/readyz` answers 503 `draining` while in-flight work finishes.
     pub draining: std::sync::atomic::AtomicBool,
+    /// Where attachment bytes are kept (`DVK_STORAGE`).
+    pub storage: crate::storage::Storage,
 }
 
 pub struct Application {
@@ -52,6 +54,7 @@ impl Application {
             // are sealed under the current key.
             crate::webhooks::reseal_secrets(&mut conn, &keyring)?;
         }
+        let storage = crate::storage::Storage::open(&config.storage)?;
         let listener = TcpListener::bind(&config.bind).map_err(|e| format!("cannot bind {}: {e}", config.bind))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         // With port 0 the system chose: the state knows the real address (a webhook must not
@@ -72,6 +75,7 @@ impl Application {
             unit_cache: UnitCache::default(),
             metrics: crate::metrics::Metrics::default(),
             draining: Default::default(),
+            storage,
             config: config.clone(),
         });
         let openapi = Arc::new(crate::openapi::document());

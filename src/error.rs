@@ -107,6 +107,12 @@ pub enum ApiError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("the database is unavailable")]
     Unavailable,
+    /// The attachment store failed or could not be reached.
+    #[error("the attachment store is unavailable; retry shortly")]
+    StorageUnavailable,
+    /// A `Range` outside the content; `size` is the content's length.
+    #[error("the range asked for is outside the content ({size} bytes)")]
+    RangeNotSatisfiable { size: u64 },
     /// This instance is shutting down: a balancer should send requests to another.
     #[error("this instance is draining")]
     Draining,
@@ -184,6 +190,8 @@ impl ApiError {
             ApiError::OAuth { error, .. } => error,
             ApiError::TooManyRequests { .. } => "rate_limited",
             ApiError::Unavailable => "service_unavailable",
+            ApiError::StorageUnavailable => "storage_unavailable",
+            ApiError::RangeNotSatisfiable { .. } => "range_not_satisfiable",
             ApiError::Draining => "draining",
             ApiError::Internal(_) => "internal_error",
         }
@@ -263,7 +271,10 @@ impl ResponseError for ApiError {
             ApiError::OAuth { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable | ApiError::Draining => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable | ApiError::Draining | ApiError::StorageUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -298,8 +309,11 @@ impl ResponseError for ApiError {
             ApiError::AnswerLost { location: Some(location) } => {
                 res.insert_header((header::LOCATION, location.clone()));
             }
-            ApiError::Unavailable | ApiError::Draining => {
+            ApiError::Unavailable | ApiError::Draining | ApiError::StorageUnavailable => {
                 res.insert_header((header::RETRY_AFTER, "2"));
+            }
+            ApiError::RangeNotSatisfiable { size } => {
+                res.insert_header((header::CONTENT_RANGE, format!("bytes */{size}")));
             }
             _ => {}
         }

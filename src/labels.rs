@@ -226,6 +226,21 @@ const VI: &[(&str, &str)] = &[
     ("decision.issued", "Ban hành quyết định"),
     ("decision.revoked", "Thu hồi quyết định"),
     ("unit.reorganized", "Sắp xếp đơn vị"),
+    ("attachment.added", "Thêm tài liệu đính kèm"),
+    ("model", "Mô hình"),
+    ("progress", "Báo cáo tiến độ"),
+    ("campaign", "Phong trào"),
+    ("photo", "Ảnh"),
+    ("document", "Tài liệu"),
+    ("decision_scan", "Bản quét quyết định"),
+    ("image/jpeg", "Ảnh JPEG"),
+    ("image/png", "Ảnh PNG"),
+    ("image/webp", "Ảnh WebP"),
+    ("image/heic", "Ảnh HEIC"),
+    ("application/pdf", "PDF"),
+    ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "Văn bản Word (DOCX)"),
+    ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "Bảng tính Excel (XLSX)"),
+    ("attachment.deleted", "Xóa tài liệu đính kèm"),
 ];
 
 /// The day the 2025 reorganisation took effect: districts ended, and the commune level became
@@ -376,6 +391,9 @@ mod every_code {
             crate::evaluations::types::Verdict,
             crate::evaluations::types::Decision,
             crate::public::types::RecordStatus,
+            crate::attachments::types::ParentType,
+            crate::attachments::types::AttachmentKind,
+            crate::attachments::types::MediaType,
         );
         assert!(missing.is_empty(), "codes without labels: {missing:?}");
     }

@@ -91,6 +91,7 @@ pub trait StrEnum: Copy + PartialEq + 'static {
 }
 
 pub mod app;
+pub mod attachments;
 pub mod audit;
 pub mod auth;
 pub mod campaigns;
@@ -116,6 +117,7 @@ mod properties;
 pub mod public;
 pub mod reports;
 pub mod service_accounts;
+pub mod storage;
 pub mod tree;
 pub mod units;
 pub mod vocabulary;

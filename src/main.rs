@@ -67,6 +67,14 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Remove from the attachment store what no attachment points at: content of deleted
+    /// attachments, uploads cut off before their row, expired resumable uploads. Safe beside
+    /// running servers: objects younger than the grace are kept.
+    SweepFiles {
+        /// Minutes an object is kept after it was written, whatever the rows say.
+        #[arg(long, default_value_t = 60)]
+        grace_minutes: i64,
+    },
     /// Print a new data key for DVK_DATA_KEYS (`kid:base64`): put it first in the list to rotate.
     DataKey {
         /// The key's id, e.g. the date it was made.
@@ -131,6 +139,18 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Openapi => {
             print!("{}", dvk::openapi::document_json());
+            Ok(())
+        }
+        Command::SweepFiles { grace_minutes } => {
+            let pool = db::open(&config)?;
+            let storage = dvk::storage::Storage::open(&config.storage)?;
+            let swept = actix_web::rt::System::new().block_on(dvk::attachments::sweep::sweep(
+                &pool,
+                &storage,
+                chrono::Duration::minutes(grace_minutes.max(0)),
+            ));
+            let swept = swept.map_err(|e| e.to_string())?;
+            println!("{}", serde_json::to_string_pretty(&swept).unwrap_or_default());
             Ok(())
         }
     }

@@ -22,7 +22,12 @@ pub fn routes(cfg: &mut ServiceConfig, cors_origins: &[String]) {
         .service(crate::auth::jwks)
         // Before `/api/v1`: a scope takes every path under its prefix, and the public API has
         // CORS rules of its own.
-        .service(scope::scope("/api/v1/public").wrap(crate::http::cors::public()).configure(crate::public::configure))
+        .service(
+            scope::scope("/api/v1/public")
+                .wrap(crate::http::cors::public())
+                .configure(crate::public::configure)
+                .configure(crate::attachments::configure_public),
+        )
         .service(
             scope::scope("/api/v1")
                 .wrap(crate::http::cors::authenticated(cors_origins))
@@ -32,6 +37,7 @@ pub fn routes(cfg: &mut ServiceConfig, cors_origins: &[String]) {
                 .configure(crate::evaluations::configure)
                 .configure(crate::commendations::configure)
                 .configure(crate::decisions::configure)
+                .configure(crate::attachments::configure)
                 .configure(crate::certificates::configure)
                 .configure(crate::reports::configure)
                 .configure(crate::service_accounts::configure)
@@ -141,6 +147,8 @@ pub fn methods_of(path: &str) -> Option<Vec<&'static str>> {
                     ("POST", item.post.is_some()),
                     ("DELETE", item.delete.is_some()),
                     ("PATCH", item.patch.is_some()),
+                    ("HEAD", item.head.is_some()),
+                    ("OPTIONS", item.options.is_some()),
                 ] {
                     if present {
                         methods.push(name);
@@ -191,6 +199,7 @@ pub fn document_json() -> String {
         (name = "evaluations", description = "Evaluation and recognition of models by a unit above them"),
         (name = "commendations", description = "Giấy khen and bằng khen: proposal, decision, revocation"),
         (name = "decisions", description = "Decisions of commendation: one number, date and signer for many recipients, issued and revoked as one"),
+        (name = "attachments", description = "Photos and documents of models, progress reports, campaigns and decisions: upload (in one request or resumed with tus 1.0), download, public copies without location metadata"),
         (name = "public", description = "Recognised models and their commendations, with no token, for the portal"),
         (name = "reports", description = "Counts for review points: models, commendations, progress against targets; JSON, CSV or XLSX"),
         (name = "service-accounts", description = "Service accounts for scripts, the OAuth 2.0 client-credentials grant, and the server's public keys"),

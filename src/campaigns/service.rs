@@ -23,7 +23,7 @@ pub fn visible(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<Campa
 
 /// Editors launch and change the campaigns of their own unit; a closed unit's campaigns are in
 /// the care of its primary successor, whose editors finish them.
-fn require_own(conn: &mut DbConnection, actor: &Actor, row: &CampaignRow) -> Result<(), ApiError> {
+pub fn require_own(conn: &mut DbConnection, actor: &Actor, row: &CampaignRow) -> Result<(), ApiError> {
     actor.require(Role::Editor)?;
     if row.unit_id == actor.unit_id
         || crate::tree::caretaker(conn, &row.unit_id)?.as_deref() == Some(actor.unit_id.as_str())

@@ -1,6 +1,31 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    attachments (id) {
+        id -> Text,
+        parent_type -> Text,
+        parent_id -> Text,
+        unit_id -> Text,
+        title -> Text,
+        kind -> Text,
+        file_name -> Text,
+        media_type -> Text,
+        size -> Int8,
+        sha256 -> Text,
+        public -> Bool,
+        public_sha256 -> Nullable<Text>,
+        public_size -> Nullable<Int8>,
+        preview_sha256 -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+        deleted_by -> Nullable<Text>,
+        version -> Int8,
+    }
+}
+
+diesel::table! {
     audit_events (id) {
         id -> Text,
         occurred_at -> Timestamp,
@@ -315,6 +340,33 @@ diesel::table! {
 }
 
 diesel::table! {
+    upload_parts (upload_id, start_offset) {
+        upload_id -> Text,
+        start_offset -> Int8,
+        size -> Int8,
+        object_key -> Text,
+    }
+}
+
+diesel::table! {
+    uploads (id) {
+        id -> Text,
+        subject -> Text,
+        parent_type -> Text,
+        parent_id -> Text,
+        title -> Text,
+        kind -> Text,
+        file_name -> Text,
+        public -> Bool,
+        length -> Int8,
+        received -> Int8,
+        attachment_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     webhook_deliveries (id) {
         id -> Text,
         webhook_id -> Text,
@@ -360,6 +412,7 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(attachments -> units (unit_id));
 diesel::joinable!(campaigns -> units (unit_id));
 diesel::joinable!(commendations -> decisions (decision_id));
 diesel::joinable!(commendations -> evaluations (evaluation_id));
@@ -375,11 +428,14 @@ diesel::joinable!(models -> campaigns (campaign_id));
 diesel::joinable!(models -> units (unit_id));
 diesel::joinable!(service_account_secrets -> service_accounts (account_id));
 diesel::joinable!(service_accounts -> units (unit_id));
+diesel::joinable!(upload_parts -> uploads (upload_id));
+diesel::joinable!(uploads -> attachments (attachment_id));
 diesel::joinable!(webhook_deliveries -> webhook_events (event_seq));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(webhooks -> units (unit_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    attachments,
     audit_events,
     campaigns,
     commendations,
@@ -399,6 +455,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     unit_successors,
     unit_tree,
     units,
+    upload_parts,
+    uploads,
     webhook_deliveries,
     webhook_events,
     webhooks,

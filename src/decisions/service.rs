@@ -60,7 +60,8 @@ pub fn with_commendations(
 }
 
 /// Decisions are made by approvers of the issuer unit.
-fn require_issuer(actor: &Actor, row: &DecisionRow) -> Result<(), ApiError> {
+/// Approvers of the issuing unit act on its decisions.
+pub fn require_issuer(actor: &Actor, row: &DecisionRow) -> Result<(), ApiError> {
     actor.require(Role::Approver)?;
     if row.issuer_unit_id != actor.unit_id {
         return Err(ApiError::forbidden("not_issuer", "only approvers of the issuing unit decide"));

@@ -56,6 +56,8 @@ pub struct Scope {
 }
 
 const TTL_HOURS: i64 = 24;
+/// Operations whose body is a file: spooled, not read into memory.
+const STREAMED_BODIES: [&str; 2] = ["POST /api/v1/attachments", "POST /api/v1/uploads"];
 /// How long a running request holds its key without renewing it; it renews every third of it.
 const LEASE_SECS: i64 = 15;
 /// A stored answer that could not be written (the database went away) is tried again this often,
@@ -115,11 +117,27 @@ pub async fn idempotency(
     };
 
     let (http_req, mut payload) = req.into_parts();
-    let body = match super::json::read_body(&http_req, &mut payload, state.config.import_limit).await {
-        Ok(body) => body,
+    // A file upload is spooled to disk while it is hashed, not held in memory; its request is
+    // known by the body's digest.
+    let streamed = STREAMED_BODIES.contains(&scope.operation.as_str());
+    let read = if streamed {
+        let mut spool = match super::spool::Spool::new(state.config.attachment_limit) {
+            Ok(spool) => spool,
+            Err(e) => return Ok(ServiceResponse::new(http_req, actix_web::ResponseError::error_response(&e))),
+        };
+        match spool.read_payload(&mut payload).await.and_then(|()| spool.finish()) {
+            Ok(spooled) => Ok((request_hash(&http_req, spooled.sha256.as_bytes()), spooled.into_payload())),
+            Err(e) => Err(e),
+        }
+    } else {
+        super::json::read_body(&http_req, &mut payload, state.config.import_limit)
+            .await
+            .map(|body| (request_hash(&http_req, &body), bytes_to_payload(body)))
+    };
+    let (hash, body) = match read {
+        Ok(read) => read,
         Err(e) => return Ok(ServiceResponse::new(http_req, actix_web::ResponseError::error_response(&e))),
     };
-    let hash = request_hash(&http_req, &body);
 
     let begin = {
         let (scope, key, hash) = (scope.clone(), key.clone(), hash.clone());
@@ -143,7 +161,7 @@ pub async fn idempotency(
         Ok(Begin::Proceed) => {}
     }
 
-    let req = ServiceRequest::from_parts(http_req, bytes_to_payload(body));
+    let req = ServiceRequest::from_parts(http_req, body);
     let claim = Claim { scope: scope.clone(), key: key.clone() };
     let res = held(&state, claim.clone(), CLAIM.scope(claim, next.call(req))).await?;
     let withheld = res.response().extensions().get::<WithholdOnReplay>().copied();

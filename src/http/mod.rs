@@ -12,6 +12,7 @@ pub mod pagination;
 pub mod rate_limit;
 pub mod reads;
 pub mod sheet;
+pub mod spool;
 pub mod text;
 
 use actix_web::body::MessageBody;

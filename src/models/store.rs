@@ -461,6 +461,11 @@ impl ProgressRow {
     }
 }
 
+/// One progress report, by id.
+pub fn find_progress(conn: &mut DbConnection, id: &str) -> Result<Option<ProgressRow>, ApiError> {
+    Ok(model_progress::table.find(id).select(ProgressRow::as_select()).first(conn).optional()?)
+}
+
 pub fn insert_progress(conn: &mut DbConnection, row: &ProgressRow) -> Result<(), ApiError> {
     diesel::insert_into(model_progress::table).values(row).execute(conn)?;
     Ok(())

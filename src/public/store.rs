@@ -13,7 +13,9 @@ use crate::error::ApiError;
 use crate::models::types::{Model, ModelStatus};
 use crate::units::types::Level;
 
-use super::types::{CommendationRecord, PublicCommendation, PublicModel, PublicRevocation, PublicUnit, RecordStatus};
+use super::types::{
+    CommendationRecord, PublicAttachment, PublicCommendation, PublicModel, PublicRevocation, PublicUnit, RecordStatus,
+};
 
 /// The public form of recognised models.
 pub fn publish(conn: &mut DbConnection, models: Vec<Model>) -> Result<Vec<PublicModel>, ApiError> {
@@ -52,6 +54,23 @@ pub fn publish(conn: &mut DbConnection, models: Vec<Model>) -> Result<Vec<Public
             reason: c.reason,
         });
     }
+    let mut attachments: HashMap<String, Vec<PublicAttachment>> = HashMap::new();
+    for a in crate::attachments::store::public_of(conn, crate::attachments::types::ParentType::Model, &ids)? {
+        if !a.public_copy_ready() {
+            continue;
+        }
+        let att = a.to_api(true);
+        attachments.entry(a.parent_id.clone()).or_default().push(PublicAttachment {
+            id: a.id.clone(),
+            title: a.title.clone(),
+            kind: a.kind,
+            media_type: a.media_type,
+            size: a.public_size.unwrap_or(a.size),
+            sha256: a.public_sha256.clone().unwrap_or_else(|| a.sha256.clone()),
+            url: att.public_url.unwrap_or_default(),
+            preview_url: att.preview_url,
+        });
+    }
     models
         .into_iter()
         .map(|m| {
@@ -62,6 +81,7 @@ pub fn publish(conn: &mut DbConnection, models: Vec<Model>) -> Result<Vec<Public
             let replication_count = public_replicas.get(&m.id).copied().unwrap_or(0);
             Ok(PublicModel {
                 commendations: issued.remove(&m.id).unwrap_or_default(),
+                attachments: attachments.remove(&m.id).unwrap_or_default(),
                 id: m.id,
                 title: m.title,
                 description: m.description,

@@ -95,6 +95,28 @@ pub struct PublicModel {
     /// When it was recognised.
     pub recognized_on: Option<NaiveDate>,
     pub commendations: Vec<PublicCommendation>,
+    /// Its public photos and documents, oldest first.
+    pub attachments: Vec<PublicAttachment>,
+}
+
+/// A public attachment of a recognised model: a photo is served without its location and
+/// camera metadata. The URLs are stable and their answers cacheable.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicAttachment {
+    pub id: String,
+    pub title: String,
+    pub kind: crate::attachments::types::AttachmentKind,
+    /// What `url` serves: image/jpeg, image/png, image/webp, image/heic, application/pdf, or the
+    /// DOCX and XLSX types.
+    #[schema(value_type = String, example = "image/jpeg")]
+    pub media_type: crate::attachments::types::MediaType,
+    /// Bytes of what `url` serves.
+    pub size: i64,
+    /// SHA-256 of what `url` serves (its ETag).
+    pub sha256: String,
+    pub url: String,
+    /// A small JPEG of a photo, for lists.
+    pub preview_url: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -20,6 +20,9 @@ str_enum! {
         DecisionRevoked = "decision.revoked",
         /// A unit closed (with its successors named) or a reorganisation applied.
         UnitReorganized = "unit.reorganized",
+        /// A photo or document attached to a model, progress report, campaign or decision.
+        AttachmentAdded = "attachment.added",
+        AttachmentDeleted = "attachment.deleted",
     }
 }
 

@@ -5,6 +5,7 @@ mod helpers;
 
 mod imports;
 
+mod attachments;
 mod audit;
 mod auth;
 mod campaigns;

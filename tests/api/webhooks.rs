@@ -5,6 +5,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+use actix_web::http::Method;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use serde_json::{json, Value};
 
@@ -267,7 +268,9 @@ async fn every_event_type_is_delivered() {
         "commendation.revoked",
         "decision.issued",
         "decision.revoked",
-        "unit.reorganized"
+        "unit.reorganized",
+        "attachment.added",
+        "attachment.deleted"
     ]);
     subscribe(&app, &fx, "P1", &receiver.url, all.clone()).await;
 
@@ -306,6 +309,17 @@ async fn every_event_type_is_delivered() {
     app.post_with(&format!("/api/v1/decisions/{decision}/revoke"), &d1, &[("If-Match", &etag)], &revoke)
         .await
         .expect(200);
+    // A photo of the recognised model attached, and another deleted.
+    let photo_at =
+        format!("/api/v1/attachments?parent_type=model&parent_id={recognised_model}&title=Anh&kind=document");
+    let pdf = b"%PDF-1.7\n%%EOF\n".to_vec();
+    let kept = app.request(Method::POST, &photo_at, Some(&c1), &[], Some(("application/pdf", pdf.clone()))).await;
+    let kept = kept.expect(201).json()["id"].as_str().unwrap().to_string();
+    let dropped = app.request(Method::POST, &photo_at, Some(&c1), &[], Some(("application/pdf", pdf))).await;
+    let dropped = dropped.expect(201).json()["id"].as_str().unwrap().to_string();
+    app.request(Method::DELETE, &format!("/api/v1/attachments/{dropped}"), Some(&c1), &[("If-Match", "\"1\"")], None)
+        .await
+        .expect(200);
     // A commune closed into another.
     let admin = fx.token(&app, "P1", &["admin"]);
     let close = json!({"closed_on": "2025-07-01", "successors": [{"unit_id": fx.id("C1"), "is_primary": true}]});
@@ -339,7 +353,11 @@ async fn every_event_type_is_delivered() {
         (reorganised[0]["resource_type"].as_str(), reorganised[0]["id"].as_str()),
         (Some("unit"), Some(fx.id("C2")))
     );
-    assert_eq!(bodies.len(), 11, "each change once: {:?}", bodies.iter().map(|b| &b["type"]).collect::<Vec<_>>());
+    let added: Vec<_> = of("attachment.added").iter().map(|d| d["id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(added, [kept, dropped.clone()]);
+    assert_eq!(of("attachment.deleted")[0]["id"], dropped.as_str());
+    assert!(of("attachment.deleted")[0]["object"]["deleted_at"].is_string());
+    assert_eq!(bodies.len(), 14, "each change once: {:?}", bodies.iter().map(|b| &b["type"]).collect::<Vec<_>>());
 }
 
 /// A crashed or stalled instance's claims are taken over when their lease runs out, and the

@@ -1,0 +1,3 @@
+DROP TABLE upload_parts;
+DROP TABLE uploads;
+DROP TABLE attachments;

@@ -1,0 +1,91 @@
+//! An upload's bytes on their way to the store: spooled (`http::spool`, never held whole in
+//! memory), then judged by what they are, then written to the store under their hash. Nothing here touches the database: the row that points at the
+//! stored object is written after it, in the caller's transaction.
+
+use std::io::{Seek, SeekFrom};
+
+use sha2::{Digest, Sha256};
+
+use crate::error::ApiError;
+pub use crate::http::spool::{Spool, Spooled};
+use crate::storage::{blob_key, Storage};
+
+use super::sniff;
+use super::types::MediaType;
+
+/// A spooled file and what its bytes say it is.
+pub struct Judged {
+    file: std::fs::File,
+    pub media_type: MediaType,
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// A file stored under its hash.
+#[derive(Clone, Debug)]
+pub struct Stored {
+    pub media_type: MediaType,
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// Tells what a spooled file is from its bytes: 415 for anything but the accepted types.
+pub async fn judge(spooled: Spooled) -> Result<Judged, ApiError> {
+    let Spooled { file, size, sha256 } = spooled;
+    if size == 0 {
+        return Err(ApiError::unprocessable("empty_file", "the file is empty"));
+    }
+    let (file, media_type) = actix_web::web::block(move || {
+        let mut head = vec![0u8; sniff::HEAD];
+        let n = read_at_most(&file, &mut head)?;
+        head.truncate(n);
+        let media = sniff::media_type(&head, || {
+            let mut zip = file.try_clone()?;
+            zip.seek(SeekFrom::Start(0))?;
+            Ok(zip)
+        });
+        let mut file = file;
+        file.seek(SeekFrom::Start(0))?;
+        Ok::<_, std::io::Error>((file, media))
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))?
+    .map_err(|e| ApiError::internal(format!("cannot read a spooled upload: {e}")))?;
+    let Some(media_type) = media_type else {
+        return Err(ApiError::UnsupportedMediaType {
+            detail: "the content is not an accepted file: photos (JPEG, PNG, WebP, HEIC), PDF, DOCX or XLSX, \
+                     told by the bytes themselves, not by the name or the Content-Type"
+                .into(),
+        });
+    };
+    Ok(Judged { file, media_type, size, sha256 })
+}
+
+/// Writes a judged file to the store under its hash: identical content lands on the same key,
+/// so it is kept once. It is written even when already there: the fresh write keeps it out of
+/// the sweep's reach (objects younger than its grace are kept) until this row commits.
+pub async fn put(storage: &Storage, judged: Judged) -> Result<Stored, ApiError> {
+    let Judged { file, media_type, size, sha256 } = judged;
+    storage.put_file(&blob_key(&sha256), file, size).await?;
+    Ok(Stored { media_type, size, sha256 })
+}
+
+/// Stores bytes made here (a public copy, a preview) under their hash.
+pub async fn store_bytes(storage: &Storage, bytes: Vec<u8>) -> Result<(String, u64), ApiError> {
+    let sha256 = format!("{:x}", Sha256::digest(&bytes));
+    let size = bytes.len() as u64;
+    storage.put_bytes(&blob_key(&sha256), bytes.into()).await?;
+    Ok((sha256, size))
+}
+
+fn read_at_most(mut file: &std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    use std::io::Read;
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
