@@ -116,6 +116,7 @@ const VI: &[(&str, &str)] = &[
     ("objectives", "Mục tiêu"),
     ("replicated_from_id", "Nhân rộng từ"),
     ("replication_count", "Số lần được nhân rộng"),
+    ("attachment_count", "Số tài liệu đính kèm"),
     ("latest_progress_on", "Báo cáo tiến độ gần nhất"),
     ("registered_on", "Ngày đăng ký"),
     ("issued_on", "Ngày ban hành"),

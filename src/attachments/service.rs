@@ -120,6 +120,7 @@ pub fn create(
         version: 1,
     };
     store::insert(conn, &row)?;
+    count_changed(conn, &row)?;
     let out = row.to_api(shown(&row, &parent));
     changes::record(
         conn,
@@ -129,6 +130,14 @@ pub fn create(
         Some(&out),
     )?;
     Ok(out)
+}
+
+/// A model shows how many attachments it has: its version moves when that changes.
+fn count_changed(conn: &mut DbConnection, row: &AttachmentRow) -> Result<(), ApiError> {
+    if row.parent_type == ParentType::Model {
+        crate::models::touch(conn, &[row.parent_id.as_str()], row.updated_at)?;
+    }
+    Ok(())
 }
 
 fn title(raw: &str) -> Result<String, ApiError> {
@@ -240,6 +249,7 @@ pub fn delete(conn: &mut DbConnection, actor: &Actor, id: &str, if_match: &IfMat
     if !store::update(conn, &row, before_row.version)? {
         return Err(ApiError::PreconditionFailed { current: None });
     }
+    count_changed(conn, &row)?;
     let out = row.to_api(false);
     changes::record(
         conn,

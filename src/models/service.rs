@@ -119,7 +119,7 @@ fn save(
         return Err(ApiError::PreconditionFailed { current: None });
     }
     touch_sources(conn, before_row, &row)?;
-    let after = row.to_api(before.replication_count)?;
+    let after = row.to_api(before.replication_count, before.attachment_count)?;
     changes::record(conn, actor, change(action, &row).announcing(event), Some(before), Some(&after))?;
     Ok(after)
 }
@@ -222,7 +222,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, input: CreateModel) -> Res
     if let Some(source) = &row.replicated_from_id {
         store::touch(conn, &[source.as_str()], now)?;
     }
-    let model = row.to_api(0)?;
+    let model = row.to_api(0, 0)?;
     changes::record(conn, actor, change("model.create", &row), None::<&()>, Some(&model))?;
     Ok(model)
 }
@@ -399,7 +399,7 @@ pub fn add_progress(
         model: &'a Model,
         progress: &'a Progress,
     }
-    let after = row.to_api(before.replication_count)?;
+    let after = row.to_api(before.replication_count, before.attachment_count)?;
     changes::record(
         conn,
         actor,

@@ -119,7 +119,7 @@ impl ModelRow {
         Ok(())
     }
 
-    pub fn to_api(&self, replication_count: i64) -> Result<Model, ApiError> {
+    pub fn to_api(&self, replication_count: i64, attachment_count: i64) -> Result<Model, ApiError> {
         let c = self.content()?;
         let status = self.status;
         Ok(Model {
@@ -139,6 +139,7 @@ impl ModelRow {
             indicators: c.indicators,
             replicated_from_id: self.replicated_from_id.clone(),
             replication_count,
+            attachment_count,
             status,
             allowed_actions: rules::LIFECYCLE.allowed(status),
             status_history: self.history()?,
@@ -153,11 +154,6 @@ impl ModelRow {
 
 pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<ModelRow>, ApiError> {
     Ok(models::table.find(id).select(ModelRow::as_select()).first(conn).optional()?)
-}
-
-/// How many models, not withdrawn, replicate each of `ids`: one query for a whole page.
-pub fn replication_counts(conn: &mut DbConnection, ids: &[String]) -> Result<HashMap<String, i64>, ApiError> {
-    count_replicas(conn, ids, false)
 }
 
 /// How many recognised models replicate each of `ids`: the public figure, of public records only.
@@ -191,8 +187,9 @@ fn count_replicas(
     Ok(out)
 }
 
-/// Moves on the version of each model whose replication count a change altered: the count is
-/// part of its representation, so its ETag and its place in `updated_since` sync must move too.
+/// Moves on the version of each model whose replication or attachment count a change altered:
+/// the counts are part of its representation, so its ETag and its place in `updated_since` sync
+/// must move too.
 pub fn touch(conn: &mut DbConnection, ids: &[&str], now: NaiveDateTime) -> Result<(), ApiError> {
     diesel::update(models::table.filter(models::id.eq_any(ids)))
         .set((models::version.eq(models::version + 1), models::updated_at.eq(now)))
@@ -201,8 +198,9 @@ pub fn touch(conn: &mut DbConnection, ids: &[&str], now: NaiveDateTime) -> Resul
 }
 
 pub fn to_api(conn: &mut DbConnection, row: &ModelRow) -> Result<Model, ApiError> {
-    let counts = replication_counts(conn, std::slice::from_ref(&row.id))?;
-    row.to_api(counts.get(&row.id).copied().unwrap_or(0))
+    let (replicas, attachments): (i64, i64) =
+        models::table.find(&row.id).select((replication_count(), attachment_count())).first(conn)?;
+    row.to_api(replicas, attachments)
 }
 
 fn write_special_areas(conn: &mut DbConnection, row: &ModelRow) -> Result<(), ApiError> {
@@ -317,7 +315,7 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> Result<(Vec<Model>, Option<S
         },
         _ => None,
     };
-    let rows: Vec<(ModelRow, i64)> = crate::with_backend!(conn, |c| {
+    let rows: Vec<(ModelRow, i64, i64)> = crate::with_backend!(conn, |c| {
         let mut q = crate::within_scope!(
             models::table.into_boxed(),
             models::unit_id,
@@ -379,9 +377,9 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> Result<(Vec<Model>, Option<S
             SortField::UpdatedAt => crate::keyset!(q, models::updated_at, models::id, time_after, desc),
             SortField::Title => crate::keyset!(q, models::title, models::id, text_after.clone(), desc),
         };
-        q.limit(f.limit + 1).select((ModelRow::as_select(), replication_count())).load(c)
+        q.limit(f.limit + 1).select((ModelRow::as_select(), replication_count(), attachment_count())).load(c)
     })?;
-    let (rows, next) = pagination::finish_page(rows, f.limit, |(last, _)| Cursor {
+    let (rows, next) = pagination::finish_page(rows, f.limit, |(last, _, _)| Cursor {
         sort: f.sort_name.clone(),
         key: Some(match f.sort.field {
             SortField::CreatedAt => pagination::timestamp_key(&last.created_at),
@@ -390,7 +388,10 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> Result<(Vec<Model>, Option<S
         }),
         id: last.id.clone(),
     });
-    let items = rows.iter().map(|(row, replicas)| row.to_api(*replicas)).collect::<Result<_, _>>()?;
+    let items = rows
+        .iter()
+        .map(|(row, replicas, attachments)| row.to_api(*replicas, *attachments))
+        .collect::<Result<_, _>>()?;
     Ok((items, next))
 }
 
@@ -417,10 +418,18 @@ fn rare_in_index(conn: &mut DbConnection, phrase: &str) -> Result<Option<Vec<Str
 }
 
 /// A model's replication count as a column of the page's own query: one round trip, not two.
-/// The same count as `replication_counts` (replicas not withdrawn).
+/// Replicas not withdrawn.
 fn replication_count() -> diesel::expression::SqlLiteral<diesel::sql_types::BigInt> {
     diesel::dsl::sql::<diesel::sql_types::BigInt>(
         "(SELECT COUNT(*) FROM models r WHERE r.replicated_from_id = models.id AND r.status <> 'withdrawn')",
+    )
+}
+
+/// A model's live attachments (its own), as a column of the page's query.
+fn attachment_count() -> diesel::expression::SqlLiteral<diesel::sql_types::BigInt> {
+    diesel::dsl::sql::<diesel::sql_types::BigInt>(
+        "(SELECT COUNT(*) FROM attachments a WHERE a.parent_type = 'model' AND a.parent_id = models.id \
+         AND a.deleted_at IS NULL)",
     )
 }
 

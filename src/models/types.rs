@@ -103,6 +103,8 @@ pub struct Model {
     pub replicated_from_id: Option<String>,
     /// How many models (not withdrawn) replicate this one.
     pub replication_count: i64,
+    /// How many photos and documents the model has (its own, not deleted).
+    pub attachment_count: i64,
     pub status: ModelStatus,
     /// What may be done next (by someone with the role and scope for it).
     pub allowed_actions: Vec<ModelAction>,
@@ -337,6 +339,7 @@ impl crate::http::export::Tabular for Model {
         "description",
         "indicators",
         "replication_count",
+        "attachment_count",
         "latest_progress_on",
         "registered_on",
         "campaign_id",

@@ -198,6 +198,14 @@ async fn a_photo_and_a_decision_scan_are_attached_listed_downloaded_and_deleted(
     let sync = app.get("/api/v1/attachments?updated_since=2020-01-01T00:00:00Z", &c1).await.expect(200).json();
     let tombstone = sync["items"].as_array().unwrap().iter().find(|i| i["id"] == id.as_str()).unwrap().clone();
     assert!(tombstone["deleted_at"].is_string());
+    // The model counts its live attachments, in its JSON and its spreadsheets; each change of
+    // the count moves its version.
+    let model = app.get(&format!("/api/v1/models/{model_id}"), &c1).await.expect(200).json();
+    assert_eq!(model["attachment_count"], 1);
+    assert_eq!(model["version"], 3 + 5, "accepted at version 3, then three added and two deleted");
+    let csv = app.request(Method::GET, "/api/v1/models?lang=en", Some(&c1), &[("Accept", "text/csv")], None).await;
+    let csv = csv.expect(200).text();
+    assert!(csv.lines().next().unwrap().contains("Attachment count"), "{csv}");
     let audit = app.get(&format!("/api/v1/audit-events?resource_id={id}"), &app.root_admin()).await.expect(200).json();
     let actions: Vec<&str> = audit["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert!(actions.contains(&"attachment.add") && actions.contains(&"attachment.delete"), "{actions:?}");
@@ -301,15 +309,13 @@ async fn an_upload_cut_off_at_ninety_percent_resumes_from_the_byte_where_it_stop
     assert_eq!(discovery.header("tus-version").as_deref(), Some("1.0.0"));
     assert!(discovery.header("tus-extension").unwrap().contains("creation"));
     let length = file.len().to_string();
-    app.request(
-        Method::POST,
-        "/api/v1/uploads",
-        Some(&c1),
-        &[("Upload-Length", &length), ("Upload-Metadata", &metadata)],
-        None,
-    )
-    .await
-    .expect(412);
+    let untyped = [("Upload-Length", length.as_str()), ("Upload-Metadata", metadata.as_str())];
+    let res = app.request(Method::POST, "/api/v1/uploads", Some(&c1), &untyped, None).await;
+    res.problem(400, "tus_resumable_required");
+    let older = [("Tus-Resumable", "0.2.2"), untyped[0], untyped[1]];
+    let res = app.request(Method::POST, "/api/v1/uploads", Some(&c1), &older, None).await;
+    res.problem(412, "tus_version_required");
+    assert_eq!(res.header("tus-version").as_deref(), Some("1.0.0"));
     let created = app
         .request(
             Method::POST,
