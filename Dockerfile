@@ -23,7 +23,9 @@ COPY --from=build /src/data /usr/share/dvk/data
 COPY --from=build /src/assets/fonts/OFL.txt /usr/share/doc/dvk/fonts-OFL.txt
 USER dvk
 WORKDIR /var/lib/dvk
-# SQLite at /var/lib/dvk/dvk.db by default; set DVK_DATABASE_URL=postgres://… for PostgreSQL,
+# SQLite at /var/lib/dvk/dvk.db and attachments in /var/lib/dvk/dvk-files by default (mount a
+# volume at /var/lib/dvk, or set DVK_STORAGE=s3://bucket/prefix with the AWS_* variables);
+# set DVK_DATABASE_URL=postgres://… for PostgreSQL,
 # DVK_JWT_SECRET (or DVK_JWT_JWKS) for tokens and DVK_DATA_KEYS for secrets at rest (`dvk data-key`):
 # without them the service refuses to start.
 # MALLOC_ARENA_MAX: glibc's default of 8 arenas per core lets each blocking thread keep freed

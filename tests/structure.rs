@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 /// The resources: each owns its tables and its `store`.
 const RESOURCES: &[&str] = &[
+    "attachments",
     "audit",
     "campaigns",
     "certificates",

@@ -9,11 +9,14 @@ pub mod handlers;
 pub mod public;
 pub mod service;
 pub mod sniff;
-pub mod store;
+mod store;
 pub mod strip;
 pub mod sweep;
 pub mod types;
 pub mod uploads;
+
+/// What other modules read of this resource's store; the rest of its SQL is its own.
+pub use store::{public_of, AttachmentRow};
 
 use utoipa_actix_web::service_config::ServiceConfig;
 

@@ -159,26 +159,6 @@ pub fn public_of(
     Ok(out)
 }
 
-/// How many live attachments each of these records has.
-pub fn counts(
-    conn: &mut DbConnection,
-    parent_type: ParentType,
-    parent_ids: &[String],
-) -> Result<std::collections::HashMap<String, i64>, ApiError> {
-    let mut out = std::collections::HashMap::new();
-    for chunk in parent_ids.chunks(500) {
-        let rows: Vec<(String, i64)> = attachments::table
-            .filter(attachments::parent_type.eq(parent_type.as_str()))
-            .filter(attachments::parent_id.eq_any(chunk))
-            .filter(attachments::deleted_at.is_null())
-            .group_by(attachments::parent_id)
-            .select((attachments::parent_id, diesel::dsl::count_star()))
-            .load(conn)?;
-        out.extend(rows);
-    }
-    Ok(out)
-}
-
 /// Which of these content hashes a live attachment still points at (its content, its public
 /// copy or its preview); the sweep keeps those.
 pub fn referenced(conn: &mut DbConnection, hashes: &[String]) -> Result<std::collections::HashSet<String>, ApiError> {

@@ -48,11 +48,20 @@ fn tus(code: StatusCode) -> actix_web::HttpResponseBuilder {
     res
 }
 
-/// A client speaking another version of tus is refused (412), as the protocol says.
+/// A client speaking another version of tus is refused (412), as the protocol says; a request
+/// that names none is a bad request (400).
 fn version_refused(req: &HttpRequest) -> Option<HttpResponse> {
-    match req.headers().get(&TUS_RESUMABLE).and_then(|v| v.to_str().ok()) {
+    match req.headers().get(&TUS_RESUMABLE).and_then(|v| v.to_str().ok()).map(str::trim) {
         Some(VERSION) => None,
-        _ => {
+        None | Some("") => {
+            let mut res = actix_web::ResponseError::error_response(&ApiError::bad_request(
+                "tus_resumable_required",
+                "Tus-Resumable: 1.0.0 is required on every tus request",
+            ));
+            res.headers_mut().insert(TUS_VERSION.clone(), header::HeaderValue::from_static(VERSION));
+            Some(res)
+        }
+        Some(_) => {
             let problem = ApiError::bad_request("tus_version_required", "Tus-Resumable: 1.0.0 is required").problem();
             let problem = crate::error::Problem { status: 412, title: "Precondition Failed".into(), ..problem };
             Some(
@@ -270,7 +279,7 @@ async fn own(state: &AppState, actor: &Actor, id: String) -> Result<UploadRow, A
          headers(("Upload-Offset" = u64, description = "Bytes received"), ("Upload-Length" = u64, description = "The file's size"),
                  ("Content-Location" = String, description = "The attachment, once made"))),
         (status = 412, description = "Another tus version"),
-        crate::openapi::ReadErrors,
+        crate::openapi::SubListErrors,
     ),
     security(("bearer" = []))
 )]
@@ -350,7 +359,7 @@ pub async fn append(
 #[utoipa::path(
     tag = "attachments",
     params(("id" = String, Path, description = "Upload id"), ("Tus-Resumable" = String, Header, description = "1.0.0")),
-    responses((status = 204, description = "Ended"), (status = 412, description = "Another tus version"), crate::openapi::ReadErrors),
+    responses((status = 204, description = "Ended"), (status = 412, description = "Another tus version"), crate::openapi::SubListErrors),
     security(("bearer" = []))
 )]
 #[delete("/uploads/{id}")]

@@ -55,7 +55,7 @@ pub fn publish(conn: &mut DbConnection, models: Vec<Model>) -> Result<Vec<Public
         });
     }
     let mut attachments: HashMap<String, Vec<PublicAttachment>> = HashMap::new();
-    for a in crate::attachments::store::public_of(conn, crate::attachments::types::ParentType::Model, &ids)? {
+    for a in crate::attachments::public_of(conn, crate::attachments::types::ParentType::Model, &ids)? {
         if !a.public_copy_ready() {
             continue;
         }
