@@ -16,6 +16,9 @@ use futures_util::StreamExt;
 use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 
+/// Where a local store spools its uploads (kept out of the sweep's prefixes).
+const SPOOL: &str = "spool";
+
 /// Parts of a multipart write: S3's smallest part is 5 MiB; at most two are held at once.
 const PART: usize = 5 * 1024 * 1024;
 /// What is read from the spool file at a time.
@@ -24,6 +27,8 @@ const READ: usize = 256 * 1024;
 #[derive(Clone)]
 pub struct Storage {
     inner: Arc<dyn ObjectStore>,
+    /// The folder of a local store: uploads are spooled inside it and renamed into place.
+    local_root: Option<std::path::PathBuf>,
     /// The setting, for logs and errors (no credentials are in it).
     pub describe: String,
 }
@@ -72,6 +77,7 @@ impl Storage {
     /// Opens the store a `DVK_STORAGE` setting names: `s3://bucket[/prefix]`, or a directory
     /// (made if missing).
     pub fn open(setting: &str) -> Result<Storage, String> {
+        let mut local_root = None;
         let inner: Arc<dyn ObjectStore> = if let Some(rest) = setting.strip_prefix("s3://") {
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
             if bucket.is_empty() {
@@ -87,13 +93,50 @@ impl Storage {
             }
         } else {
             let dir = setting.strip_prefix("file://").unwrap_or(setting);
-            std::fs::create_dir_all(dir).map_err(|e| format!("DVK_STORAGE {dir}: cannot make the directory: {e}"))?;
+            std::fs::create_dir_all(std::path::Path::new(dir).join(SPOOL))
+                .map_err(|e| format!("DVK_STORAGE {dir}: cannot make the directory: {e}"))?;
+            local_root = Some(std::fs::canonicalize(dir).map_err(|e| format!("DVK_STORAGE {dir}: {e}"))?);
             Arc::new(
                 object_store::local::LocalFileSystem::new_with_prefix(dir)
                     .map_err(|e| format!("DVK_STORAGE {dir}: {e}"))?,
             )
         };
-        Ok(Storage { inner, describe: setting.to_string() })
+        Ok(Storage { inner, local_root, describe: setting.to_string() })
+    }
+
+    /// A spool for an upload bound for this store: inside a local store's folder (so that it is
+    /// renamed into place, never copied), or in the system's temporary folder.
+    pub fn spool(&self, limit: u64) -> Result<crate::http::spool::Spool, crate::error::ApiError> {
+        match &self.local_root {
+            Some(root) => crate::http::spool::Spool::new_in(&root.join(SPOOL), limit),
+            None => crate::http::spool::Spool::new(limit),
+        }
+    }
+
+    /// Keeps a spooled file under `key`: renamed into a local store (written once), written to
+    /// any other. Content already kept under its key in a local store is not replaced (keys are
+    /// hashes): the copy there is touched instead, so that the sweep's grace counts from now.
+    pub async fn put_spooled(&self, key: &Path, spooled: crate::http::spool::Spooled) -> Result<(), StorageError> {
+        if let Some(root) = &self.local_root {
+            let dest = root.join(key.as_ref());
+            let kept = actix_web::web::block(move || -> std::io::Result<()> {
+                if let Some(dir) = dest.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                if let Ok(existing) = std::fs::File::options().append(true).open(&dest) {
+                    return existing.set_modified(std::time::SystemTime::now());
+                }
+                spooled.file.persist_noclobber(&dest).map(drop).or_else(|e| match e.error.kind() {
+                    // Another upload of the same content got there first.
+                    std::io::ErrorKind::AlreadyExists => Ok(()),
+                    _ => Err(e.error),
+                })
+            })
+            .await
+            .map_err(|e| StorageError(e.to_string()))?;
+            return Ok(kept?);
+        }
+        self.put_file(key, spooled.file.into_file(), spooled.size).await
     }
 
     /// Writes `len` bytes of `file` (read from its start) under `key`, in parts for large
@@ -152,6 +195,21 @@ impl Storage {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Removes spool files of a local store older than `before`: left by a process that was
+    /// killed while receiving (a running one removes its own). How many went.
+    pub fn remove_stale_spools(&self, before: std::time::SystemTime) -> Result<usize, StorageError> {
+        let Some(root) = &self.local_root else { return Ok(0) };
+        let mut removed = 0;
+        for entry in std::fs::read_dir(root.join(SPOOL))? {
+            let entry = entry?;
+            if entry.metadata()?.modified()? < before {
+                std::fs::remove_file(entry.path())?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
     }
 
     /// Every object under `prefix`.

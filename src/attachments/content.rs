@@ -7,7 +7,7 @@ use std::io::{Seek, SeekFrom};
 use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
-pub use crate::http::spool::{Spool, Spooled};
+pub use crate::http::spool::Spooled;
 use crate::storage::{blob_key, Storage};
 
 use super::sniff;
@@ -15,10 +15,8 @@ use super::types::MediaType;
 
 /// A spooled file and what its bytes say it is.
 pub struct Judged {
-    file: std::fs::File,
+    spooled: Spooled,
     pub media_type: MediaType,
-    pub size: u64,
-    pub sha256: String,
 }
 
 /// A file stored under its hash.
@@ -31,22 +29,21 @@ pub struct Stored {
 
 /// Tells what a spooled file is from its bytes: 415 for anything but the accepted types.
 pub async fn judge(spooled: Spooled) -> Result<Judged, ApiError> {
-    let Spooled { file, size, sha256 } = spooled;
-    if size == 0 {
+    if spooled.size == 0 {
         return Err(ApiError::unprocessable("empty_file", "the file is empty"));
     }
-    let (file, media_type) = actix_web::web::block(move || {
+    let (spooled, media_type) = actix_web::web::block(move || {
         let mut head = vec![0u8; sniff::HEAD];
-        let n = read_at_most(&file, &mut head)?;
+        let n = read_at_most(spooled.file.as_file(), &mut head)?;
         head.truncate(n);
         let media = sniff::media_type(&head, || {
-            let mut zip = file.try_clone()?;
+            let mut zip = spooled.file.as_file().try_clone()?;
             zip.seek(SeekFrom::Start(0))?;
             Ok(zip)
         });
-        let mut file = file;
-        file.seek(SeekFrom::Start(0))?;
-        Ok::<_, std::io::Error>((file, media))
+        let mut spooled = spooled;
+        spooled.file.as_file_mut().seek(SeekFrom::Start(0))?;
+        Ok::<_, std::io::Error>((spooled, media))
     })
     .await
     .map_err(|e| ApiError::internal(e.to_string()))?
@@ -58,15 +55,16 @@ pub async fn judge(spooled: Spooled) -> Result<Judged, ApiError> {
                 .into(),
         });
     };
-    Ok(Judged { file, media_type, size, sha256 })
+    Ok(Judged { spooled, media_type })
 }
 
-/// Writes a judged file to the store under its hash: identical content lands on the same key,
+/// Keeps a judged file in the store under its hash: identical content lands on the same key,
 /// so it is kept once. It is written even when already there: the fresh write keeps it out of
 /// the sweep's reach (objects younger than its grace are kept) until this row commits.
 pub async fn put(storage: &Storage, judged: Judged) -> Result<Stored, ApiError> {
-    let Judged { file, media_type, size, sha256 } = judged;
-    storage.put_file(&blob_key(&sha256), file, size).await?;
+    let Judged { spooled, media_type } = judged;
+    let (size, sha256) = (spooled.size, spooled.sha256.clone());
+    storage.put_spooled(&blob_key(&sha256), spooled).await?;
     Ok(Stored { media_type, size, sha256 })
 }
 

@@ -12,7 +12,7 @@ use crate::http::json::Json;
 use crate::http::pagination::{self, Paging};
 use crate::AppState;
 
-use super::content::{self, Spool};
+use super::content;
 use super::service::{self, Access};
 use super::store;
 use super::types::*;
@@ -50,8 +50,8 @@ pub async fn upload(
         let (actor, input) = (actor.clone(), input.clone());
         db::run(&state.pool, move |conn| service::check_new(conn, &actor, &input).map(drop)).await?;
     }
-    let mut spool = Spool::new(limit)?;
-    spool.read_payload(&mut payload).await?;
+    let (spool, received) = state.storage.spool(limit)?.receive(&mut payload).await;
+    received?;
     let attachment = save(&state, actor, input, spool.finish()?).await?;
     Ok(etag::created(format!("/api/v1/attachments/{}", attachment.id), attachment.version, &attachment))
 }

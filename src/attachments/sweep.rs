@@ -22,6 +22,8 @@ pub struct Swept {
     pub blobs_kept: usize,
     /// Parts that no upload recorded (a request cut off before its part was recorded).
     pub stray_parts_removed: usize,
+    /// Spool files of a local store left by a process killed while receiving.
+    pub stale_spools_removed: usize,
 }
 
 pub async fn sweep(pool: &Pool, storage: &Storage, grace: chrono::Duration) -> Result<Swept, ApiError> {
@@ -71,5 +73,7 @@ pub async fn sweep(pool: &Pool, storage: &Storage, grace: chrono::Duration) -> R
             swept.stray_parts_removed += 1;
         }
     }
+    let before = std::time::SystemTime::now() - grace.to_std().unwrap_or_default();
+    swept.stale_spools_removed = storage.remove_stale_spools(before)?;
     Ok(swept)
 }

@@ -19,7 +19,6 @@ use crate::error::{ApiError, FieldError};
 use crate::storage::upload_prefix;
 use crate::AppState;
 
-use super::content::Spool;
 use super::service;
 use super::store::{self, PartRow, UploadRow};
 use super::types::{AttachmentKind, NewAttachment, ParentType};
@@ -405,8 +404,7 @@ async fn receive(
 ) -> Result<Outcome, ApiError> {
     let task = actix_web::rt::spawn(async move {
         let room = (row.length - row.received) as u64;
-        let mut spool = Spool::new(room)?;
-        let read = spool.read_payload(&mut payload).await;
+        let (spool, read) = state.storage.spool(room)?.receive(&mut payload).await;
         let got = spool.size();
         let mut received = row.received;
         if got > 0 {
@@ -414,7 +412,7 @@ async fn receive(
             let part =
                 PartRow { upload_id: row.id.clone(), start_offset: row.received, size: got as i64, object_key: key };
             let spooled = spool.finish()?;
-            state.storage.put_file(&part.object_key.as_str().into(), spooled.file, got).await?;
+            state.storage.put_spooled(&part.object_key.as_str().into(), spooled).await?;
             let recorded = {
                 let part = part.clone();
                 db::run(&state.pool, move |conn| db::transaction(conn, |conn| store::add_part(conn, &part))).await
@@ -440,7 +438,7 @@ async fn receive(
 async fn finish(state: &web::Data<AppState>, actor: Actor, row: &UploadRow) -> Result<String, ApiError> {
     let upload_id = row.id.clone();
     let parts = db::run(&state.pool, move |conn| store::parts(conn, &upload_id)).await?;
-    let mut spool = Spool::new(row.length as u64)?;
+    let mut spool = state.storage.spool(row.length as u64)?;
     for part in &parts {
         let mut stream = state.storage.get(&part.object_key.as_str().into(), None).await?;
         while let Some(chunk) = stream.next().await {

@@ -121,11 +121,12 @@ pub async fn idempotency(
     // known by the body's digest.
     let streamed = STREAMED_BODIES.contains(&scope.operation.as_str());
     let read = if streamed {
-        let mut spool = match super::spool::Spool::new(state.config.attachment_limit) {
+        let spool = match super::spool::Spool::new(state.config.attachment_limit) {
             Ok(spool) => spool,
             Err(e) => return Ok(ServiceResponse::new(http_req, actix_web::ResponseError::error_response(&e))),
         };
-        match spool.read_payload(&mut payload).await.and_then(|()| spool.finish()) {
+        let (spool, received) = spool.receive(&mut payload).await;
+        match received.and_then(|()| spool.finish()) {
             Ok(spooled) => Ok((request_hash(&http_req, spooled.sha256.as_bytes()), spooled.into_payload())),
             Err(e) => Err(e),
         }

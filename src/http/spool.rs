@@ -1,6 +1,8 @@
-//! A request body spooled to an unnamed temporary file while it is hashed: how a large binary
-//! body (an attachment) is received, and kept for an idempotent request, without holding it in
-//! memory.
+//! A request body spooled to a temporary file while it is hashed: how a large binary body (an
+//! attachment) is received, and kept for an idempotent request, without holding it in memory.
+//! The file is removed when the spool is dropped, unless it is kept by renaming it
+//! (`Spooled::file.persist`): a local attachment store takes its uploads that way, without a
+//! second copy.
 
 use std::io::{Read, Seek, SeekFrom, Write};
 
@@ -12,7 +14,7 @@ use crate::error::ApiError;
 
 /// Bytes received so far, in a temporary file that disappears with it.
 pub struct Spool {
-    file: std::fs::File,
+    file: tempfile::NamedTempFile,
     hasher: Sha256,
     size: u64,
     limit: u64,
@@ -20,14 +22,24 @@ pub struct Spool {
 
 /// A whole file, spooled and hashed.
 pub struct Spooled {
-    pub file: std::fs::File,
+    pub file: tempfile::NamedTempFile,
     pub size: u64,
     pub sha256: String,
 }
 
 impl Spool {
+    /// A spool in the system's temporary folder (`TMPDIR`).
     pub fn new(limit: u64) -> Result<Spool, ApiError> {
-        let file = tempfile::tempfile().map_err(|e| ApiError::internal(format!("cannot make a spool file: {e}")))?;
+        Self::made(tempfile::NamedTempFile::new(), limit)
+    }
+
+    /// A spool in `dir`: on the file system where the file is to be kept.
+    pub fn new_in(dir: &std::path::Path, limit: u64) -> Result<Spool, ApiError> {
+        Self::made(tempfile::NamedTempFile::new_in(dir), limit)
+    }
+
+    fn made(file: std::io::Result<tempfile::NamedTempFile>, limit: u64) -> Result<Spool, ApiError> {
+        let file = file.map_err(|e| ApiError::internal(format!("cannot make a spool file: {e}")))?;
         Ok(Spool { file, hasher: Sha256::new(), size: 0, limit })
     }
 
@@ -51,37 +63,74 @@ impl Spool {
         Ok(Spooled { file: self.file, size: self.size, sha256 })
     }
 
-    /// Reads a request body into the spool to its end. A body cut off (the client went away)
-    /// is an error, and what was read stays in the spool for the caller to keep or drop.
-    pub async fn read_payload<S, E>(&mut self, payload: &mut S) -> Result<(), ApiError>
+    /// Reads a request body into the spool to its end, and gives the spool back with how it
+    /// went. The bytes are written and hashed on a blocking thread beside the worker that
+    /// receives them, so a worker is never held by a disk write and receiving overlaps hashing.
+    /// The server reads a body 8 KiB at a time; those chunks are gathered into `BATCH`es (at
+    /// most `QUEUED` waiting) so that the writer makes one write for 32 of them. A body cut off
+    /// (the client went away) is an error, and what arrived stays in the spool for the caller
+    /// to keep or drop.
+    pub async fn receive<S, E>(self, payload: &mut S) -> (Spool, Result<(), ApiError>)
     where
         S: futures_util::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
         E: std::fmt::Display,
     {
+        const BATCH: usize = 256 * 1024;
+        const QUEUED: usize = 4;
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(QUEUED);
+        let writer = actix_web::rt::task::spawn_blocking(move || {
+            let mut spool = self;
+            while let Some(chunk) = rx.blocking_recv() {
+                if let Err(e) = spool.write(&chunk) {
+                    return (spool, Err(e));
+                }
+            }
+            (spool, Ok(()))
+        });
+        let mut read = Ok(());
+        let mut batch = bytes::BytesMut::with_capacity(BATCH);
         while let Some(chunk) = payload.next().await {
-            let chunk =
-                chunk.map_err(|e| ApiError::bad_request("body_incomplete", format!("the body ended early: {e}")))?;
-            self.write(&chunk)?;
+            match chunk {
+                Ok(chunk) => {
+                    batch.extend_from_slice(&chunk);
+                    // A send fails when the writer stopped (the body is over the limit): its
+                    // error says why.
+                    if batch.len() >= BATCH && tx.send(batch.split().freeze()).await.is_err() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    read = Err(ApiError::bad_request("body_incomplete", format!("the body ended early: {e}")));
+                    break;
+                }
+            }
         }
-        Ok(())
+        if !batch.is_empty() {
+            let _ = tx.send(batch.freeze()).await;
+        }
+        drop(tx);
+        // The writer only fails by panicking, which is a bug to surface, not an answer to give.
+        let (spool, written) = writer.await.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+        (spool, written.and(read))
     }
 }
 
 impl Spooled {
     /// The spooled body as a request payload again, read from the file a chunk at a time.
     pub fn into_payload(self) -> Payload {
-        let stream = futures_util::stream::unfold(Some(self.file), |file| async move {
-            let mut file = file?;
-            let mut buf = vec![0u8; 64 * 1024];
-            match file.read(&mut buf) {
-                Ok(0) => None,
-                Ok(n) => {
-                    buf.truncate(n);
-                    Some((Ok(bytes::Bytes::from(buf)), Some(file)))
+        let stream =
+            futures_util::stream::unfold(Some(self.file), |file: Option<tempfile::NamedTempFile>| async move {
+                let mut file = file?;
+                let mut buf = vec![0u8; 64 * 1024];
+                match file.read(&mut buf) {
+                    Ok(0) => None,
+                    Ok(n) => {
+                        buf.truncate(n);
+                        Some((Ok(bytes::Bytes::from(buf)), Some(file)))
+                    }
+                    Err(e) => Some((Err(actix_web::error::PayloadError::Io(e)), None)),
                 }
-                Err(e) => Some((Err(actix_web::error::PayloadError::Io(e)), None)),
-            }
-        });
+            });
         Payload::from(Box::pin(stream) as actix_http::BoxedPayloadStream)
     }
 }
