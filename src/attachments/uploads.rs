@@ -305,7 +305,8 @@ pub async fn upload_status(
 
 /// Send bytes from `Upload-Offset` on (tus PATCH, `application/offset+octet-stream`). A request
 /// cut off keeps what arrived: ask `HEAD` where to go on from. The last byte makes the
-/// attachment (`Content-Location`).
+/// attachment (`Content-Location`); if that step failed (the store was away), an empty PATCH
+/// at the end tries it again.
 #[utoipa::path(
     tag = "attachments",
     params(("id" = String, Path, description = "Upload id"), ("Tus-Resumable" = String, Header, description = "1.0.0"),
@@ -336,6 +337,15 @@ pub async fn append(
     let offset = header_u64(&req, &UPLOAD_OFFSET)?
         .ok_or_else(|| ApiError::bad_request("upload_offset_required", "Upload-Offset is required"))?;
     let row = own(&state, &actor, id.into_inner()).await?;
+    // Every byte arrived but the attachment was not made (the store or the database failed at
+    // the last step): an empty PATCH at the end tries that step again.
+    if row.attachment_id.is_none() && row.received == row.length && offset == row.length as u64 {
+        let attachment_id = finish(&state, actor, &row).await?;
+        return Ok(tus(StatusCode::NO_CONTENT)
+            .insert_header((UPLOAD_OFFSET.clone(), row.length.to_string()))
+            .insert_header((header::CONTENT_LOCATION, format!("/api/v1/attachments/{attachment_id}")))
+            .finish());
+    }
     if row.attachment_id.is_some() || offset != row.received as u64 {
         return Err(ApiError::conflict(
             "upload_offset_mismatch",

@@ -5,8 +5,9 @@
 use actix_cors::Cors;
 use actix_web::http::header;
 
-/// Headers a browser page may read from an answer, besides the safelisted ones.
-const EXPOSED: [&str; 8] = [
+/// Headers a browser page may read from an answer, besides the safelisted ones: ours, and those
+/// a resumable upload (tus-js-client) and a resumed download read.
+const EXPOSED: [&str; 19] = [
     "etag",
     "location",
     "x-next-cursor",
@@ -15,6 +16,17 @@ const EXPOSED: [&str; 8] = [
     "content-disposition",
     "idempotent-replayed",
     "idempotent-replay-withheld",
+    "content-location",
+    "content-range",
+    "accept-ranges",
+    "upload-offset",
+    "upload-length",
+    "upload-expires",
+    "upload-metadata",
+    "tus-resumable",
+    "tus-version",
+    "tus-extension",
+    "tus-max-size",
 ];
 
 /// `/api/v1/public/**`: any origin, no credentials, the ETag and cache headers readable, so a
@@ -28,9 +40,19 @@ pub fn public() -> Cors {
             header::IF_NONE_MATCH,
             header::ACCEPT,
             header::ACCEPT_LANGUAGE,
+            header::RANGE,
+            header::IF_RANGE,
             header::HeaderName::from_static("x-request-id"),
         ])
-        .expose_headers(["etag", "cache-control", "x-request-id", "x-next-cursor", "content-disposition"])
+        .expose_headers([
+            "etag",
+            "cache-control",
+            "x-request-id",
+            "x-next-cursor",
+            "content-disposition",
+            "content-range",
+            "accept-ranges",
+        ])
         .max_age(86_400)
 }
 
@@ -39,15 +61,21 @@ pub fn public() -> Cors {
 /// browser refuses to hand it to the page (and a non-browser client is not affected).
 pub fn authenticated(origins: &[String]) -> Cors {
     let mut cors = Cors::default()
-        .allowed_methods(["GET", "POST", "PATCH", "DELETE"])
+        .allowed_methods(["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"])
         .allowed_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
             header::ACCEPT,
             header::IF_MATCH,
             header::IF_NONE_MATCH,
+            header::RANGE,
+            header::IF_RANGE,
             header::HeaderName::from_static("idempotency-key"),
             header::HeaderName::from_static("x-request-id"),
+            header::HeaderName::from_static("tus-resumable"),
+            header::HeaderName::from_static("upload-length"),
+            header::HeaderName::from_static("upload-metadata"),
+            header::HeaderName::from_static("upload-offset"),
         ])
         .expose_headers(EXPOSED)
         .block_on_origin_mismatch(false)

@@ -413,6 +413,40 @@ async fn an_upload_cut_off_at_ninety_percent_resumes_from_the_byte_where_it_stop
     app.request(Method::HEAD, &location, Some(&c1), &[tus], None).await.expect(404);
     assert_eq!(app.state.storage.list(&"uploads".into()).await.unwrap().len(), 0);
 
+    // A whole upload that is not an accepted file makes no attachment; an empty PATCH at its end
+    // (the retry of a last step that failed) is answered the same, and it can be ended.
+    let program = b"MZ\x90\x00".repeat(1000);
+    let size = program.len().to_string();
+    let created = app
+        .request(
+            Method::POST,
+            "/api/v1/uploads",
+            Some(&c1),
+            &[tus, ("Upload-Length", &size), ("Upload-Metadata", &metadata)],
+            None,
+        )
+        .await;
+    let location = created.expect(201).header("location").unwrap();
+    let patch = |offset: &'static str, bytes: Vec<u8>| {
+        let (app, c1, location) = (&app, c1.clone(), location.clone());
+        async move {
+            app.request(
+                Method::PATCH,
+                &location,
+                Some(&c1),
+                &[tus, ("Upload-Offset", offset)],
+                Some(("application/offset+octet-stream", bytes)),
+            )
+            .await
+        }
+    };
+    patch("0", program).await.problem(415, "unsupported_media_type");
+    let head = app.request(Method::HEAD, &location, Some(&c1), &[tus], None).await;
+    assert_eq!(head.header("upload-offset"), Some(size.clone()));
+    assert!(head.header("content-location").is_none());
+    patch("4000", vec![]).await.problem(415, "unsupported_media_type");
+    app.request(Method::DELETE, &location, Some(&c1), &[tus], None).await.expect(204);
+
     // A record the caller may not change is refused before a byte is sent.
     let p2 = fx.token(&app, "P2", &["editor"]);
     app.request(

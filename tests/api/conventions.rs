@@ -479,6 +479,26 @@ async fn browsers_read_the_public_api_anywhere_and_the_rest_from_listed_origins(
     for h in ["etag", "location", "x-next-cursor", "retry-after", "x-request-id"] {
         assert!(exposed.contains(h), "{h} not exposed: {exposed}");
     }
+    // A resumable upload from the portal's page (tus-js-client): its headers go both ways.
+    let pre = app
+        .request(
+            Method::OPTIONS,
+            "/api/v1/uploads/01900000-0000-7000-8000-000000000042",
+            None,
+            &[
+                portal,
+                ("Access-Control-Request-Method", "PATCH"),
+                ("Access-Control-Request-Headers", "authorization, content-type, tus-resumable, upload-offset"),
+            ],
+            None,
+        )
+        .await;
+    assert!(pre.status == 200 || pre.status == 204, "{} {}", pre.status, pre.text());
+    let allowed = pre.header("access-control-allow-headers").unwrap_or_default().to_lowercase();
+    assert!(allowed.contains("tus-resumable") && allowed.contains("upload-offset"), "{allowed}");
+    for h in ["upload-offset", "upload-length", "tus-resumable", "content-location", "content-range"] {
+        assert!(exposed.contains(h), "{h} not exposed: {exposed}");
+    }
 
     // Another origin gets no CORS headers: its browser keeps the answer from the page.
     let other = app.request(Method::GET, "/api/v1/reports/models", Some(&app.root_admin()), &[any], None).await;
