@@ -110,6 +110,9 @@ pub enum ApiError {
     /// The attachment store failed or could not be reached.
     #[error("the attachment store is unavailable; retry shortly")]
     StorageUnavailable,
+    /// A resumable upload in a tus version other than 1.0.0 (tus answers 412 and names its own).
+    #[error("this server speaks tus 1.0.0: send Tus-Resumable: 1.0.0")]
+    TusVersion,
     /// A `Range` outside the content; `size` is the content's length.
     #[error("the range asked for is outside the content ({size} bytes)")]
     RangeNotSatisfiable { size: u64 },
@@ -192,6 +195,7 @@ impl ApiError {
             ApiError::Unavailable => "service_unavailable",
             ApiError::StorageUnavailable => "storage_unavailable",
             ApiError::RangeNotSatisfiable { .. } => "range_not_satisfiable",
+            ApiError::TusVersion => "tus_version_required",
             ApiError::Draining => "draining",
             ApiError::Internal(_) => "internal_error",
         }
@@ -262,7 +266,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } | ApiError::AnswerLost { .. } | ApiError::KeyInUse { .. } => StatusCode::CONFLICT,
-            ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
+            ApiError::PreconditionFailed { .. } | ApiError::TusVersion => StatusCode::PRECONDITION_FAILED,
             ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -314,6 +318,9 @@ impl ResponseError for ApiError {
             }
             ApiError::RangeNotSatisfiable { size } => {
                 res.insert_header((header::CONTENT_RANGE, format!("bytes */{size}")));
+            }
+            ApiError::TusVersion => {
+                res.insert_header(("Tus-Version", "1.0.0"));
             }
             _ => {}
         }

@@ -47,29 +47,16 @@ fn tus(code: StatusCode) -> actix_web::HttpResponseBuilder {
     res
 }
 
-/// A client speaking another version of tus is refused (412), as the protocol says; a request
-/// that names none is a bad request (400).
-fn version_refused(req: &HttpRequest) -> Option<HttpResponse> {
+/// A tus request names the protocol's version: none is a bad request (400), another than
+/// 1.0.0 is refused with 412 and the version this server speaks, as tus asks.
+fn require_tus(req: &HttpRequest) -> Result<(), ApiError> {
     match req.headers().get(&TUS_RESUMABLE).and_then(|v| v.to_str().ok()).map(str::trim) {
-        Some(VERSION) => None,
-        None | Some("") => {
-            let mut res = actix_web::ResponseError::error_response(&ApiError::bad_request(
-                "tus_resumable_required",
-                "Tus-Resumable: 1.0.0 is required on every tus request",
-            ));
-            res.headers_mut().insert(TUS_VERSION.clone(), header::HeaderValue::from_static(VERSION));
-            Some(res)
-        }
-        Some(_) => {
-            let problem = ApiError::bad_request("tus_version_required", "Tus-Resumable: 1.0.0 is required").problem();
-            let problem = crate::error::Problem { status: 412, title: "Precondition Failed".into(), ..problem };
-            Some(
-                tus(StatusCode::PRECONDITION_FAILED)
-                    .insert_header((TUS_VERSION.clone(), VERSION))
-                    .content_type("application/problem+json")
-                    .body(serde_json::to_string(&problem).unwrap_or_default()),
-            )
-        }
+        Some(VERSION) => Ok(()),
+        None | Some("") => Err(ApiError::bad_request(
+            "tus_resumable_required",
+            "Tus-Resumable: 1.0.0 is required on every tus request",
+        )),
+        Some(_) => Err(ApiError::TusVersion),
     }
 }
 
@@ -193,9 +180,7 @@ pub async fn create(
     actor: Actor,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some(refused) = version_refused(&req) {
-        return Ok(refused);
-    }
+    require_tus(&req)?;
     let limit = state.config.attachment_limit;
     let length = header_u64(&req, &UPLOAD_LENGTH)?.ok_or_else(|| {
         ApiError::bad_request("upload_length_required", "Upload-Length is required (deferred lengths are not taken)")
@@ -289,9 +274,7 @@ pub async fn upload_status(
     actor: Actor,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some(refused) = version_refused(&req) {
-        return Ok(refused);
-    }
+    require_tus(&req)?;
     let row = own(&state, &actor, id.into_inner()).await?;
     let mut res = tus(StatusCode::OK);
     res.insert_header((UPLOAD_OFFSET.clone(), row.received.to_string()))
@@ -328,9 +311,7 @@ pub async fn append(
     id: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some(refused) = version_refused(&req) {
-        return Ok(refused);
-    }
+    require_tus(&req)?;
     if req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) != Some(OFFSET_STREAM) {
         return Err(ApiError::UnsupportedMediaType { detail: format!("a tus PATCH is sent as {OFFSET_STREAM}") });
     }
@@ -378,9 +359,7 @@ pub async fn terminate(
     actor: Actor,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some(refused) = version_refused(&req) {
-        return Ok(refused);
-    }
+    require_tus(&req)?;
     let row = own(&state, &actor, id.into_inner()).await?;
     let upload_id = row.id.clone();
     let keys = db::run(&state.pool, move |conn| {

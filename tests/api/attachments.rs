@@ -70,17 +70,23 @@ fn cut_off(app: &TestApp, method: &str, path: &str, token: &str, headers: &[(&st
     stream.shutdown(std::net::Shutdown::Both).unwrap();
 }
 
+/// A model of commune C1 (under district D1) in progress, and a token of C1's editor.
+async fn commune_model() -> (TestApp, Fixture, String, String) {
+    let app = TestApp::spawn().await;
+    let fx = Fixture::load(&app).await;
+    let campaign_id = district_campaign(&app, &fx).await;
+    let model_id = model_in_progress(&app, &fx, &campaign_id).await;
+    let c1 = fx.token(&app, "C1", &["editor"]);
+    (app, fx, model_id, c1)
+}
+
 async fn stored_blobs(app: &TestApp) -> usize {
     app.state.storage.list(&"blobs".into()).await.unwrap().len()
 }
 
 #[actix_web::test]
 async fn a_photo_and_a_decision_scan_are_attached_listed_downloaded_and_deleted() {
-    let app = TestApp::spawn().await;
-    let fx = Fixture::load(&app).await;
-    let campaign_id = district_campaign(&app, &fx).await;
-    let model_id = model_in_progress(&app, &fx, &campaign_id).await;
-    let c1 = fx.token(&app, "C1", &["editor"]);
+    let (app, fx, model_id, c1) = commune_model().await;
     let photo = photo_with_gps();
 
     // The name and the declared type say nothing: the bytes do.
@@ -213,11 +219,7 @@ async fn a_photo_and_a_decision_scan_are_attached_listed_downloaded_and_deleted(
 
 #[actix_web::test]
 async fn a_file_that_lies_about_its_type_is_refused_and_nothing_is_kept() {
-    let app = TestApp::spawn().await;
-    let fx = Fixture::load(&app).await;
-    let campaign_id = district_campaign(&app, &fx).await;
-    let model_id = model_in_progress(&app, &fx, &campaign_id).await;
-    let c1 = fx.token(&app, "C1", &["editor"]);
+    let (app, _, model_id, c1) = commune_model().await;
     let query = format!("parent_type=model&parent_id={model_id}&title=Anh&kind=photo&file_name=anh.jpg");
 
     let program = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff".repeat(100);
@@ -251,11 +253,7 @@ async fn a_file_that_lies_about_its_type_is_refused_and_nothing_is_kept() {
 
 #[actix_web::test]
 async fn another_provinces_attachment_is_refused() {
-    let app = TestApp::spawn().await;
-    let fx = Fixture::load(&app).await;
-    let campaign_id = district_campaign(&app, &fx).await;
-    let model_id = model_in_progress(&app, &fx, &campaign_id).await;
-    let c1 = fx.token(&app, "C1", &["editor"]);
+    let (app, fx, model_id, c1) = commune_model().await;
     let query = format!("parent_type=model&parent_id={model_id}&title=Anh&kind=photo");
     let a = upload(&app, &c1, &query, "image/jpeg", photo_with_gps()).await.expect(201).json();
     let id = a["id"].as_str().unwrap();
@@ -287,11 +285,7 @@ async fn another_provinces_attachment_is_refused() {
 
 #[actix_web::test]
 async fn an_upload_cut_off_at_ninety_percent_resumes_from_the_byte_where_it_stopped() {
-    let app = TestApp::spawn().await;
-    let fx = Fixture::load(&app).await;
-    let campaign_id = district_campaign(&app, &fx).await;
-    let model_id = model_in_progress(&app, &fx, &campaign_id).await;
-    let c1 = fx.token(&app, "C1", &["editor"]);
+    let (app, fx, model_id, c1) = commune_model().await;
     let file = pdf();
     let b64 = |s: &str| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, s);
     let metadata = format!(
@@ -462,11 +456,7 @@ async fn an_upload_cut_off_at_ninety_percent_resumes_from_the_byte_where_it_stop
 
 #[actix_web::test]
 async fn an_upload_cut_off_before_its_end_leaves_nothing() {
-    let app = TestApp::spawn().await;
-    let fx = Fixture::load(&app).await;
-    let campaign_id = district_campaign(&app, &fx).await;
-    let model_id = model_in_progress(&app, &fx, &campaign_id).await;
-    let c1 = fx.token(&app, "C1", &["editor"]);
+    let (app, _, model_id, c1) = commune_model().await;
     let file = pdf();
     let path = format!("/api/v1/attachments?parent_type=model&parent_id={model_id}&title=Ke%20hoach&kind=document");
     cut_off(&app, "POST", &path, &c1, &[("Content-Type", "application/pdf")], &file, file.len() / 2);
