@@ -113,24 +113,27 @@ impl Storage {
         }
     }
 
-    /// Keeps a spooled file under `key`: renamed into a local store (written once), written to
-    /// any other. Content already kept under its key in a local store is not replaced (keys are
+    /// Keeps a spooled file under `key`: renamed into a local store (written once, and on the
+    /// disk, name included, before this returns: the row that points at it commits next),
+    /// written to any other (an S3 PUT is durable when it answers). Content already kept under its key in a local store is not replaced (keys are
     /// hashes): the copy there is touched instead, so that the sweep's grace counts from now.
     pub async fn put_spooled(&self, key: &Path, spooled: crate::http::spool::Spooled) -> Result<(), StorageError> {
         if let Some(root) = &self.local_root {
             let dest = root.join(key.as_ref());
             let kept = actix_web::web::block(move || -> std::io::Result<()> {
-                if let Some(dir) = dest.parent() {
-                    std::fs::create_dir_all(dir)?;
-                }
+                let dir = dest.parent().unwrap_or(std::path::Path::new("."));
+                std::fs::create_dir_all(dir)?;
                 if let Ok(existing) = std::fs::File::options().append(true).open(&dest) {
                     return existing.set_modified(std::time::SystemTime::now());
                 }
+                // On the disk before a row can point at it, and so is its name.
+                spooled.file.as_file().sync_data()?;
                 spooled.file.persist_noclobber(&dest).map(drop).or_else(|e| match e.error.kind() {
                     // Another upload of the same content got there first.
                     std::io::ErrorKind::AlreadyExists => Ok(()),
                     _ => Err(e.error),
-                })
+                })?;
+                std::fs::File::open(dir)?.sync_all()
             })
             .await
             .map_err(|e| StorageError(e.to_string()))?;
@@ -164,6 +167,12 @@ impl Storage {
     }
 
     pub async fn put_bytes(&self, key: &Path, bytes: Bytes) -> Result<(), StorageError> {
+        if self.local_root.is_some() {
+            // The same durable path as an upload's.
+            let mut spool = self.spool(bytes.len() as u64).map_err(|e| StorageError(e.to_string()))?;
+            spool.write(&bytes).map_err(|e| StorageError(e.to_string()))?;
+            return self.put_spooled(key, spool.finish().map_err(|e| StorageError(e.to_string()))?).await;
+        }
         self.inner.put(key, PutPayload::from(bytes)).await?;
         Ok(())
     }
