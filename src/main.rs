@@ -71,8 +71,9 @@ enum Command {
     /// attachments, uploads cut off before their row, expired resumable uploads. Safe beside
     /// running servers: objects younger than the grace are kept.
     SweepFiles {
-        /// Minutes an object is kept after it was written, whatever the rows say.
-        #[arg(long, default_value_t = 60)]
+        /// Minutes an object is kept after it was written, whatever the rows say (at least 10:
+        /// an upload in progress must not lose its spool or its parts).
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(i64).range(10..))]
         grace_minutes: i64,
     },
     /// Print a new data key for DVK_DATA_KEYS (`kid:base64`): put it first in the list to rotate.
@@ -147,7 +148,7 @@ fn run(cli: Cli) -> Result<(), String> {
             let swept = actix_web::rt::System::new().block_on(dvk::attachments::sweep::sweep(
                 &pool,
                 &storage,
-                chrono::Duration::minutes(grace_minutes.max(0)),
+                chrono::Duration::minutes(grace_minutes),
             ));
             let swept = swept.map_err(|e| e.to_string())?;
             println!("{}", serde_json::to_string_pretty(&swept).unwrap_or_default());

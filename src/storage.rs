@@ -117,14 +117,23 @@ impl Storage {
     /// disk, name included, before this returns: the row that points at it commits next),
     /// written to any other (an S3 PUT is durable when it answers). Content already kept under its key in a local store is not replaced (keys are
     /// hashes): the copy there is touched instead, so that the sweep's grace counts from now.
-    pub async fn put_spooled(&self, key: &Path, spooled: crate::http::spool::Spooled) -> Result<(), StorageError> {
+    ///
+    /// When a local store already held the content, the spool is handed back unused: the caller
+    /// keeps it until its row has committed and then checks, with `ensure`, that the copy it
+    /// touched was not swept in between.
+    pub async fn put_spooled(
+        &self,
+        key: &Path,
+        spooled: crate::http::spool::Spooled,
+    ) -> Result<Option<crate::http::spool::Spooled>, StorageError> {
         if let Some(root) = &self.local_root {
             let dest = root.join(key.as_ref());
-            let kept = actix_web::web::block(move || -> std::io::Result<()> {
+            let kept = actix_web::web::block(move || -> std::io::Result<Option<crate::http::spool::Spooled>> {
                 let dir = dest.parent().unwrap_or(std::path::Path::new("."));
                 std::fs::create_dir_all(dir)?;
                 if let Ok(existing) = std::fs::File::options().append(true).open(&dest) {
-                    return existing.set_modified(std::time::SystemTime::now());
+                    existing.set_modified(std::time::SystemTime::now())?;
+                    return Ok(Some(spooled));
                 }
                 // On the disk before a row can point at it, and so is its name.
                 spooled.file.as_file().sync_data()?;
@@ -133,13 +142,25 @@ impl Storage {
                     std::io::ErrorKind::AlreadyExists => Ok(()),
                     _ => Err(e.error),
                 })?;
-                std::fs::File::open(dir)?.sync_all()
+                std::fs::File::open(dir)?.sync_all()?;
+                Ok(None)
             })
             .await
             .map_err(|e| StorageError(e.to_string()))?;
             return Ok(kept?);
         }
-        self.put_file(key, spooled.file.into_file(), spooled.size).await
+        self.put_file(key, spooled.file.into_file(), spooled.size).await?;
+        Ok(None)
+    }
+
+    /// After a row that points at `key` committed: if the object a concurrent sweep removed in
+    /// the moment between its checks and that commit, `spooled` (the same bytes) puts it back.
+    pub async fn ensure(&self, key: &Path, spooled: crate::http::spool::Spooled) -> Result<(), StorageError> {
+        if !self.exists(key).await? {
+            log::warn!("{key} was swept while a row that points at it committed; stored again");
+            self.put_spooled(key, spooled).await?;
+        }
+        Ok(())
     }
 
     /// Writes `len` bytes of `file` (read from its start) under `key`, in parts for large
@@ -171,7 +192,8 @@ impl Storage {
             // The same durable path as an upload's.
             let mut spool = self.spool(bytes.len() as u64).map_err(|e| StorageError(e.to_string()))?;
             spool.write(&bytes).map_err(|e| StorageError(e.to_string()))?;
-            return self.put_spooled(key, spool.finish().map_err(|e| StorageError(e.to_string()))?).await;
+            self.put_spooled(key, spool.finish().map_err(|e| StorageError(e.to_string()))?).await?;
+            return Ok(());
         }
         self.inner.put(key, PutPayload::from(bytes)).await?;
         Ok(())
@@ -196,6 +218,15 @@ impl Storage {
         let options = object_store::GetOptions { range: range.map(Into::into), ..Default::default() };
         let result = self.inner.get_opts(key, options).await?;
         Ok(result.into_stream().map(|r| r.map_err(StorageError::from)).boxed())
+    }
+
+    /// When the object was last written (or touched); `None` when it is gone.
+    pub async fn modified(&self, key: &Path) -> Result<Option<chrono::DateTime<chrono::Utc>>, StorageError> {
+        match self.inner.head(key).await {
+            Ok(meta) => Ok(Some(meta.last_modified)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Removes an object; one already gone is not an error.

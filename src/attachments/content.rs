@@ -27,6 +27,20 @@ pub struct Stored {
     pub sha256: String,
 }
 
+/// The bytes of a file whose content the store already held, kept until its row commits
+/// (`Storage::ensure`).
+pub struct Kept(Option<Spooled>);
+
+impl Kept {
+    /// Once the row committed: the content is still there, or it is put back.
+    pub async fn ensure(self, storage: &Storage, stored: &Stored) -> Result<(), ApiError> {
+        if let Some(spooled) = self.0 {
+            storage.ensure(&blob_key(&stored.sha256), spooled).await?;
+        }
+        Ok(())
+    }
+}
+
 /// Tells what a spooled file is from its bytes: 415 for anything but the accepted types.
 pub async fn judge(spooled: Spooled) -> Result<Judged, ApiError> {
     if spooled.size == 0 {
@@ -61,11 +75,11 @@ pub async fn judge(spooled: Spooled) -> Result<Judged, ApiError> {
 /// Keeps a judged file in the store under its hash: identical content lands on the same key,
 /// so it is kept once. It is written even when already there: the fresh write keeps it out of
 /// the sweep's reach (objects younger than its grace are kept) until this row commits.
-pub async fn put(storage: &Storage, judged: Judged) -> Result<Stored, ApiError> {
+pub async fn put(storage: &Storage, judged: Judged) -> Result<(Stored, Kept), ApiError> {
     let Judged { spooled, media_type } = judged;
     let (size, sha256) = (spooled.size, spooled.sha256.clone());
-    storage.put_spooled(&blob_key(&sha256), spooled).await?;
-    Ok(Stored { media_type, size, sha256 })
+    let kept = storage.put_spooled(&blob_key(&sha256), spooled).await?;
+    Ok((Stored { media_type, size, sha256 }, Kept(kept)))
 }
 
 /// Stores bytes made here (a public copy, a preview) under their hash.

@@ -93,7 +93,7 @@ pub fn parse_range(raw: &HeaderValue, size: u64) -> Result<Option<std::ops::Rang
         let end = match last {
             "" => size,
             last => match last.parse::<u64>() {
-                Ok(last) if last >= start => (last + 1).min(size),
+                Ok(last) if last >= start => last.saturating_add(1).min(size),
                 _ => return Ok(None),
             },
         };
@@ -123,6 +123,7 @@ mod tests {
         assert_eq!(range("bytes=-100", 1000), Ok(Some(900..1000)));
         assert_eq!(range("bytes=990-2000", 1000), Ok(Some(990..1000)));
         assert_eq!(range("bytes=-5000", 1000), Ok(Some(0..1000)));
+        assert_eq!(range("bytes=0-18446744073709551615", 1000), Ok(Some(0..1000)));
     }
 
     #[test]

@@ -73,20 +73,23 @@ pub async fn save_with(
             format!("a {} is a picture; this content is {}", input.kind, judged.media_type),
         ));
     }
-    let stored = content::put(&state.storage, judged).await?;
+    let (stored, kept) = content::put(&state.storage, judged).await?;
     let copy = if input.public == Some(true) {
         super::public::make(&state.storage, stored.media_type, &stored.sha256, state.config.attachment_limit).await?
     } else {
         None
     };
-    db::run(&state.pool, move |conn| {
+    let recorded = stored.clone();
+    let attachment = db::run(&state.pool, move |conn| {
         db::transaction(conn, |conn| {
-            let attachment = service::create(conn, &actor, &input, &stored, copy.as_ref())?;
+            let attachment = service::create(conn, &actor, &input, &recorded, copy.as_ref())?;
             done(conn, &attachment)?;
             Ok(attachment)
         })
     })
-    .await
+    .await?;
+    kept.ensure(&state.storage, &stored).await?;
+    Ok(attachment)
 }
 
 async fn save(
@@ -154,18 +157,20 @@ pub async fn list_attachments(
             None => None,
         };
         let (rows, next_cursor) = store::list(conn, &filter)?;
-        let items = rows
-            .iter()
-            .map(|row| {
-                let shown_publicly = match shown_publicly {
-                    Some(shown) => shown,
-                    None => service::parent(conn, &actor, row.parent_type, &row.parent_id, Access::Read)
-                        .map(|p| p.shown_publicly)
-                        .unwrap_or(false),
-                };
-                Ok(row.to_api(service::shown(row, &service::Parent { unit_id: row.unit_id.clone(), shown_publicly })))
-            })
-            .collect::<Result<Vec<_>, ApiError>>()?;
+        let mut items = Vec::with_capacity(rows.len());
+        for row in &rows {
+            // A unit's subtree holds records it does not see (a predecessor's decision): each
+            // row is shown only if its record is.
+            let parent = match shown_publicly {
+                Some(shown_publicly) => service::Parent { unit_id: row.unit_id.clone(), shown_publicly },
+                None => match service::parent(conn, &actor, row.parent_type, &row.parent_id, Access::Read) {
+                    Ok(parent) => parent,
+                    Err(ApiError::NotFound | ApiError::Forbidden { .. }) => continue,
+                    Err(e) => return Err(e),
+                },
+            };
+            items.push(row.to_api(service::shown(row, &parent)));
+        }
         Ok(AttachmentPage { items, next_cursor })
     })
     .await?;
@@ -224,13 +229,13 @@ pub async fn update_attachment(
     // A photo made public for the first time needs its cleaned copy, made outside the
     // transaction (it reads and writes the store).
     let copy = if input.public == Some(true) {
-        let (actor, id) = (actor.clone(), id.clone());
-        let row = db::run(&state.pool, move |conn| service::visible(conn, &actor, &id).map(|(row, _)| row)).await?;
+        let (actor, id, if_match) = (actor.clone(), id.clone(), if_match.clone());
+        let row = db::run(&state.pool, move |conn| service::held_for_change(conn, &actor, &id, &if_match)).await?;
         match row.public_sha256 {
-            None if row.deleted_at.is_none() => {
+            None => {
                 super::public::make(&state.storage, row.media_type, &row.sha256, state.config.attachment_limit).await?
             }
-            _ => None,
+            Some(_) => None,
         }
     } else {
         None
@@ -316,7 +321,7 @@ pub async fn download(
     params(("id" = String, Path, description = "Attachment id"), crate::openapi::IfNoneMatchHeader),
     responses(
         (status = 200, description = "The content", content_type = "application/octet-stream", body = crate::openapi::Binary,
-         headers(("ETag" = String, description = "The content's SHA-256"), ("Cache-Control" = String, description = "public, a day"))),
+         headers(("ETag" = String, description = "The content's SHA-256"), ("Cache-Control" = String, description = "public, an hour"))),
         (status = 206, description = "The span asked for", content_type = "application/octet-stream", body = crate::openapi::Binary),
         (status = 304, description = "Not modified since the ETag in If-None-Match"),
         (status = 416, description = "The range is outside the content"),
@@ -366,7 +371,9 @@ async fn public_file(state: &AppState, id: String, preview: bool) -> Result<supe
     if !shown {
         return Err(ApiError::NotFound);
     }
-    let cache = "public, max-age=86400";
+    // An hour: a photo made private, or a model no longer recognised, leaves shared caches
+    // within it.
+    let cache = "public, max-age=3600";
     if preview {
         let sha256 = row.preview_sha256.clone().ok_or(ApiError::NotFound)?;
         return Ok(super::download::File {

@@ -16,6 +16,8 @@ use super::types::MediaType;
 
 /// The longer side of a preview, in pixels.
 const PREVIEW_SIDE: u32 = 480;
+/// The most a photo's decoding may take: a 50-megapixel photo (a phone's largest) in RGB.
+const DECODE_MEMORY: u64 = 192 * 1024 * 1024;
 
 #[derive(Clone, Debug)]
 pub struct PublicCopy {
@@ -36,6 +38,9 @@ pub async fn make(
     if !media.is_photo() {
         return Ok(None);
     }
+    // Decoding a photo takes a core and up to `DECODE_MEMORY`: two at a time, the rest wait.
+    static MAKING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+    let _turn = MAKING.acquire().await.map_err(|e| ApiError::internal(e.to_string()))?;
     let original = read_all(storage, sha256, limit).await?;
     let (cleaned, preview) = actix_web::web::block(move || {
         let cleaned = super::strip::strip(media, &original);
@@ -86,7 +91,7 @@ pub fn preview(media: MediaType, bytes: &[u8]) -> Option<Vec<u8>> {
     let mut limits = Limits::default();
     limits.max_image_width = Some(16_384);
     limits.max_image_height = Some(16_384);
-    limits.max_alloc = Some(512 * 1024 * 1024);
+    limits.max_alloc = Some(DECODE_MEMORY);
     reader.limits(limits);
     let mut decoder = reader.into_decoder().ok()?;
     let orientation = decoder.orientation().ok()?;

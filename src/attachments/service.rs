@@ -189,6 +189,19 @@ fn changeable(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<(Attac
     Ok((row, parent))
 }
 
+/// The attachment, if the actor may change it at the version they hold: checked before a
+/// photo's public copy is made (work that only a change earns).
+pub fn held_for_change(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: &str,
+    if_match: &IfMatch,
+) -> Result<AttachmentRow, ApiError> {
+    let (row, parent) = changeable(conn, actor, id)?;
+    if_match.check(row.version, &row.to_api(shown(&row, &parent)))?;
+    Ok(row)
+}
+
 /// A new title, or public or not. A photo made public gets its cleaned copy (made by the
 /// caller, outside the transaction, and passed in) the first time.
 pub fn update(

@@ -49,8 +49,16 @@ fn is_heic(head: &[u8]) -> bool {
     std::iter::once(&head[8..12]).chain(head[16..end].chunks_exact(4)).any(|brand| HEVC.contains(&brand))
 }
 
-/// DOCX and XLSX are ZIP packages with a content-types part and their main part.
-fn office<R: Read + Seek>(reader: R) -> Option<MediaType> {
+/// DOCX and XLSX are ZIP packages with a content-types part and their main part. A package
+/// that says it holds more than `MAX_ENTRIES` files (or needs ZIP64) is refused before its
+/// directory is read: a document has hundreds, and a crafted ZIP of empty entries would cost
+/// memory for each.
+fn office<R: Read + Seek>(mut reader: R) -> Option<MediaType> {
+    const MAX_ENTRIES: u16 = 10_000;
+    if entries(&mut reader)? > MAX_ENTRIES {
+        return None;
+    }
+    reader.seek(std::io::SeekFrom::Start(0)).ok()?;
     let archive = zip::ZipArchive::new(reader).ok()?;
     let has = |name: &str| archive.index_for_name(name).is_some();
     if !has("[Content_Types].xml") {
@@ -65,6 +73,20 @@ fn office<R: Read + Seek>(reader: R) -> Option<MediaType> {
     }
 }
 
+/// How many files a ZIP's end-of-central-directory record says it holds (in its last 64 KiB);
+/// `None` when there is none, or it defers to ZIP64 (0xFFFF).
+fn entries<R: Read + Seek>(reader: &mut R) -> Option<u16> {
+    const TAIL: u64 = 22 + 65_535;
+    let len = reader.seek(std::io::SeekFrom::End(0)).ok()?;
+    let start = len.saturating_sub(TAIL);
+    reader.seek(std::io::SeekFrom::Start(start)).ok()?;
+    let mut tail = Vec::new();
+    reader.take(TAIL).read_to_end(&mut tail).ok()?;
+    let at = tail.windows(4).rposition(|w| w == b"PK\x05\x06")?;
+    let total = u16::from_le_bytes([*tail.get(at + 10)?, *tail.get(at + 11)?]);
+    (total != u16::MAX).then_some(total)
+}
+
 /// A file name fit to store and to send back in `Content-Disposition`: the last path segment,
 /// NFC, without control or reserved characters, at most 120 characters, ending in an
 /// extension of what the content is.
@@ -72,7 +94,7 @@ pub fn clean_file_name(raw: Option<&str>, media: MediaType) -> String {
     let last = raw.unwrap_or("").rsplit(['/', '\\']).next().unwrap_or("");
     let cleaned: String = last
         .nfc()
-        .map(|c| if c.is_control() || "\"<>:|?*;".contains(c) { ' ' } else { c })
+        .map(|c| if c.is_control() || is_invisible(c) || "\"<>:|?*;".contains(c) { ' ' } else { c })
         .collect::<String>()
         .split_whitespace()
         .collect::<Vec<_>>()
@@ -87,6 +109,12 @@ pub fn clean_file_name(raw: Option<&str>, media: MediaType) -> String {
     let stem: String = stem.chars().take(120 - ext.len() - 1).collect();
     let stem = if stem.trim().is_empty() { "attachment".to_string() } else { stem };
     format!("{stem}.{ext}")
+}
+
+/// Characters that change how a name is shown without being seen: bidirectional overrides
+/// (`invoice\u{202E}gpj.exe` shows as `invoiceexe.jpg`), zero-width ones, the byte-order mark.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
 }
 
 /// `Content-Disposition` for a download (RFC 6266): an ASCII `filename` for old clients and the
@@ -156,6 +184,10 @@ mod tests {
         assert_eq!(sniff(b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00mif1avif"), None, "AVIF is not HEIC");
         assert_eq!(sniff(&zip_with(&["evil.sh"])), None, "a plain ZIP");
         assert_eq!(sniff(b"PK\x03\x04truncated"), None);
+        let many: Vec<String> = (0..10_001).map(|i| format!("e{i}")).collect();
+        let mut names: Vec<&str> = vec!["[Content_Types].xml", "word/document.xml"];
+        names.extend(many.iter().map(String::as_str));
+        assert_eq!(sniff(&zip_with(&names)), None, "a package of ten thousand files is no document");
         assert_eq!(sniff(b""), None);
     }
 
@@ -166,6 +198,7 @@ mod tests {
         assert_eq!(clean_file_name(Some("report.pdf.exe"), MediaType::Pdf), "report.pdf.exe.pdf");
         assert_eq!(clean_file_name(Some("a\u{0}b\r\nc\".jpeg"), MediaType::Jpeg), "a b c.jpeg");
         assert_eq!(clean_file_name(Some("..."), MediaType::Png), "attachment.png");
+        assert_eq!(clean_file_name(Some("hoa-don\u{202E}gpj.exe"), MediaType::Pdf), "hoa-don gpj.exe.pdf");
         assert_eq!(clean_file_name(None, MediaType::Heic), "attachment.heic");
         assert_eq!(clean_file_name(Some(&"x".repeat(300)), MediaType::Docx).chars().count(), 120);
     }

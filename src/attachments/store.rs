@@ -239,6 +239,10 @@ pub fn add_part(conn: &mut DbConnection, part: &PartRow) -> Result<bool, ApiErro
     Ok(n == 1)
 }
 
+pub fn part_count(conn: &mut DbConnection, upload_id: &str) -> Result<i64, ApiError> {
+    Ok(upload_parts::table.filter(upload_parts::upload_id.eq(upload_id)).count().get_result(conn)?)
+}
+
 pub fn parts(conn: &mut DbConnection, upload_id: &str) -> Result<Vec<PartRow>, ApiError> {
     Ok(upload_parts::table
         .filter(upload_parts::upload_id.eq(upload_id))

@@ -86,6 +86,9 @@ fn jpeg(b: &[u8]) -> Option<Vec<u8>> {
 /// come out wrong. Comments may hold anything.
 fn keep_jpeg_segment(code: u8, payload: &[u8]) -> bool {
     match code {
+        // JFIF's header only: a JFXX extension carries a thumbnail, which may show what the
+        // photo's metadata would have.
+        0xE0 => payload.starts_with(b"JFIF\0"),
         0xE2 => payload.starts_with(b"ICC_PROFILE\0"),
         0xEE => payload.starts_with(b"Adobe"),
         0xE1..=0xEF | 0xFE => false,
@@ -121,8 +124,9 @@ fn scan_end(b: &[u8], from: usize) -> usize {
 const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
 
 /// PNG: chunks are self-contained with their own CRC, so dropping whole chunks leaves the others
-/// valid. Exif and the text chunks (where XMP and free-form comments live) go, and so does the
-/// modification time; colour and layout chunks stay. Data after IEND is dropped.
+/// valid. Only the chunks that draw the picture (and its animation) and say its colours are
+/// kept: Exif, text (where XMP and comments live), times, and any private or unknown chunk go.
+/// Data after IEND is dropped.
 fn png(b: &[u8]) -> Option<Vec<u8>> {
     if !b.starts_with(PNG_SIGNATURE) {
         return None;
@@ -139,7 +143,11 @@ fn png(b: &[u8]) -> Option<Vec<u8>> {
         if pos == PNG_SIGNATURE.len() && kind != *b"IHDR" {
             return None;
         }
-        if !matches!(&kind, b"eXIf" | b"tEXt" | b"zTXt" | b"iTXt" | b"tIME") {
+        const KEPT: [&[u8; 4]; 16] = [
+            b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"iCCP", b"sBIT", b"pHYs", b"bKGD",
+            b"cICP", b"acTL", b"fcTL", b"fdAT",
+        ];
+        if KEPT.contains(&&kind) {
             out.extend_from_slice(chunk);
         }
         // Without IEND the file was cut short: refused rather than published half-read.
@@ -155,8 +163,9 @@ fn png(b: &[u8]) -> Option<Vec<u8>> {
 const VP8X_EXIF: u8 = 0x08;
 const VP8X_XMP: u8 = 0x04;
 
-/// WebP: a RIFF container whose EXIF and XMP chunks can simply be dropped, provided the VP8X
-/// flags and the RIFF size are brought in line with what is left.
+/// WebP: a RIFF container whose chunks other than the picture's (VP8, VP8L, VP8X, ALPH, ANIM,
+/// ANMF, ICCP) can simply be dropped, EXIF and XMP among them, provided the VP8X flags and the
+/// RIFF size are brought in line with what is left.
 fn webp(b: &[u8]) -> Option<Vec<u8>> {
     if b.get(..4)? != b"RIFF" || b.get(8..12)? != b"WEBP" {
         return None;
@@ -177,13 +186,13 @@ fn webp(b: &[u8]) -> Option<Vec<u8>> {
         let end = pos.checked_add(8)?.checked_add(size)?.checked_add(size % 2)?;
         let chunk = body.get(pos..end)?;
         match &fourcc {
-            b"EXIF" | b"XMP " => {}
             b"VP8X" => {
                 let flags = out.len() + 8;
                 out.extend_from_slice(chunk);
                 *out.get_mut(flags)? &= !(VP8X_EXIF | VP8X_XMP);
             }
-            _ => out.extend_from_slice(chunk),
+            b"VP8 " | b"VP8L" | b"ALPH" | b"ANIM" | b"ANMF" | b"ICCP" => out.extend_from_slice(chunk),
+            _ => {}
         }
         pos = end;
     }

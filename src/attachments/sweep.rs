@@ -3,7 +3,8 @@
 //! a deleted attachment leaves its content; an unfinished resumable upload expires.
 //!
 //! Objects written within the grace period are kept whatever the rows say: their rows may not
-//! have committed yet (every upload writes its object afresh, even content already stored).
+//! have committed yet. An upload writes its object afresh, or touches the copy already there,
+//! before its row commits; an object is looked at again just before it is removed.
 
 use chrono::Utc;
 
@@ -54,6 +55,10 @@ pub async fn sweep(pool: &Pool, storage: &Storage, grace: chrono::Duration) -> R
         for meta in chunk {
             match meta.location.filename() {
                 Some(hash) if referenced.contains(hash) => swept.blobs_kept += 1,
+                // Written or touched again since it was listed (an upload of the same content
+                // on its way to a row): kept. An upload that touches it after this look puts it
+                // back itself once its row committed (`Storage::ensure`).
+                _ if storage.modified(&meta.location).await?.is_none_or(|at| at >= settled) => swept.blobs_kept += 1,
                 _ => {
                     storage.delete(&meta.location).await?;
                     swept.blobs_removed += 1;

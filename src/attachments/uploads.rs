@@ -34,6 +34,9 @@ static UPLOAD_METADATA: HeaderName = HeaderName::from_static("upload-metadata");
 static UPLOAD_EXPIRES: HeaderName = HeaderName::from_static("upload-expires");
 const VERSION: &str = "1.0.0";
 const OFFSET_STREAM: &str = "application/offset+octet-stream";
+/// The most parts (PATCHes that brought bytes) one upload is kept in: a phone cut off a
+/// thousand times has other troubles, and a client sending a byte at a time is refused.
+const MAX_PARTS: i64 = 1000;
 /// How long an unfinished upload is kept.
 const EXPIRES_HOURS: i64 = 24;
 
@@ -223,9 +226,21 @@ pub async fn create(
     let mut received = 0;
     let mut made = None;
     if req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) == Some(OFFSET_STREAM) {
-        let outcome = receive(state.clone(), actor, row.clone(), payload).await?;
-        received = outcome.received;
-        made = outcome.attachment_id;
+        match receive(state.clone(), actor, row.clone(), payload).await {
+            Ok(outcome) => {
+                received = outcome.received;
+                made = outcome.attachment_id;
+            }
+            // The upload exists whatever befell its first bytes: say where, so that it resumes.
+            Err(e) => {
+                let mut res = actix_web::ResponseError::error_response(&e);
+                if let Ok(value) = header::HeaderValue::from_str(&location) {
+                    res.headers_mut().insert(header::LOCATION, value);
+                }
+                res.headers_mut().insert(TUS_RESUMABLE.clone(), header::HeaderValue::from_static(VERSION));
+                return Ok(res);
+            }
+        }
     }
     let mut res = tus(StatusCode::CREATED);
     res.insert_header((header::LOCATION, location))
@@ -324,6 +339,7 @@ pub async fn append(
         let attachment_id = finish(&state, actor, &row).await?;
         return Ok(tus(StatusCode::NO_CONTENT)
             .insert_header((UPLOAD_OFFSET.clone(), row.length.to_string()))
+            .insert_header((UPLOAD_EXPIRES.clone(), http_date(row.expires_at)))
             .insert_header((header::CONTENT_LOCATION, format!("/api/v1/attachments/{attachment_id}")))
             .finish());
     }
@@ -333,12 +349,23 @@ pub async fn append(
             format!("the upload is at byte {} of {}; ask HEAD and send from there", row.received, row.length),
         ));
     }
-    if header_u64(&req, &header::CONTENT_LENGTH)?.is_some_and(|n| offset + n > row.length as u64) {
+    let upload_id = row.id.clone();
+    if db::run(&state.pool, move |conn| store::part_count(conn, &upload_id)).await? >= MAX_PARTS {
+        return Err(ApiError::conflict(
+            "too_many_parts",
+            format!("an upload is kept in at most {MAX_PARTS} parts; end it (DELETE) and start again"),
+        ));
+    }
+    if header_u64(&req, &header::CONTENT_LENGTH)?
+        .is_some_and(|n| offset.checked_add(n).is_none_or(|end| end > row.length as u64))
+    {
         return Err(ApiError::bad_request("beyond_upload_length", "these bytes go past Upload-Length"));
     }
+    let expires = http_date(row.expires_at);
     let outcome = receive(state, actor, row, payload).await?;
     let mut res = tus(StatusCode::NO_CONTENT);
-    res.insert_header((UPLOAD_OFFSET.clone(), outcome.received.to_string()));
+    res.insert_header((UPLOAD_OFFSET.clone(), outcome.received.to_string()))
+        .insert_header((UPLOAD_EXPIRES.clone(), expires));
     if let Some(id) = outcome.attachment_id {
         res.insert_header((header::CONTENT_LOCATION, format!("/api/v1/attachments/{id}")));
     }

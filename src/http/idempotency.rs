@@ -64,8 +64,19 @@ const LEASE_SECS: i64 = 15;
 /// this many times, so the key is freed soon after the database is back rather than at the lease.
 const FINISH_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
 const FINISH_ATTEMPTS: u32 = 30;
-/// Response headers worth replaying.
-const KEPT_HEADERS: [header::HeaderName; 2] = [header::LOCATION, header::ETAG];
+/// Response headers worth replaying: ours, and what a resumable upload's creation answers.
+const KEPT_HEADERS: [header::HeaderName; 7] = [
+    header::LOCATION,
+    header::ETAG,
+    header::CONTENT_LOCATION,
+    HeaderName::from_static("tus-resumable"),
+    HeaderName::from_static("upload-offset"),
+    HeaderName::from_static("upload-expires"),
+    HeaderName::from_static("upload-length"),
+];
+/// Request headers that say what a request is, beside its body: a resumable upload's creation
+/// names its file's size and what it will be attached to in them.
+const MEANINGFUL_HEADERS: [&str; 2] = ["upload-length", "upload-metadata"];
 
 enum Begin {
     Proceed,
@@ -348,6 +359,15 @@ fn request_hash(req: &actix_web::HttpRequest, body: &[u8]) -> String {
     // If-Match is another request.
     h.update(req.headers().get(header::IF_MATCH).map(|v| v.as_bytes()).unwrap_or_default());
     h.update([0]);
+    // Only when present, so that the hash of every other request is what it always was.
+    for name in MEANINGFUL_HEADERS {
+        if let Some(value) = req.headers().get(name) {
+            h.update(name.as_bytes());
+            h.update([0]);
+            h.update(value.as_bytes());
+            h.update([0]);
+        }
+    }
     h.update(body);
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }

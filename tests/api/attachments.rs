@@ -187,6 +187,10 @@ async fn a_photo_and_a_decision_scan_are_attached_listed_downloaded_and_deleted(
     )
     .await
     .expect(304);
+    let huge = ("Range", "bytes=0-18446744073709551615");
+    let whole =
+        app.request(Method::GET, &format!("/api/v1/attachments/{scan_id}/content"), Some(&d1), &[huge], None).await;
+    assert_eq!(whole.expect(206).body.len(), scan.len());
 
     // Deleted with If-Match by whoever may change the model: a tombstone, audited, no content.
     let path = format!("/api/v1/attachments/{id}");
@@ -441,6 +445,22 @@ async fn an_upload_cut_off_at_ninety_percent_resumes_from_the_byte_where_it_stop
     patch("4000", vec![]).await.problem(415, "unsupported_media_type");
     app.request(Method::DELETE, &location, Some(&c1), &[tus], None).await.expect(204);
 
+    // A key is one creation: the same key for another file is another request.
+    let keyed = |len: &'static str| {
+        let (app, c1, metadata) = (&app, c1.clone(), metadata.clone());
+        async move {
+            let headers =
+                [tus, ("Upload-Length", len), ("Upload-Metadata", metadata.as_str()), ("Idempotency-Key", "tus-1")];
+            app.request(Method::POST, "/api/v1/uploads", Some(&c1), &headers, None).await
+        }
+    };
+    let first = keyed("5000").await;
+    first.expect(201);
+    let again = keyed("5000").await;
+    assert_eq!(again.header("location"), first.header("location"));
+    assert_eq!(again.header("upload-expires"), first.header("upload-expires"));
+    keyed("6000").await.problem(422, "idempotency_key_reused");
+
     // A record the caller may not change is refused before a byte is sent.
     let p2 = fx.token(&app, "P2", &["editor"]);
     app.request(
@@ -529,9 +549,23 @@ async fn a_public_photo_is_served_without_its_gps_tags() {
     let small = image::load_from_memory(&preview.body).unwrap();
     assert!(small.width() <= 480 && small.height() <= 480);
 
+    // Only who may change the model, at the version they hold, makes a photo public (the
+    // cleaned copy is work only a change earns).
+    let mut second = photo_with_gps();
+    second.extend_from_slice(b"another photo");
+    let other_query = format!("parent_type=model&parent_id={model_id}&title=Khac&kind=photo");
+    let other = upload(&app, &c1, &other_query, "image/jpeg", second).await.expect(201).json();
+    let other_path = format!("/api/v1/attachments/{}", other["id"].as_str().unwrap());
+    let viewer = fx.token(&app, "C1", &["viewer"]);
+    app.patch(&other_path, &viewer, "\"1\"", &json!({"public": true})).await.problem(403, "missing_role");
+    app.patch(&other_path, &c1, "\"7\"", &json!({"public": true})).await.problem(412, "version_mismatch");
+    let made = app.patch(&other_path, &c1, "\"1\"", &json!({"public": true})).await.expect(200).json();
+    assert!(made["public_url"].is_string());
+
     // Made private again, it leaves the portal.
     app.patch(&format!("/api/v1/attachments/{id}"), &c1, "\"1\"", &json!({"public": false})).await.expect(200);
     app.request(Method::GET, &public_url, None, &[], None).await.problem(404, "not_found");
     let feed = app.request(Method::GET, &format!("/api/v1/public/models/{model_id}"), None, &[], None).await.json();
-    assert_eq!(feed["attachments"], json!([]));
+    let listed: Vec<&str> = feed["attachments"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
+    assert_eq!(listed, [other["id"].as_str().unwrap()], "only the photo made public since");
 }
