@@ -93,6 +93,7 @@ impl Application {
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", (*openapi).clone()))
                 .default_service(web::to(crate::health::not_found))
                 .wrap(from_fn(http::reads::route_reads))
+                .wrap(from_fn(crate::attachments::uploads::tus_resumable_header))
                 .wrap(from_fn(http::idempotency::idempotency))
                 .wrap(from_fn(http::rate_limit::rate_limit))
                 // Inside request_id (so the log line has it), outside compression.

@@ -40,11 +40,24 @@ const MAX_PARTS: i64 = 1000;
 /// How long an unfinished upload is kept.
 const EXPIRES_HOURS: i64 = 24;
 
-/// A tus answer: always says which protocol version it speaks.
+/// Every answer under `/uploads` but discovery says which tus version it speaks, refusals
+/// included (tus 1.0: "MUST be included in every request and response except OPTIONS").
+pub async fn tus_resumable_header(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let tus = req.path().starts_with("/api/v1/uploads") && req.method() != actix_web::http::Method::OPTIONS;
+    let mut res = next.call(req).await?;
+    if tus {
+        res.headers_mut().insert(TUS_RESUMABLE.clone(), header::HeaderValue::from_static(VERSION));
+    }
+    Ok(res)
+}
+
+/// A tus answer: never cached, never compressed (`tus_resumable_header` names the version).
 fn tus(code: StatusCode) -> actix_web::HttpResponseBuilder {
     let mut res = HttpResponse::build(code);
-    res.insert_header((TUS_RESUMABLE.clone(), VERSION))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
+    res.insert_header((header::CACHE_CONTROL, "no-store"))
         // Nothing to compress, and a HEAD answer must not claim an encoding of no body.
         .insert_header(header::ContentEncoding::Identity);
     res
@@ -237,7 +250,6 @@ pub async fn create(
                 if let Ok(value) = header::HeaderValue::from_str(&location) {
                     res.headers_mut().insert(header::LOCATION, value);
                 }
-                res.headers_mut().insert(TUS_RESUMABLE.clone(), header::HeaderValue::from_static(VERSION));
                 return Ok(res);
             }
         }

@@ -353,7 +353,8 @@ async fn an_upload_cut_off_at_ninety_percent_resumes_from_the_byte_where_it_stop
     assert!(offset > 0 && offset <= ninety, "kept {offset} of the {ninety} bytes sent");
     // Another user cannot see or continue it.
     let other = fx.token(&app, "C2", &["editor"]);
-    app.request(Method::HEAD, &location, Some(&other), &[tus], None).await.expect(404);
+    let refused = app.request(Method::HEAD, &location, Some(&other), &[tus], None).await;
+    assert_eq!(refused.expect(404).header("tus-resumable").as_deref(), Some("1.0.0"), "refusals speak tus too");
     // A PATCH at the wrong offset is refused; from the offset HEAD gave, the rest completes it.
     let octet = ("Content-Type", "application/offset+octet-stream");
     app.request(
