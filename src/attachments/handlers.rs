@@ -158,16 +158,33 @@ pub async fn list_attachments(
         };
         let (rows, next_cursor) = store::list(conn, &filter)?;
         let mut items = Vec::with_capacity(rows.len());
+        // Each record is looked at once a page, however many of its attachments are on it.
+        let mut records: std::collections::HashMap<(ParentType, String), Option<service::Parent>> =
+            std::collections::HashMap::new();
         for row in &rows {
             // A unit's subtree holds records it does not see (a predecessor's decision): each
             // row is shown only if its record is.
             let parent = match shown_publicly {
                 Some(shown_publicly) => service::Parent { unit_id: row.unit_id.clone(), shown_publicly },
-                None => match service::parent(conn, &actor, row.parent_type, &row.parent_id, Access::Read) {
-                    Ok(parent) => parent,
-                    Err(ApiError::NotFound | ApiError::Forbidden { .. }) => continue,
-                    Err(e) => return Err(e),
-                },
+                None => {
+                    let key = (row.parent_type, row.parent_id.clone());
+                    let record = match records.get(&key) {
+                        Some(record) => record.clone(),
+                        None => {
+                            let record = match service::parent(conn, &actor, key.0, &key.1, Access::Read) {
+                                Ok(parent) => Some(parent),
+                                Err(ApiError::NotFound | ApiError::Forbidden { .. }) => None,
+                                Err(e) => return Err(e),
+                            };
+                            records.insert(key, record.clone());
+                            record
+                        }
+                    };
+                    match record {
+                        Some(parent) => parent,
+                        None => continue,
+                    }
+                }
             };
             items.push(row.to_api(service::shown(row, &parent)));
         }

@@ -127,6 +127,16 @@ async fn every_resource_syncs_with_its_tombstones() {
         .await
         .expect(201)
         .json();
+    let attach = |title: &'static str| {
+        let (app, c1, model) = (&app, c1.clone(), model.clone());
+        async move {
+            let path = format!("/api/v1/attachments?parent_type=model&parent_id={model}&title={title}&kind=document");
+            let pdf = format!("%PDF-1.7\n{title}\n%%EOF\n").into_bytes();
+            let res = app.request(Method::POST, &path, Some(&c1), &[], Some(("application/pdf", pdf))).await;
+            res.expect(201).json()["id"].as_str().unwrap().to_string()
+        }
+    };
+    let dropped = attach("cu").await;
     let start =
         (chrono::Utc::now() - chrono::Duration::seconds(1)).to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     let since = start.replace('+', "%2B");
@@ -155,6 +165,11 @@ async fn every_resource_syncs_with_its_tombstones() {
     let body = json!({"model_id": model, "review_kind": "annual", "year": 2024, "supersedes_id": evaluation,
                       "scores": [{"code": "TC1", "score": 40}, {"code": "TC2", "score": 40}]});
     app.post("/api/v1/evaluations", &d1, &body).await.expect(201);
+    // An attachment deleted, another added.
+    app.request(Method::DELETE, &format!("/api/v1/attachments/{dropped}"), Some(&c1), &[("If-Match", "\"1\"")], None)
+        .await
+        .expect(200);
+    let added = attach("moi").await;
 
     let viewer = fx.token(&app, "D1", &["viewer"]);
     let changed = |list: &'static str| {
@@ -170,6 +185,13 @@ async fn every_resource_syncs_with_its_tombstones() {
     assert_eq!(commendations[0]["status"], "revoked");
     let evaluations = changed("/api/v1/evaluations").await;
     assert!(!evaluations.is_empty(), "the new draft evaluation");
+    let attachments = changed("/api/v1/attachments").await;
+    let tombstone = attachments.iter().find(|a| a["id"] == dropped.as_str()).expect("the deleted attachment");
+    assert!(tombstone["deleted_at"].is_string(), "a deleted attachment is its own tombstone");
+    assert!(attachments.iter().any(|a| a["id"] == added.as_str() && a["deleted_at"].is_null()));
+    let models = changed("/api/v1/models").await;
+    let counted = models.iter().find(|m| m["id"] == model.as_str()).expect("the model, whose count moved");
+    assert_eq!(counted["attachment_count"], 1);
 
     // Sync points from the future, or a cursor claiming one, are refused.
     let future = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
