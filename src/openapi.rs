@@ -363,7 +363,7 @@ problem_response!(
 );
 problem_response!(
     Unavailable,
-    "The database is unavailable",
+    "The database or the attachment store is unavailable",
     ApiError::Unavailable,
     "Retry-After" => "Seconds to wait before retrying"
 );
