@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
-use futures_util::StreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 
@@ -63,9 +63,10 @@ impl From<StorageError> for crate::error::ApiError {
     }
 }
 
-/// An object's key for content with this SH-256 (lower-case hex).
+/// An object's key for content with this SHA-256 (lower-case hex), in a folder of its first two
+/// digits.
 pub fn blob_key(sha256: &str) -> Path {
-    Path::from(format!("blobs/{}/{}", &sha256[..2], sha256))
+    Path::from(format!("blobs/{}/{}", sha256.get(..2).unwrap_or("00"), sha256))
 }
 
 /// The folder of a resumable upload's parts.
@@ -115,8 +116,9 @@ impl Storage {
 
     /// Keeps a spooled file under `key`: renamed into a local store (written once, and on the
     /// disk, name included, before this returns: the row that points at it commits next),
-    /// written to any other (an S3 PUT is durable when it answers). Content already kept under its key in a local store is not replaced (keys are
-    /// hashes): the copy there is touched instead, so that the sweep's grace counts from now.
+    /// written to any other (an S3 PUT is durable when it answers). Content already kept under
+    /// its key in a local store is not replaced (keys are hashes): the copy there is touched
+    /// instead, so that the sweep's grace counts from now.
     ///
     /// When a local store already held the content, the spool is handed back unused: the caller
     /// keeps it until its row has committed and then checks, with `ensure`, that the copy it
@@ -156,7 +158,7 @@ impl Storage {
     /// After a row that points at `key` committed: if the object a concurrent sweep removed in
     /// the moment between its checks and that commit, `spooled` (the same bytes) puts it back.
     pub async fn ensure(&self, key: &Path, spooled: crate::http::spool::Spooled) -> Result<(), StorageError> {
-        if !self.exists(key).await? {
+        if self.modified(key).await?.is_none() {
             log::warn!("{key} was swept while a row that points at it committed; stored again");
             self.put_spooled(key, spooled).await?;
         }
@@ -197,15 +199,6 @@ impl Storage {
         }
         self.inner.put(key, PutPayload::from(bytes)).await?;
         Ok(())
-    }
-
-    /// Whether an object is stored under `key`.
-    pub async fn exists(&self, key: &Path) -> Result<bool, StorageError> {
-        match self.inner.head(key).await {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
     }
 
     /// The object's bytes, as a stream, from `start` (a range request's first byte) to `end`
@@ -252,13 +245,13 @@ impl Storage {
         Ok(removed)
     }
 
-    /// Every object under `prefix`.
+    /// The objects under `prefix`, as the store lists them (a page at a time).
+    pub fn objects(&self, prefix: &Path) -> BoxStream<'static, Result<ObjectMeta, StorageError>> {
+        self.inner.list(Some(prefix)).map(|r| r.map_err(StorageError::from)).boxed()
+    }
+
+    /// Every object under `prefix`, gathered.
     pub async fn list(&self, prefix: &Path) -> Result<Vec<ObjectMeta>, StorageError> {
-        let mut out = Vec::new();
-        let mut stream = self.inner.list(Some(prefix));
-        while let Some(meta) = stream.next().await {
-            out.push(meta?);
-        }
-        Ok(out)
+        self.objects(prefix).try_collect().await
     }
 }

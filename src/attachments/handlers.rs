@@ -1,6 +1,5 @@
 //! HTTP handlers for attachments: upload in one request, list, read, change, delete, download.
 
-use actix_web::http::header;
 use actix_web::http::StatusCode;
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 
@@ -42,7 +41,7 @@ pub async fn upload(
 ) -> Result<HttpResponse, ApiError> {
     let input = query.into_inner();
     let limit = state.config.attachment_limit;
-    if declared_length(&req).is_some_and(|len| len > limit) {
+    if crate::http::declared_length(&req).is_some_and(|len| len > limit) {
         return Err(ApiError::PayloadTooLarge { limit: limit as usize });
     }
     // Who may attach what is settled before a byte of the file is read.
@@ -66,13 +65,7 @@ pub async fn save_with(
     done: impl FnOnce(&mut db::DbConnection, &Attachment) -> Result<(), ApiError> + Send + 'static,
 ) -> Result<Attachment, ApiError> {
     let judged = content::judge(spooled).await?;
-    if !input.kind.takes(judged.media_type) {
-        return Err(ApiError::field(
-            "kind",
-            "kind_mismatch",
-            format!("a {} is a picture; this content is {}", input.kind, judged.media_type),
-        ));
-    }
+    service::kind_fits(input.kind, judged.media_type)?;
     let (stored, kept) = content::put(&state.storage, judged).await?;
     let copy = if input.public == Some(true) {
         super::public::make(&state.storage, stored.media_type, &stored.sha256, state.config.attachment_limit).await?
@@ -99,10 +92,6 @@ async fn save(
     spooled: content::Spooled,
 ) -> Result<Attachment, ApiError> {
     save_with(state, actor, input, spooled, |_, _| Ok(())).await
-}
-
-fn declared_length(req: &HttpRequest) -> Option<u64> {
-    req.headers().get(header::CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
 }
 
 /// List attachments: those of one record (`parent_type` and `parent_id`), or those of every
@@ -152,43 +141,13 @@ pub async fn list_attachments(
         cursor,
     };
     let page = db::read(&state.pool, move |conn| {
-        let shown_publicly = match &filter.parent {
-            Some((t, id)) => Some(service::parent(conn, &actor, *t, id, Access::Read)?.shown_publicly),
+        // The record named is looked at first: one the actor does not see is a 404.
+        let known = match &filter.parent {
+            Some((t, id)) => Some(((*t, id.clone()), service::parent(conn, &actor, *t, id, Access::Read)?)),
             None => None,
         };
         let (rows, next_cursor) = store::list(conn, &filter)?;
-        let mut items = Vec::with_capacity(rows.len());
-        // Each record is looked at once a page, however many of its attachments are on it.
-        let mut records: std::collections::HashMap<(ParentType, String), Option<service::Parent>> =
-            std::collections::HashMap::new();
-        for row in &rows {
-            // A unit's subtree holds records it does not see (a predecessor's decision): each
-            // row is shown only if its record is.
-            let parent = match shown_publicly {
-                Some(shown_publicly) => service::Parent { unit_id: row.unit_id.clone(), shown_publicly },
-                None => {
-                    let key = (row.parent_type, row.parent_id.clone());
-                    let record = match records.get(&key) {
-                        Some(record) => record.clone(),
-                        None => {
-                            let record = match service::parent(conn, &actor, key.0, &key.1, Access::Read) {
-                                Ok(parent) => Some(parent),
-                                Err(ApiError::NotFound | ApiError::Forbidden { .. }) => None,
-                                Err(e) => return Err(e),
-                            };
-                            records.insert(key, record.clone());
-                            record
-                        }
-                    };
-                    match record {
-                        Some(parent) => parent,
-                        None => continue,
-                    }
-                }
-            };
-            items.push(row.to_api(service::shown(row, &parent)));
-        }
-        Ok(AttachmentPage { items, next_cursor })
+        Ok(AttachmentPage { items: service::listed(conn, &actor, &rows, known)?, next_cursor })
     })
     .await?;
     crate::http::export::respond(&state.pool, format, lang, page).await

@@ -1,6 +1,8 @@
 //! Attachment rules, each inside the caller's transaction: who may read, add or delete follows
 //! the record the attachment belongs to.
 
+use chrono::NaiveDateTime;
+
 use crate::auth::{Actor, Role};
 use crate::changes::{self, Change};
 use crate::db::DbConnection;
@@ -11,7 +13,7 @@ use crate::webhooks::types::EventType;
 
 use super::content::Stored;
 use super::store::{self, AttachmentRow};
-use super::types::{Attachment, NewAttachment, ParentType, UpdateAttachment};
+use super::types::{Attachment, AttachmentKind, MediaType, NewAttachment, ParentType, UpdateAttachment};
 
 /// The record an attachment belongs to, as far as its attachments care.
 #[derive(Debug, Clone)]
@@ -80,6 +82,15 @@ pub fn check_new(conn: &mut DbConnection, actor: &Actor, input: &NewAttachment) 
         .map_err(|e| e.unresolved("parent_id", "unknown_parent", "no such record, or it is outside your scope"))
 }
 
+/// Content of `media` may be filed as `kind` (a photo is a picture): checked before the bytes
+/// are stored, and again when the row is written.
+pub fn kind_fits(kind: AttachmentKind, media: MediaType) -> Result<(), ApiError> {
+    if kind.takes(media) {
+        return Ok(());
+    }
+    Err(ApiError::field("kind", "kind_mismatch", format!("a {kind} is a picture; this content is {media}")))
+}
+
 /// A stored file made into an attachment of its record, audited and announced.
 pub fn create(
     conn: &mut DbConnection,
@@ -89,13 +100,7 @@ pub fn create(
     public_copy: Option<&super::public::PublicCopy>,
 ) -> Result<Attachment, ApiError> {
     let parent = check_new(conn, actor, input)?;
-    if !input.kind.takes(stored.media_type) {
-        return Err(ApiError::field(
-            "kind",
-            "kind_mismatch",
-            format!("a {} is a picture; this content is {}", input.kind, stored.media_type),
-        ));
-    }
+    kind_fits(input.kind, stored.media_type)?;
     let now = crate::db::now();
     let row = AttachmentRow {
         id: uuid::Uuid::now_v7().to_string(),
@@ -156,6 +161,36 @@ impl AttachmentRow {
     }
 }
 
+/// A page of rows as the actor may see them: a row whose record the actor does not see (a
+/// predecessor's decision is in a unit's subtree, not in its sight) is left out. Each record is
+/// looked at once, however many of its attachments are on the page; `known` is one already
+/// looked at.
+pub fn listed(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    rows: &[AttachmentRow],
+    known: Option<((ParentType, String), Parent)>,
+) -> Result<Vec<Attachment>, ApiError> {
+    let mut records: std::collections::HashMap<(ParentType, String), Option<Parent>> =
+        known.into_iter().map(|(key, parent)| (key, Some(parent))).collect();
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let key = (row.parent_type, row.parent_id.clone());
+        if !records.contains_key(&key) {
+            let record = match parent(conn, actor, row.parent_type, &row.parent_id, Access::Read) {
+                Ok(parent) => Some(parent),
+                Err(ApiError::NotFound | ApiError::Forbidden { .. }) => None,
+                Err(e) => return Err(e),
+            };
+            records.insert(key.clone(), record);
+        }
+        if let Some(parent) = &records[&key] {
+            out.push(row.to_api(shown(row, parent)));
+        }
+    }
+    Ok(out)
+}
+
 /// The attachment and its record, if the actor sees the record; deleted ones included (their
 /// metadata is their tombstone).
 pub fn visible(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<(AttachmentRow, Parent), ApiError> {
@@ -197,9 +232,37 @@ pub fn held_for_change(
     id: &str,
     if_match: &IfMatch,
 ) -> Result<AttachmentRow, ApiError> {
+    held(conn, actor, id, if_match).map(|(row, _, _)| row)
+}
+
+/// A live attachment the actor may change, at the version they hold: its row, its record, and
+/// how the API shows it now.
+fn held(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: &str,
+    if_match: &IfMatch,
+) -> Result<(AttachmentRow, Parent, Attachment), ApiError> {
     let (row, parent) = changeable(conn, actor, id)?;
-    if_match.check(row.version, &row.to_api(shown(&row, &parent)))?;
-    Ok(row)
+    let shown_now = row.to_api(shown(&row, &parent));
+    if_match.check(row.version, &shown_now)?;
+    Ok((row, parent, shown_now))
+}
+
+/// Writes `row` as the next version of `before` (at `now`); 412 when someone else got there
+/// first.
+fn write_next(
+    conn: &mut DbConnection,
+    row: &mut AttachmentRow,
+    before: i64,
+    now: NaiveDateTime,
+) -> Result<(), ApiError> {
+    row.updated_at = now;
+    row.version = before + 1;
+    if !store::update(conn, row, before)? {
+        return Err(ApiError::PreconditionFailed { current: None });
+    }
+    Ok(())
 }
 
 /// A new title, or public or not. A photo made public gets its cleaned copy (made by the
@@ -213,9 +276,7 @@ pub fn update(
     public_copy: Option<&super::public::PublicCopy>,
 ) -> Result<Attachment, ApiError> {
     validator::Validate::validate(&input).map_err(|e| ApiError::validation(crate::http::json::field_errors(&e)))?;
-    let (before_row, parent) = changeable(conn, actor, id)?;
-    let before = before_row.to_api(shown(&before_row, &parent));
-    if_match.check(before_row.version, &before)?;
+    let (before_row, parent, before) = held(conn, actor, id, if_match)?;
     let mut row = before_row.clone();
     if let Some(title) = input.title {
         row.title = self::title(&title)?;
@@ -231,11 +292,7 @@ pub fn update(
     if row == before_row {
         return Ok(before);
     }
-    row.updated_at = crate::db::now();
-    row.version += 1;
-    if !store::update(conn, &row, before_row.version)? {
-        return Err(ApiError::PreconditionFailed { current: None });
-    }
+    write_next(conn, &mut row, before_row.version, crate::db::now())?;
     let out = row.to_api(shown(&row, &parent));
     changes::record(
         conn,
@@ -250,18 +307,12 @@ pub fn update(
 /// Deletes an attachment: its row stays as a tombstone (for sync and the audit log); its bytes
 /// go with the next sweep, unless another attachment holds the same content.
 pub fn delete(conn: &mut DbConnection, actor: &Actor, id: &str, if_match: &IfMatch) -> Result<Attachment, ApiError> {
-    let (before_row, parent) = changeable(conn, actor, id)?;
-    let before = before_row.to_api(shown(&before_row, &parent));
-    if_match.check(before_row.version, &before)?;
+    let (before_row, _, before) = held(conn, actor, id, if_match)?;
     let mut row = before_row.clone();
     let now = crate::db::now();
     row.deleted_at = Some(now);
     row.deleted_by = Some(actor.sub.clone());
-    row.updated_at = now;
-    row.version += 1;
-    if !store::update(conn, &row, before_row.version)? {
-        return Err(ApiError::PreconditionFailed { current: None });
-    }
+    write_next(conn, &mut row, before_row.version, now)?;
     count_changed(conn, &row)?;
     let out = row.to_api(false);
     changes::record(

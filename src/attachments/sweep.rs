@@ -7,6 +7,7 @@
 //! before its row commits; an object is looked at again just before it is removed.
 
 use chrono::Utc;
+use futures_util::{StreamExt, TryStreamExt};
 
 use crate::db::{self, Pool};
 use crate::error::ApiError;
@@ -46,13 +47,14 @@ pub async fn sweep(pool: &Pool, storage: &Storage, grace: chrono::Duration) -> R
     }
     let settled = Utc::now() - grace;
 
-    let blobs: Vec<_> =
-        storage.list(&"blobs".into()).await?.into_iter().filter(|m| m.last_modified < settled).collect();
-    for chunk in blobs.chunks(300) {
+    // Read a page at a time: a store of millions of objects is never listed into memory whole.
+    let mut blobs =
+        storage.objects(&"blobs".into()).try_filter(|m| std::future::ready(m.last_modified < settled)).chunks(300);
+    while let Some(chunk) = blobs.next().await {
+        let chunk = chunk.into_iter().collect::<Result<Vec<_>, _>>()?;
         let hashes: Vec<String> = chunk.iter().filter_map(|m| m.location.filename().map(str::to_string)).collect();
-        let asked = hashes.clone();
-        let referenced = db::run(pool, move |conn| store::referenced(conn, &asked)).await?;
-        for meta in chunk {
+        let referenced = db::run(pool, move |conn| store::referenced(conn, &hashes)).await?;
+        for meta in &chunk {
             match meta.location.filename() {
                 Some(hash) if referenced.contains(hash) => swept.blobs_kept += 1,
                 // Written or touched again since it was listed (an upload of the same content
@@ -67,13 +69,18 @@ pub async fn sweep(pool: &Pool, storage: &Storage, grace: chrono::Duration) -> R
         }
     }
 
-    let parts: Vec<_> =
-        storage.list(&"uploads".into()).await?.into_iter().filter(|m| m.last_modified < settled).collect();
-    for meta in parts {
+    // Parts are listed by upload: each upload's recorded parts are read once.
+    let mut parts = storage.objects(&"uploads".into()).try_filter(|m| std::future::ready(m.last_modified < settled));
+    let mut recorded: Option<(String, Vec<String>)> = None;
+    while let Some(meta) = parts.try_next().await? {
         let key = meta.location.to_string();
         let Some(upload_id) = key.split('/').nth(1).map(str::to_string) else { continue };
-        let recorded = db::run(pool, move |conn| store::part_keys(conn, &upload_id)).await?;
-        if !recorded.contains(&key) {
+        if recorded.as_ref().is_none_or(|(id, _)| *id != upload_id) {
+            let asked = upload_id.clone();
+            let keys = db::run(pool, move |conn| store::part_keys(conn, &asked)).await?;
+            recorded = Some((upload_id, keys));
+        }
+        if !recorded.as_ref().is_some_and(|(_, keys)| keys.contains(&key)) {
             storage.delete(&meta.location).await?;
             swept.stray_parts_removed += 1;
         }

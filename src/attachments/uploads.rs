@@ -11,7 +11,6 @@ use actix_web::http::header::{self, HeaderName};
 use actix_web::http::StatusCode;
 use actix_web::{delete, patch, post, route, web, HttpRequest, HttpResponse};
 use base64::Engine;
-use futures_util::StreamExt;
 
 use crate::auth::Actor;
 use crate::db;
@@ -254,18 +253,31 @@ pub async fn create(
             }
         }
     }
-    let mut res = tus(StatusCode::CREATED);
-    res.insert_header((header::LOCATION, location))
-        .insert_header((UPLOAD_OFFSET.clone(), received.to_string()))
-        .insert_header((UPLOAD_EXPIRES.clone(), http_date(row.expires_at)));
-    if let Some(id) = made {
-        res.insert_header((header::CONTENT_LOCATION, format!("/api/v1/attachments/{id}")));
-    }
-    Ok(res.finish())
+    let mut res = progress(StatusCode::CREATED, received, row.expires_at, made.as_deref());
+    res.headers_mut().insert(
+        header::LOCATION,
+        header::HeaderValue::from_str(&location).map_err(|e| ApiError::internal(e.to_string()))?,
+    );
+    Ok(res)
 }
 
-fn http_date(t: chrono::NaiveDateTime) -> String {
-    t.and_utc().format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+/// Where an upload stands, as tus says it: the offset, when it expires, and the attachment it
+/// made, if it is whole.
+fn progress(
+    code: StatusCode,
+    received: i64,
+    expires_at: chrono::NaiveDateTime,
+    attachment_id: Option<&str>,
+) -> HttpResponse {
+    let mut res = tus(code);
+    res.insert_header((UPLOAD_OFFSET.clone(), received.to_string())).insert_header((
+        UPLOAD_EXPIRES.clone(),
+        header::HttpDate::from(std::time::SystemTime::from(expires_at.and_utc())).to_string(),
+    ));
+    if let Some(id) = attachment_id {
+        res.insert_header((header::CONTENT_LOCATION, format!("/api/v1/attachments/{id}")));
+    }
+    res.finish()
 }
 
 /// The caller's own unfinished (or just finished) upload.
@@ -303,14 +315,9 @@ pub async fn upload_status(
 ) -> Result<HttpResponse, ApiError> {
     require_tus(&req)?;
     let row = own(&state, &actor, id.into_inner()).await?;
-    let mut res = tus(StatusCode::OK);
-    res.insert_header((UPLOAD_OFFSET.clone(), row.received.to_string()))
-        .insert_header((UPLOAD_LENGTH.clone(), row.length.to_string()))
-        .insert_header((UPLOAD_EXPIRES.clone(), http_date(row.expires_at)));
-    if let Some(id) = row.attachment_id {
-        res.insert_header((header::CONTENT_LOCATION, format!("/api/v1/attachments/{id}")));
-    }
-    Ok(res.finish())
+    let mut res = progress(StatusCode::OK, row.received, row.expires_at, row.attachment_id.as_deref());
+    res.headers_mut().insert(UPLOAD_LENGTH.clone(), header::HeaderValue::from(row.length));
+    Ok(res)
 }
 
 /// Send bytes from `Upload-Offset` on (tus PATCH, `application/offset+octet-stream`). A request
@@ -349,11 +356,7 @@ pub async fn append(
     // the last step): an empty PATCH at the end tries that step again.
     if row.attachment_id.is_none() && row.received == row.length && offset == row.length as u64 {
         let attachment_id = finish(&state, actor, &row).await?;
-        return Ok(tus(StatusCode::NO_CONTENT)
-            .insert_header((UPLOAD_OFFSET.clone(), row.length.to_string()))
-            .insert_header((UPLOAD_EXPIRES.clone(), http_date(row.expires_at)))
-            .insert_header((header::CONTENT_LOCATION, format!("/api/v1/attachments/{attachment_id}")))
-            .finish());
+        return Ok(progress(StatusCode::NO_CONTENT, row.length, row.expires_at, Some(&attachment_id)));
     }
     if row.attachment_id.is_some() || offset != row.received as u64 {
         return Err(ApiError::conflict(
@@ -368,20 +371,14 @@ pub async fn append(
             format!("an upload is kept in at most {MAX_PARTS} parts; end it (DELETE) and start again"),
         ));
     }
-    if header_u64(&req, &header::CONTENT_LENGTH)?
+    if crate::http::declared_length(&req)
         .is_some_and(|n| offset.checked_add(n).is_none_or(|end| end > row.length as u64))
     {
         return Err(ApiError::bad_request("beyond_upload_length", "these bytes go past Upload-Length"));
     }
-    let expires = http_date(row.expires_at);
+    let expires_at = row.expires_at;
     let outcome = receive(state, actor, row, payload).await?;
-    let mut res = tus(StatusCode::NO_CONTENT);
-    res.insert_header((UPLOAD_OFFSET.clone(), outcome.received.to_string()))
-        .insert_header((UPLOAD_EXPIRES.clone(), expires));
-    if let Some(id) = outcome.attachment_id {
-        res.insert_header((header::CONTENT_LOCATION, format!("/api/v1/attachments/{id}")));
-    }
-    Ok(res.finish())
+    Ok(progress(StatusCode::NO_CONTENT, outcome.received, expires_at, outcome.attachment_id.as_deref()))
 }
 
 /// End an upload and drop what it received (tus termination).
@@ -466,12 +463,13 @@ async fn receive(
 async fn finish(state: &web::Data<AppState>, actor: Actor, row: &UploadRow) -> Result<String, ApiError> {
     let upload_id = row.id.clone();
     let parts = db::run(&state.pool, move |conn| store::parts(conn, &upload_id)).await?;
+    // Written off the worker, like a request's body.
     let mut spool = state.storage.spool(row.length as u64)?;
     for part in &parts {
         let mut stream = state.storage.get(&part.object_key.as_str().into(), None).await?;
-        while let Some(chunk) = stream.next().await {
-            spool.write(&chunk?)?;
-        }
+        let (read, result) = spool.receive_with(&mut stream, ApiError::from).await;
+        result?;
+        spool = read;
     }
     if spool.size() != row.length as u64 {
         return Err(ApiError::internal(format!(

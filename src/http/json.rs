@@ -60,12 +60,8 @@ pub async fn read_body<S, E>(req: &HttpRequest, payload: &mut S, limit: usize) -
 where
     S: futures_util::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
 {
-    if let Some(len) =
-        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok())
-    {
-        if len > limit {
-            return Err(ApiError::PayloadTooLarge { limit });
-        }
+    if super::declared_length(req).is_some_and(|len| len > limit as u64) {
+        return Err(ApiError::PayloadTooLarge { limit });
     }
     let mut body = bytes::BytesMut::new();
     while let Some(chunk) = payload.next().await {

@@ -35,6 +35,12 @@ pub static X_CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-client-r
 
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// The body's length as the request declares it (`Content-Length`), to refuse what is too large
+/// before reading it; actix has already refused a malformed one.
+pub fn declared_length(req: &actix_web::HttpRequest) -> Option<u64> {
+    req.headers().get(actix_web::http::header::CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
+}
+
 fn acceptable_request_id(value: &str) -> bool {
     !value.is_empty()
         && value.len() <= 128

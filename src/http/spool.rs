@@ -89,6 +89,20 @@ impl Spool {
         S: futures_util::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
         E: std::fmt::Display,
     {
+        self.receive_with(payload, |e| ApiError::bad_request("body_incomplete", format!("the body ended early: {e}")))
+            .await
+    }
+
+    /// `receive` from any stream of bytes (the parts of an upload read back from the store),
+    /// its errors told by `failed`.
+    pub async fn receive_with<S, E>(
+        self,
+        payload: &mut S,
+        failed: impl Fn(E) -> ApiError,
+    ) -> (Spool, Result<(), ApiError>)
+    where
+        S: futures_util::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
+    {
         const BATCH: usize = 256 * 1024;
         const QUEUED: usize = 4;
         let (tx, mut rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(QUEUED);
@@ -114,7 +128,7 @@ impl Spool {
                     }
                 }
                 Err(e) => {
-                    read = Err(ApiError::bad_request("body_incomplete", format!("the body ended early: {e}")));
+                    read = Err(failed(e));
                     break;
                 }
             }
