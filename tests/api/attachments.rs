@@ -570,3 +570,78 @@ async fn a_public_photo_is_served_without_its_gps_tags() {
     let listed: Vec<&str> = feed["attachments"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
     assert_eq!(listed, [other["id"].as_str().unwrap()], "only the photo made public since");
 }
+
+/// Sends a body of unknown length (chunked) and reads the status line of the answer.
+fn chunked(app: &TestApp, method: &str, path: &str, token: &str, headers: &[(&str, &str)], body: &[u8]) -> u16 {
+    use std::io::Read;
+    let addr = app.base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nTransfer-Encoding: chunked\r\n"
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    // The server may answer and close before the end: what it no longer reads is not an error here.
+    for chunk in body.chunks(16 * 1024) {
+        if stream.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).is_err()
+            || stream.write_all(chunk).is_err()
+            || stream.write_all(b"\r\n").is_err()
+        {
+            break;
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n");
+    let mut answer = [0u8; 12];
+    stream.read_exact(&mut answer).unwrap();
+    String::from_utf8_lossy(&answer[9..12]).parse().unwrap()
+}
+
+/// A body that does not say its length is read only up to `DVK_ATTACHMENT_LIMIT` (then 413),
+/// in one request or in a tus PATCH, and leaves nothing behind: the bound on what a caller can
+/// make the server spool.
+#[actix_web::test]
+async fn a_body_of_unknown_length_is_cut_at_the_limit_and_leaves_nothing() {
+    let app = TestApp::spawn_with(|c| c.attachment_limit = 100_000).await;
+    let fx = Fixture::load(&app).await;
+    let campaign_id = district_campaign(&app, &fx).await;
+    let model_id = model_in_progress(&app, &fx, &campaign_id).await;
+    let c1 = fx.token(&app, "C1", &["editor"]);
+    let file = pdf();
+    assert!(file.len() > 100_000);
+
+    let path = format!("/api/v1/attachments?parent_type=model&parent_id={model_id}&title=Lon&kind=document");
+    assert_eq!(chunked(&app, "POST", &path, &c1, &[("Content-Type", "application/pdf")], &file), 413);
+    let page = app.get(&format!("/api/v1/attachments?parent_type=model&parent_id={model_id}"), &c1).await.json();
+    assert_eq!(page["items"], json!([]));
+    assert_eq!(stored_blobs(&app).await, 0);
+
+    let b64 = |s: &str| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, s);
+    let metadata = format!(
+        "parent_type {},parent_id {},title {},kind {}",
+        b64("model"),
+        b64(&model_id),
+        b64("Lon"),
+        b64("document")
+    );
+    let tus = ("Tus-Resumable", "1.0.0");
+    let created = app
+        .request(
+            Method::POST,
+            "/api/v1/uploads",
+            Some(&c1),
+            &[tus, ("Upload-Length", "100000"), ("Upload-Metadata", &metadata)],
+            None,
+        )
+        .await;
+    let location = created.expect(201).header("location").unwrap();
+    let octets = ("Content-Type", "application/offset+octet-stream");
+    assert_eq!(chunked(&app, "PATCH", &location, &c1, &[tus, ("Upload-Offset", "0"), octets], &file), 413);
+    let head = app.request(Method::HEAD, &location, Some(&c1), &[tus], None).await;
+    let offset: u64 = head.expect(200).header("upload-offset").unwrap().parse().unwrap();
+    assert!(offset <= 100_000, "kept {offset} bytes of an upload of 100,000");
+    assert!(head.header("content-location").is_none());
+}
