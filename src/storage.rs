@@ -22,7 +22,7 @@ const SPOOL: &str = "spool";
 /// Parts of a multipart write: S3's smallest part is 5 MiB; at most two are held at once.
 const PART: usize = 5 * 1024 * 1024;
 /// What is read from the spool file at a time.
-const READ: usize = 256 * 1024;
+const READ: usize = 1024 * 1024;
 
 #[derive(Clone)]
 pub struct Storage {
@@ -72,6 +72,19 @@ pub fn blob_key(sha256: &str) -> Path {
 /// The folder of a resumable upload's parts.
 pub fn upload_prefix(upload_id: &str) -> Path {
     Path::from(format!("uploads/{upload_id}"))
+}
+
+/// Up to `at_most` bytes of `file` from where it stands (fewer only at its end), read on the
+/// blocking pool; the file is handed back for the next read.
+async fn read_some(file: std::fs::File, at_most: usize) -> Result<(std::fs::File, Vec<u8>), StorageError> {
+    actix_web::web::block(move || {
+        let mut buf = Vec::with_capacity(at_most);
+        (&file).take(at_most as u64).read_to_end(&mut buf)?;
+        Ok::<_, std::io::Error>((file, buf))
+    })
+    .await
+    .map_err(|e| StorageError(e.to_string()))?
+    .map_err(StorageError::from)
 }
 
 impl Storage {
@@ -166,24 +179,25 @@ impl Storage {
     }
 
     /// Writes `len` bytes of `file` (read from its start) under `key`, in parts for large
-    /// files: never more than two parts in memory.
-    pub async fn put_file(&self, key: &Path, mut file: std::fs::File, len: u64) -> Result<(), StorageError> {
+    /// files: never more than two parts in memory. The file is read on the blocking pool, not
+    /// on the worker.
+    pub async fn put_file(&self, key: &Path, file: std::fs::File, len: u64) -> Result<(), StorageError> {
         if len <= PART as u64 {
-            let mut buf = Vec::with_capacity(len as usize);
-            file.read_to_end(&mut buf)?;
+            let (_, buf) = read_some(file, len as usize).await?;
             self.inner.put(key, PutPayload::from(buf)).await?;
             return Ok(());
         }
         let upload = self.inner.put_multipart(key).await?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, PART);
-        let mut buf = vec![0u8; READ];
+        let mut file = file;
         loop {
-            let n = file.read(&mut buf)?;
-            if n == 0 {
+            let (rest, buf) = read_some(file, READ).await?;
+            if buf.is_empty() {
                 break;
             }
+            file = rest;
             writer.wait_for_capacity(1).await?;
-            writer.write(&buf[..n]);
+            writer.write(&buf);
         }
         writer.finish().await?;
         Ok(())
