@@ -255,16 +255,15 @@ fn revoke_row(
     (number, on): (Option<String>, Option<NaiveDate>),
     to: CommendationStatus,
 ) -> Result<Commendation, ApiError> {
-    let before = before_row.to_api()?;
     let mut row = before_row.clone();
     row.revocation_reason = Some(reason.to_string());
     row.revocation_decision_number = number;
     row.revoked_on = on;
-    if before.status == CommendationStatus::Proposed {
+    if before_row.status == CommendationStatus::Proposed {
         row.decision_id = None;
     }
     row.status = to;
-    save(conn, actor, "commendation.revoke", Some(EventType::CommendationRevoked), &before, before_row.version, row)
+    save(conn, actor, "commendation.revoke", Some(EventType::CommendationRevoked), &before_row, row)
 }
 
 /// Writes `row` over the version read, with its audit record (which queues its webhook event).
@@ -273,13 +272,13 @@ fn save(
     actor: &Actor,
     action: &str,
     event: Option<EventType>,
-    before: &Commendation,
-    read_version: i64,
+    before_row: &CommendationRow,
     mut row: CommendationRow,
 ) -> Result<Commendation, ApiError> {
+    let before = &before_row.to_api()?;
     row.updated_at = crate::db::now();
-    row.version = read_version + 1;
-    if !store::update(conn, &row, read_version)? {
+    row.version = before_row.version + 1;
+    if !store::update(conn, &row, before_row)? {
         return Err(ApiError::PreconditionFailed { current: None });
     }
     let model = crate::models::find(conn, &row.model_id)?.ok_or_else(|| ApiError::internal("model missing"))?;
@@ -334,8 +333,7 @@ pub fn issue_under(
     row.issuer_name = Some(issuing.issuer_name.to_string());
     row.issuer_level = Some(issuing.issuer_level);
     row.status = CommendationStatus::Issued;
-    save(conn, actor, "commendation.issue", Some(EventType::CommendationIssued), &before, before_row.version, row)
-        .map(Ok)
+    save(conn, actor, "commendation.issue", Some(EventType::CommendationIssued), &before_row, row).map(Ok)
 }
 
 /// Revokes an issued commendation with its decision.
@@ -357,10 +355,9 @@ pub fn list_in(
     before_row: CommendationRow,
     decision_id: Option<&str>,
 ) -> Result<Commendation, ApiError> {
-    let before = before_row.to_api()?;
     let mut row = before_row.clone();
     row.decision_id = decision_id.map(str::to_string);
     let action =
         if decision_id.is_some() { "commendation.list_in_decision" } else { "commendation.remove_from_decision" };
-    save(conn, actor, action, None, &before, before_row.version, row)
+    save(conn, actor, action, None, &before_row, row)
 }

@@ -105,16 +105,19 @@ fn unique_violation(e: diesel::result::Error) -> ApiError {
 
 pub fn insert(conn: &mut DbConnection, row: &CommendationRow) -> Result<(), ApiError> {
     diesel::insert_into(commendations::table).values(row).execute(conn).map_err(unique_violation)?;
-    Ok(())
+    crate::reports::counts::commendation_written(conn, None, row)
 }
 
-/// Writes `row` if the stored one is still at `expected_version`; false when someone else got
-/// there first.
-pub fn update(conn: &mut DbConnection, row: &CommendationRow, expected_version: i64) -> Result<bool, ApiError> {
-    let n = diesel::update(commendations::table.find(&row.id).filter(commendations::version.eq(expected_version)))
+/// Writes `row` over `before` (the row as read) if it is still at that version; false when
+/// someone else got there first.
+pub fn update(conn: &mut DbConnection, row: &CommendationRow, before: &CommendationRow) -> Result<bool, ApiError> {
+    let n = diesel::update(commendations::table.find(&row.id).filter(commendations::version.eq(before.version)))
         .set(row)
         .execute(conn)
         .map_err(unique_violation)?;
+    if n == 1 {
+        crate::reports::counts::commendation_written(conn, Some(before), row)?;
+    }
     Ok(n == 1)
 }
 

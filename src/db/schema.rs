@@ -70,6 +70,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    commendation_counts (scope_id, own, campaign_id, year, status, form, subject, issuing_authority, issuer_level) {
+        scope_id -> Text,
+        own -> Int4,
+        campaign_id -> Text,
+        year -> Int4,
+        status -> Text,
+        form -> Text,
+        subject -> Text,
+        issuing_authority -> Text,
+        issuer_level -> Text,
+        n -> Int8,
+    }
+}
+
+diesel::table! {
     commendations (id) {
         id -> Text,
         model_id -> Text,
@@ -414,6 +429,7 @@ diesel::table! {
 
 diesel::joinable!(attachments -> units (unit_id));
 diesel::joinable!(campaigns -> units (unit_id));
+diesel::joinable!(commendation_counts -> units (scope_id));
 diesel::joinable!(commendations -> decisions (decision_id));
 diesel::joinable!(commendations -> evaluations (evaluation_id));
 diesel::joinable!(commendations -> models (model_id));
@@ -438,6 +454,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     attachments,
     audit_events,
     campaigns,
+    commendation_counts,
     commendations,
     decisions,
     evaluations,

@@ -1,192 +1,288 @@
-//! Model counts kept beside the models, in the same transaction as every write.
+//! Counts kept beside the models and commendations, in the same transaction as every write.
 //!
 //! Every model is counted once at each ancestor of its unit (`unit_tree`), under the attributes a
-//! report filters and groups by. A report reads a scope's rows, a few hundred for the whole
-//! country, instead of a million models. `recount` rebuilds the tables from the models; tree
-//! changes use it, and a test proves that counts kept write by write equal it.
+//! report filters and groups by; so is every issued or revoked commendation, at the ancestors of
+//! its model's unit. A report reads a scope's rows, a few hundred for the whole country, instead of
+//! a million records. `recount` rebuilds the tables from the records; tree changes use it, and a
+//! test proves that counts kept write by write equal it.
+
+use std::collections::BTreeMap;
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Text};
 
+use crate::commendations::CommendationRow;
+use crate::db::schema::{commendations, models};
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
 use crate::models::ModelRow;
 
-/// What a model is counted under. Its derived order is the order counts are locked in: the
-/// attributes first (what a count row is, at any scope), the unit last (the same for both sides of
-/// an update).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct Key {
-    campaign_id: String,
-    year: i32,
-    status: String,
-    kind: String,
-    field: String,
-    subject: String,
-    registered_level: String,
-    unit_id: String,
-    areas: Vec<String>,
+/// The count tables, in the order writers lock their rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Table {
+    Models,
+    ModelAreas,
+    Commendations,
 }
 
-impl Key {
-    fn of(row: &ModelRow) -> Result<Key, ApiError> {
-        let mut areas: Vec<String> = row.special_areas()?.into_iter().map(|a| a.as_str().to_string()).collect();
-        areas.sort();
-        Ok(Key {
-            campaign_id: row.campaign_id.clone(),
-            year: row.year,
-            status: row.status.as_str().into(),
-            kind: row.kind.as_str().into(),
-            field: row.field.map(|f| f.as_str()).unwrap_or_default().into(),
-            subject: row.subject.as_str().into(),
-            registered_level: row.registered_level.as_str().into(),
-            unit_id: row.unit_id.clone(),
-            areas,
-        })
+impl Table {
+    const ALL: [Table; 3] = [Table::Models, Table::ModelAreas, Table::Commendations];
+
+    fn name(self) -> &'static str {
+        match self {
+            Table::Models => "model_counts",
+            Table::ModelAreas => "model_area_counts",
+            Table::Commendations => "commendation_counts",
+        }
     }
 
-    fn counted_alike(&self, other: &Key) -> bool {
-        Key { areas: vec![], ..self.clone() } == Key { areas: vec![], ..other.clone() }
+    /// The attribute columns, in the order a cell holds their values.
+    fn attributes(self) -> &'static [&'static str] {
+        const MODEL: &[&str] = &["campaign_id", "year", "status", "kind", "field", "subject", "registered_level"];
+        const AREA: &[&str] =
+            &["special_area", "campaign_id", "year", "status", "kind", "field", "subject", "registered_level"];
+        const COMMENDATION: &[&str] =
+            &["campaign_id", "year", "status", "form", "subject", "issuing_authority", "issuer_level"];
+        match self {
+            Table::Models => MODEL,
+            Table::ModelAreas => AREA,
+            Table::Commendations => COMMENDATION,
+        }
     }
+
+    /// Model counts also hold the level of the model's unit, read from the unit as counted.
+    fn has_unit_level(self) -> bool {
+        self != Table::Commendations
+    }
+
+    /// Every column but the scope's and the count, for inserts and comparisons.
+    fn columns(self) -> String {
+        let level = if self.has_unit_level() { "unit_level, " } else { "" };
+        format!("scope_id, own, {level}{}, n", self.attributes().join(", "))
+    }
+
+    /// The table's full count from the records, as a `SELECT` of `columns()`.
+    fn full_count(self) -> String {
+        let own = "CASE WHEN t.depth = 0 THEN 1 ELSE 0 END";
+        let model = "m.campaign_id, m.year, m.status, m.kind, COALESCE(m.field, ''), m.subject, m.registered_level";
+        let (attrs, from) = match self {
+            Table::Models => (
+                format!("u.level, {model}"),
+                "models m JOIN units u ON u.id = m.unit_id JOIN unit_tree t ON t.descendant_id = m.unit_id",
+            ),
+            Table::ModelAreas => (
+                format!("u.level, a.special_area, {model}"),
+                "models m JOIN model_special_areas a ON a.model_id = m.id JOIN units u ON u.id = m.unit_id \
+                 JOIN unit_tree t ON t.descendant_id = m.unit_id",
+            ),
+            Table::Commendations => (
+                "m.campaign_id, COALESCE(c.decision_year, 0), c.status, c.form, c.recipient_subject, \
+                 c.issuing_authority, COALESCE(c.issuer_level, '')"
+                    .to_string(),
+                "commendations c JOIN models m ON m.id = c.model_id JOIN unit_tree t ON t.descendant_id = m.unit_id",
+            ),
+        };
+        let counted = if self == Table::Commendations { " WHERE c.status IN ('issued', 'revoked')" } else { "" };
+        format!(
+            "SELECT t.ancestor_id, {own}, {attrs}, COUNT(*) FROM {from}{counted} GROUP BY t.ancestor_id, {own}, {attrs}"
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Value {
+    Text(String),
+    Int(i32),
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Value {
+        Value::Text(s.to_string())
+    }
+}
+
+/// One record's row in a count table, at every scope: the table, the attribute values in the
+/// table's column order, and the unit whose ancestors count it. Its derived order is the order
+/// writers lock count rows in: table, then attributes, then scope.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Cell {
+    table: Table,
+    values: Vec<Value>,
+    unit_id: String,
+}
+
+/// The cells a model is counted in: one in the main table and one per special-area tag.
+fn model_cells(row: &ModelRow) -> Result<Vec<Cell>, ApiError> {
+    let values = vec![
+        Value::from(row.campaign_id.as_str()),
+        Value::Int(row.year),
+        Value::from(row.status.as_str()),
+        Value::from(row.kind.as_str()),
+        Value::from(row.field.map(|f| f.as_str()).unwrap_or_default()),
+        Value::from(row.subject.as_str()),
+        Value::from(row.registered_level.as_str()),
+    ];
+    let mut cells = vec![];
+    for area in row.special_areas()? {
+        let mut tagged = vec![Value::from(area.as_str())];
+        tagged.extend(values.iter().cloned());
+        cells.push(Cell { table: Table::ModelAreas, values: tagged, unit_id: row.unit_id.clone() });
+    }
+    cells.push(Cell { table: Table::Models, values, unit_id: row.unit_id.clone() });
+    Ok(cells)
+}
+
+/// Where a commendation's model sits: its campaign and unit.
+struct Placed<'a> {
+    campaign_id: &'a str,
+    unit_id: &'a str,
+}
+
+/// The cell a commendation is counted in, if it is counted at all (issued or revoked).
+fn commendation_cell(c: &CommendationRow, model: &Placed<'_>) -> Option<Cell> {
+    use crate::commendations::types::CommendationStatus as S;
+    if !matches!(c.status, S::Issued | S::Revoked) {
+        return None;
+    }
+    Some(Cell {
+        table: Table::Commendations,
+        values: vec![
+            Value::from(model.campaign_id),
+            Value::Int(c.decision_year.unwrap_or(0)),
+            Value::from(c.status.as_str()),
+            Value::from(c.form.as_str()),
+            Value::from(c.recipient_subject.as_str()),
+            Value::from(c.issuing_authority.as_str()),
+            Value::from(c.issuer_level.map(|l| l.as_str()).unwrap_or_default()),
+        ],
+        unit_id: model.unit_id.to_string(),
+    })
+}
+
+/// The net change from `before` to `after`, cell by cell, in lock order; cells on both sides cancel.
+fn net(before: Vec<Cell>, after: Vec<Cell>) -> BTreeMap<Cell, i64> {
+    let mut deltas = BTreeMap::new();
+    for (cells, delta) in [(before, -1), (after, 1)] {
+        for cell in cells {
+            *deltas.entry(cell).or_insert(0) += delta;
+        }
+    }
+    deltas.retain(|_, d| *d != 0);
+    deltas
+}
+
+/// Concurrent writers on PostgreSQL lock count rows; every writer takes them in one global order
+/// (`Cell`'s, then scope id), so two writers can never wait on each other in a cycle. SQLite has
+/// one writer at a time.
+fn apply(conn: &mut DbConnection, deltas: BTreeMap<Cell, i64>) -> Result<(), ApiError> {
+    for (cell, delta) in deltas {
+        bump(conn, &cell, delta)?;
+    }
+    Ok(())
 }
 
 /// Moves the counts from what `before` was counted under to what `after` is. Called by the models
-/// store on every insert (`before` = None) and update.
-///
-/// Concurrent writers on PostgreSQL lock count rows; every writer takes them in one global order
-/// (table, then attributes, then scope id), so two writers can never wait on each other in a
-/// cycle. SQLite has one writer at a time.
+/// store on every insert (`before` = None) and update. A model that changes campaign or unit takes
+/// its commendations' counts with it.
 pub fn model_written(conn: &mut DbConnection, before: Option<&ModelRow>, after: &ModelRow) -> Result<(), ApiError> {
-    let after = Key::of(after)?;
-    let before = before.map(Key::of).transpose()?;
-    if before.as_ref() == Some(&after) {
-        return Ok(());
-    }
-    let mut main: Vec<(&Key, i64)> = vec![(&after, 1)];
-    let mut areas: Vec<(&str, &Key, i64)> = after.areas.iter().map(|a| (a.as_str(), &after, 1)).collect();
-    if let Some(before) = &before {
-        if before.counted_alike(&after) {
-            main.clear();
-        } else {
-            main.push((before, -1));
-        }
-        for area in &before.areas {
-            if before.counted_alike(&after) && after.areas.contains(area) {
-                // A tag kept with the same attributes: its +1 and -1 fall on the same rows.
-                areas.retain(|(a, _, _)| a != area);
-            } else {
-                areas.push((area, before, -1));
-            }
-        }
-    }
-    main.sort();
-    areas.sort();
-    for (k, delta) in main {
-        bump(conn, None, k, delta)?;
-    }
-    for (area, k, delta) in areas {
-        bump(conn, Some(area), k, delta)?;
-    }
-    Ok(())
-}
-
-/// The attribute columns in key order, and the same values as placeholders.
-const COLUMNS: &str = "campaign_id, year, status, kind, field, subject, registered_level";
-const MATCH: &str = "campaign_id = ? AND year = ? AND status = ? AND kind = ? AND field = ? AND subject = ? \
-                     AND registered_level = ?";
-
-macro_rules! bind_key {
-    ($q:expr, $k:expr) => {
-        $q.bind::<Text, _>(&$k.campaign_id)
-            .bind::<Integer, _>($k.year)
-            .bind::<Text, _>(&$k.status)
-            .bind::<Text, _>(&$k.kind)
-            .bind::<Text, _>(&$k.field)
-            .bind::<Text, _>(&$k.subject)
-            .bind::<Text, _>(&$k.registered_level)
+    let mut old = match before {
+        Some(b) => model_cells(b)?,
+        None => vec![],
     };
+    let mut new = model_cells(after)?;
+    if let Some(b) = before.filter(|b| (&b.campaign_id, &b.unit_id) != (&after.campaign_id, &after.unit_id)) {
+        let commended: Vec<CommendationRow> = commendations::table
+            .filter(commendations::model_id.eq(&after.id))
+            .select(CommendationRow::as_select())
+            .load(conn)?;
+        let (was, is) = (
+            Placed { campaign_id: &b.campaign_id, unit_id: &b.unit_id },
+            Placed { campaign_id: &after.campaign_id, unit_id: &after.unit_id },
+        );
+        old.extend(commended.iter().filter_map(|c| commendation_cell(c, &was)));
+        new.extend(commended.iter().filter_map(|c| commendation_cell(c, &is)));
+    }
+    apply(conn, net(old, new))
 }
 
-/// Adds `delta` to the count of `k` (under `area` in the area table) at the unit and each of its
-/// ancestors, in scope order; a count that reaches zero is removed, so the tables hold exactly
-/// what a recount would.
-fn bump(conn: &mut DbConnection, area: Option<&str>, k: &Key, delta: i64) -> Result<(), ApiError> {
+/// Moves a commendation's count from what `before` was counted under to what `after` is. Called by
+/// the commendations store on every insert (`before` = None) and update.
+pub fn commendation_written(
+    conn: &mut DbConnection,
+    before: Option<&CommendationRow>,
+    after: &CommendationRow,
+) -> Result<(), ApiError> {
+    let (campaign_id, unit_id): (String, String) =
+        models::table.find(&after.model_id).select((models::campaign_id, models::unit_id)).first(conn)?;
+    let model = Placed { campaign_id: &campaign_id, unit_id: &unit_id };
+    let old = before.and_then(|b| commendation_cell(b, &model)).into_iter().collect();
+    let new = commendation_cell(after, &model).into_iter().collect();
+    apply(conn, net(old, new))
+}
+
+/// Adds `delta` to the count of `cell` at its unit and each of the unit's ancestors, in scope
+/// order; a count that reaches zero is removed, so the tables hold exactly what a recount would.
+fn bump(conn: &mut DbConnection, cell: &Cell, delta: i64) -> Result<(), ApiError> {
     let backend = conn.backend();
-    let (table, area_col, area_val, area_match) = match area {
-        Some(_) => ("model_area_counts", "special_area, ", "?, ", "special_area = ? AND "),
-        None => ("model_counts", "", "", ""),
-    };
+    let table = cell.table.name();
+    let attributes = cell.table.attributes();
+    let cols = attributes.join(", ");
+    let marks = vec!["?"; attributes.len()].join(", ");
+    let (level_col, level_val) = if cell.table.has_unit_level() { ("unit_level, ", "u.level, ") } else { ("", "") };
     let upsert = db::placeholders(
         backend,
         &format!(
-            "INSERT INTO {table} (scope_id, own, {area_col}unit_level, {COLUMNS}, n) \
-             SELECT t.ancestor_id, CASE WHEN t.depth = 0 THEN 1 ELSE 0 END, {area_val}u.level, ?, ?, ?, ?, ?, ?, ?, ? \
+            "INSERT INTO {table} (scope_id, own, {level_col}{cols}, n) \
+             SELECT t.ancestor_id, CASE WHEN t.depth = 0 THEN 1 ELSE 0 END, {level_val}{marks}, ? \
              FROM unit_tree t JOIN units u ON u.id = t.descendant_id WHERE t.descendant_id = ? \
              ORDER BY t.ancestor_id \
-             ON CONFLICT (scope_id, own, {area_col}{COLUMNS}, unit_level) DO UPDATE SET n = {table}.n + excluded.n"
+             ON CONFLICT (scope_id, own, {level_col}{cols}) DO UPDATE SET n = {table}.n + excluded.n"
         ),
     );
-    let q = diesel::sql_query(upsert);
-    let q = match area {
-        Some(a) => bind_key!(q.into_boxed().bind::<Text, _>(a), k),
-        None => bind_key!(q.into_boxed(), k),
-    };
-    q.bind::<BigInt, _>(delta).bind::<Text, _>(&k.unit_id).execute(conn)?;
+    bind_values(diesel::sql_query(upsert).into_boxed(), &cell.values)
+        .bind::<BigInt, _>(delta)
+        .bind::<Text, _>(&cell.unit_id)
+        .execute(conn)?;
     if delta < 0 {
+        let matching: Vec<String> = attributes.iter().map(|c| format!("{c} = ?")).collect();
         let delete = db::placeholders(
             backend,
             &format!(
-                "DELETE FROM {table} WHERE n = 0 AND {area_match}{MATCH} \
-                 AND scope_id IN (SELECT ancestor_id FROM unit_tree WHERE descendant_id = ?)"
+                "DELETE FROM {table} WHERE n = 0 AND {} \
+                 AND scope_id IN (SELECT ancestor_id FROM unit_tree WHERE descendant_id = ?)",
+                matching.join(" AND ")
             ),
         );
-        let q = diesel::sql_query(delete);
-        let q = match area {
-            Some(a) => bind_key!(q.into_boxed().bind::<Text, _>(a), k),
-            None => bind_key!(q.into_boxed(), k),
-        };
-        q.bind::<Text, _>(&k.unit_id).execute(conn)?;
+        bind_values(diesel::sql_query(delete).into_boxed(), &cell.values)
+            .bind::<Text, _>(&cell.unit_id)
+            .execute(conn)?;
     }
     Ok(())
 }
 
-/// The full count, as `SELECT`s over the models, for the main table and the area table.
-fn full_count() -> [(&'static str, String); 2] {
-    let attrs =
-        "u.level, m.campaign_id, m.year, m.status, m.kind, COALESCE(m.field, ''), m.subject, m.registered_level";
-    let own = "CASE WHEN t.depth = 0 THEN 1 ELSE 0 END";
-    [
-        (
-            "model_counts",
-            format!(
-                "SELECT t.ancestor_id, {own}, {attrs}, COUNT(*) \
-                 FROM models m JOIN units u ON u.id = m.unit_id JOIN unit_tree t ON t.descendant_id = m.unit_id \
-                 GROUP BY t.ancestor_id, {own}, {attrs}"
-            ),
-        ),
-        (
-            "model_area_counts",
-            format!(
-                "SELECT t.ancestor_id, {own}, a.special_area, {attrs}, COUNT(*) \
-                 FROM models m JOIN model_special_areas a ON a.model_id = m.id JOIN units u ON u.id = m.unit_id \
-                 JOIN unit_tree t ON t.descendant_id = m.unit_id \
-                 GROUP BY t.ancestor_id, {own}, a.special_area, {attrs}"
-            ),
-        ),
-    ]
+type Boxed<'a> = diesel::query_builder::BoxedSqlQuery<
+    'a,
+    <DbConnection as diesel::Connection>::Backend,
+    diesel::query_builder::SqlQuery,
+>;
+
+fn bind_values<'a>(mut q: Boxed<'a>, values: &'a [Value]) -> Boxed<'a> {
+    for v in values {
+        q = match v {
+            Value::Text(s) => q.bind::<Text, _>(s),
+            Value::Int(n) => q.bind::<Integer, _>(*n),
+        };
+    }
+    q
 }
 
-fn columns(table: &str) -> String {
-    let area = if table == "model_area_counts" { "special_area, " } else { "" };
-    format!("scope_id, own, {area}unit_level, {COLUMNS}, n")
-}
-
-/// Rebuilds both tables from the models: after the unit tree changes (a move, a reorganisation),
-/// which changes which scopes count which models. One set-based pass.
+/// Rebuilds every count table from the records: after the unit tree changes (a move, a
+/// reorganisation), which changes which scopes count which records. One set-based pass each.
 pub fn recount(conn: &mut DbConnection) -> Result<(), ApiError> {
-    for (table, select) in full_count() {
-        diesel::sql_query(format!("DELETE FROM {table}")).execute(conn)?;
-        diesel::sql_query(format!("INSERT INTO {table} ({}) {select}", columns(table))).execute(conn)?;
+    for table in Table::ALL {
+        let name = table.name();
+        diesel::sql_query(format!("DELETE FROM {name}")).execute(conn)?;
+        diesel::sql_query(format!("INSERT INTO {name} ({}) {}", table.columns(), table.full_count())).execute(conn)?;
     }
     Ok(())
 }
@@ -201,13 +297,13 @@ struct Difference {
 /// tests and `dvk verify-counts` check.
 pub fn differences(conn: &mut DbConnection) -> Result<i64, ApiError> {
     let mut total = 0;
-    for (table, select) in full_count() {
-        let cols = columns(table);
+    for table in Table::ALL {
+        let (cols, name, select) = (table.columns(), table.name(), table.full_count());
         let sql = format!(
             "SELECT CAST(COUNT(*) AS BIGINT) AS rows FROM ( \
-               SELECT * FROM (SELECT {cols} FROM {table} EXCEPT {select}) a \
+               SELECT * FROM (SELECT {cols} FROM {name} EXCEPT {select}) a \
                UNION ALL \
-               SELECT * FROM ({select} EXCEPT SELECT {cols} FROM {table}) b \
+               SELECT * FROM ({select} EXCEPT SELECT {cols} FROM {name}) b \
              ) d"
         );
         total += diesel::sql_query(sql).get_result::<Difference>(conn)?.rows;

@@ -185,29 +185,43 @@ pub fn model_counts(
     f: &ModelFilter,
 ) -> Result<Counts, ApiError> {
     let table = if areas { "model_area_counts" } else { "model_counts" };
+    let (mut sql, mut binds) = (String::new(), Vec::new());
+    and(&mut sql, "campaign_id = ?", f.campaign_id.clone().map(Bind::Text), &mut binds);
+    and(&mut sql, "year >= ?", f.year_from.map(Bind::Int), &mut binds);
+    and(&mut sql, "year <= ?", f.year_to.map(Bind::Int), &mut binds);
+    and_in(&mut sql, "status", &f.status, &mut binds);
+    and_in(&mut sql, "kind", &f.kind, &mut binds);
+    and_in(&mut sql, "field", &f.field, &mut binds);
+    and_in(&mut sql, "subject", &f.subject, &mut binds);
+    and_in(&mut sql, "registered_level", &f.registered_level, &mut binds);
+    and_in(&mut sql, "unit_level", &f.level, &mut binds);
+    and(&mut sql, "special_area = ?", f.special_area.map(|a| Bind::Text(a.into())), &mut binds);
+    kept_counts(conn, table, scopes, groups, (&sql, &binds))
+}
+
+/// Adds up a count table's rows over `scopes` that meet `filter` (`AND …` clauses and their
+/// binds), grouped by up to two columns (`None`: the unit, from the scope).
+fn kept_counts(
+    conn: &mut DbConnection,
+    table: &str,
+    scopes: &[Scope],
+    groups: &[Option<&'static str>],
+    (filter, filter_binds): (&str, &[Bind]),
+) -> Result<Counts, ApiError> {
     let g = |i: usize| groups.get(i).copied().flatten().unwrap_or("''");
     let by_scope: HashMap<&str, &Scope> = scopes.iter().map(|s| (s.scope_id.as_str(), s)).collect();
     let mut counts = Counts::new();
     for chunk in scopes.chunks(500) {
         let mut binds = Vec::new();
         let ids: Vec<&str> = chunk.iter().map(|s| s.scope_id.as_str()).collect();
-        let mut sql = format!(
-            "SELECT scope_id, own, {} AS g1, {} AS g2, CAST(SUM(n) AS BIGINT) AS n FROM {table} WHERE scope_id IN ({})",
+        let sql = format!(
+            "SELECT scope_id, own, {} AS g1, {} AS g2, CAST(SUM(n) AS BIGINT) AS n FROM {table} \
+             WHERE scope_id IN ({}){filter} GROUP BY scope_id, own, 3, 4",
             g(0),
             g(1),
             list_of(&ids, &mut binds)
         );
-        and(&mut sql, "campaign_id = ?", f.campaign_id.clone().map(Bind::Text), &mut binds);
-        and(&mut sql, "year >= ?", f.year_from.map(Bind::Int), &mut binds);
-        and(&mut sql, "year <= ?", f.year_to.map(Bind::Int), &mut binds);
-        and_in(&mut sql, "status", &f.status, &mut binds);
-        and_in(&mut sql, "kind", &f.kind, &mut binds);
-        and_in(&mut sql, "field", &f.field, &mut binds);
-        and_in(&mut sql, "subject", &f.subject, &mut binds);
-        and_in(&mut sql, "registered_level", &f.registered_level, &mut binds);
-        and_in(&mut sql, "unit_level", &f.level, &mut binds);
-        and(&mut sql, "special_area = ?", f.special_area.map(|a| Bind::Text(a.into())), &mut binds);
-        sql.push_str(" GROUP BY scope_id, own, 3, 4");
+        binds.extend_from_slice(filter_binds);
         for row in load::<Grouped>(conn, &sql, &binds)? {
             let Some(scope) = by_scope.get(row.scope_id.as_str()) else { continue };
             if scope.own_only && row.own == 0 {
@@ -247,9 +261,59 @@ pub struct CommendationFilter {
     pub count_decisions: bool,
 }
 
-/// Commendations of the models of `root`'s subtree (or lineage), grouped by up to two dimensions
-/// in the database. Commendations are far fewer than models, so an indexed `GROUP BY` is enough.
+impl CommendationFilter {
+    /// The statuses counted: issued, and revoked when asked for.
+    fn statuses(&self) -> &'static [&'static str] {
+        if self.include_revoked {
+            &["issued", "revoked"]
+        } else {
+            &["issued"]
+        }
+    }
+}
+
+/// Commendations of the models of `root`'s subtree (or lineage), grouped by up to two dimensions.
+/// Read from the kept counts, except what they cannot answer: a count of decisions (a decision
+/// counts once however many cells it commends in) and anything by issuer unit, which the counts
+/// leave out; those group the commendations themselves, one issuer's by its index.
 pub fn commendation_counts(
+    conn: &mut DbConnection,
+    root: &str,
+    with_predecessors: bool,
+    groups: &[super::types::CommendationDimension],
+    f: &CommendationFilter,
+) -> Result<Counts, ApiError> {
+    use super::types::CommendationDimension as D;
+    if f.count_decisions || f.issuer_unit_id.is_some() || groups.contains(&D::Issuer) {
+        return commendation_records(conn, root, with_predecessors, groups, f);
+    }
+    let columns: Vec<Option<&'static str>> = groups
+        .iter()
+        .map(|d| match d {
+            D::IssuingAuthority => Some("issuing_authority"),
+            D::IssuerLevel => Some("issuer_level"),
+            D::Form => Some("form"),
+            D::Subject => Some("subject"),
+            D::Year => Some("CAST(year AS TEXT)"),
+            D::Status => Some("status"),
+            D::Unit | D::Issuer => None,
+        })
+        .collect();
+    let scopes = scopes(conn, root, groups.contains(&D::Unit), with_predecessors)?;
+    let (mut sql, mut binds) = (String::new(), Vec::new());
+    and_in(&mut sql, "status", f.statuses(), &mut binds);
+    and(&mut sql, "campaign_id = ?", f.campaign_id.clone().map(Bind::Text), &mut binds);
+    and(&mut sql, "year >= ?", f.year_from.map(Bind::Int), &mut binds);
+    and(&mut sql, "year <= ?", f.year_to.map(Bind::Int), &mut binds);
+    and_in(&mut sql, "form", &f.form, &mut binds);
+    and_in(&mut sql, "issuer_level", &f.issuer_level, &mut binds);
+    kept_counts(conn, "commendation_counts", &scopes, &columns, (&sql, &binds))
+}
+
+/// The same, grouped from the commendations in the database. The unit a commendation goes under
+/// is its model's, bucketed as `scopes` buckets: the root's child above it (the first active one
+/// by code whose lineage holds it, with predecessors), else the root.
+fn commendation_records(
     conn: &mut DbConnection,
     root: &str,
     with_predecessors: bool,
@@ -272,10 +336,15 @@ pub fn commendation_counts(
             D::Unit => {
                 binds.push(Bind::Text(root.to_string()));
                 binds.push(Bind::Text(root.to_string()));
-                format!(
-                    "COALESCE((SELECT MIN(k.id) FROM {closure} x JOIN units k ON k.id = x.ancestor_id \
-                     WHERE x.descendant_id = m.unit_id AND k.parent_id = ? AND k.status = 'active'), ?)"
-                )
+                let child = if with_predecessors {
+                    "SELECT k.id FROM unit_lineage x JOIN units k ON k.id = x.ancestor_id \
+                     WHERE x.descendant_id = m.unit_id AND k.parent_id = ? AND k.status = 'active' \
+                     ORDER BY k.code LIMIT 1"
+                } else {
+                    "SELECT k.id FROM unit_tree x JOIN units k ON k.id = x.ancestor_id \
+                     WHERE x.descendant_id = m.unit_id AND k.parent_id = ?"
+                };
+                format!("COALESCE(({child}), ?)")
             }
         });
     }
@@ -298,8 +367,7 @@ pub fn commendation_counts(
         sql.push_str(&format!(" AND m.unit_id IN (SELECT descendant_id FROM {closure} WHERE ancestor_id = ?)"));
         binds.push(Bind::Text(root.to_string()));
     }
-    let statuses: &[&str] = if f.include_revoked { &["issued", "revoked"] } else { &["issued"] };
-    and_in(&mut sql, "c.status", statuses, &mut binds);
+    and_in(&mut sql, "c.status", f.statuses(), &mut binds);
     and(&mut sql, "m.campaign_id = ?", f.campaign_id.clone().map(Bind::Text), &mut binds);
     and(&mut sql, "c.issuer_unit_id = ?", f.issuer_unit_id.clone().map(Bind::Text), &mut binds);
     and(&mut sql, "c.decision_year >= ?", f.year_from.map(Bind::Int), &mut binds);

@@ -95,6 +95,7 @@ async fn a_giay_khen_is_issued_revoked_and_replaced_by_a_bang_khen() {
     let audit = app.get(&format!("/api/v1/audit-events?resource_id={id}"), &admin).await.expect(200).json();
     let actions: Vec<&str> = audit["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["commendation.revoke", "commendation.issue", "commendation.propose"]);
+    crate::reports::assert_counts_match_a_recount(&app);
 }
 
 #[actix_web::test]

@@ -154,6 +154,7 @@ async fn one_decision_commends_nine_collectives_and_two_individuals_at_once() {
     assert_eq!(by_decision["total"], 1, "one decision, however many it commends");
     let subjects = &by_decision["subtotals"][0]["rows"];
     assert!(subjects.as_array().unwrap().iter().all(|r| r["count"] == 1), "{subjects}");
+    crate::reports::assert_counts_match_a_recount(&app);
 
     // A commune sees the decision through its own recipients, and only those.
     let c1 = fx.token(&app, "C1", &["viewer"]);
@@ -186,6 +187,7 @@ async fn one_decision_commends_nine_collectives_and_two_individuals_at_once() {
     assert!(revoked["commendations"].as_array().unwrap().iter().all(|c| c["status"] == "revoked"));
     assert_eq!(revoked["commendations"][3]["revocation"]["decision_number"], "20-QĐ/ĐUK", "its own grounds stay");
     assert_eq!(app.get(&base, &p1_viewer).await.expect(200).json()["total"], 0);
+    crate::reports::assert_counts_match_a_recount(&app);
     let events = app.get(&format!("/api/v1/audit-events?resource_id={id}"), &fx.token(&app, "P1", &["admin"])).await;
     let actions: Vec<String> = events.expect(200).json()["items"]
         .as_array()

@@ -147,6 +147,21 @@ pub fn assert_counts_match_a_recount(app: &TestApp) {
     assert_eq!(dvk::reports::counts::differences(&mut conn).unwrap(), 0, "kept counts differ from a recount");
 }
 
+/// Commendation reports read kept counts, except by decisions, which group the commendations
+/// themselves. Here every decision commends one, so the two must give the same cells for every
+/// dimension, with and without revoked ones and predecessors.
+async fn commendation_counts_agree_with_the_records(app: &TestApp, token: &str, unit_id: &str) {
+    for group_by in ["unit", "form", "year", "status", "issuer_level", "issuing_authority", "subject", "unit,form"] {
+        for options in ["", "&include_revoked=true", "&include_predecessors=true&include_revoked=true"] {
+            let path = format!("/api/v1/reports/commendations?unit_id={unit_id}&group_by={group_by}{options}");
+            let kept = app.get(&path, token).await.expect(200).json();
+            let records = app.get(&format!("{path}&count=decisions"), token).await.expect(200).json();
+            assert_eq!(cells(&kept), cells(&records), "{path}");
+            assert_eq!(kept["total"], records["total"], "{path}");
+        }
+    }
+}
+
 #[actix_web::test]
 async fn a_province_report_counts_every_cell() {
     let app = TestApp::spawn().await;
@@ -356,6 +371,8 @@ async fn reports_keep_up_with_every_write_and_a_reorganisation() {
     );
     assert_eq!(cells(&app.get(&d2, &p1).await.expect(200).json()), pairs(&[("C2", 2), ("C3", 4)]));
     assert_counts_match_a_recount(&app);
+    commendation_counts_agree_with_the_records(&app, &p1, fx.id("P1")).await;
+    commendation_counts_agree_with_the_records(&app, &p1, fx.id("D2")).await;
 }
 
 #[actix_web::test]
@@ -404,6 +421,8 @@ async fn commendation_reports_and_targets() {
     assert_eq!(nonzero(&by_unit), pairs(&[("D1/mass_mobilization_commission", 1)]));
     let outside = app.get(&report("year_to=2024"), &p1).await.expect(200).json();
     assert_eq!(outside["total"], 0);
+    assert_counts_match_a_recount(&app);
+    commendation_counts_agree_with_the_records(&app, &p1, fx.id("P1")).await;
 
     // Targets: D1 of two districts launched a plan (1/2, not met); three of four communes have a
     // registered model (met at 0.5); four registered models in two districts over 2023–2025.

@@ -1,0 +1,1 @@
+DROP TABLE commendation_counts;
