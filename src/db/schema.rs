@@ -231,6 +231,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    model_scopes (model_id, scope_id) {
+        model_id -> Text,
+        scope_id -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        title -> Text,
+    }
+}
+
+diesel::table! {
     model_special_areas (model_id, special_area) {
         model_id -> Text,
         special_area -> Text,
@@ -439,6 +449,8 @@ diesel::joinable!(evaluations -> units (evaluator_unit_id));
 diesel::joinable!(model_area_counts -> units (scope_id));
 diesel::joinable!(model_counts -> units (scope_id));
 diesel::joinable!(model_progress -> models (model_id));
+diesel::joinable!(model_scopes -> models (model_id));
+diesel::joinable!(model_scopes -> units (scope_id));
 diesel::joinable!(model_special_areas -> models (model_id));
 diesel::joinable!(models -> campaigns (campaign_id));
 diesel::joinable!(models -> units (unit_id));
@@ -462,6 +474,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     model_area_counts,
     model_counts,
     model_progress,
+    model_scopes,
     model_special_areas,
     models,
     service_account_secrets,

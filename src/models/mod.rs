@@ -9,7 +9,10 @@ mod store;
 pub mod types;
 
 /// What other modules read of this resource's store; the rest of its SQL is its own.
-pub use store::{find, find_progress, list, recognised_replication_counts, to_api, touch, Filter, ModelRow, SORTS};
+pub use store::{
+    find, find_progress, list, rebuild_scope_index, recognised_replication_counts, scope_index_differences, to_api,
+    touch, Filter, ModelRow, SORTS,
+};
 
 use utoipa_actix_web::service_config::ServiceConfig;
 

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use crate::db::schema::{model_progress, model_special_areas, models};
-use crate::db::DbConnection;
+use crate::db::schema::{model_progress, model_scopes, model_special_areas, models, units};
+use crate::db::{self, DbConnection};
 use crate::error::ApiError;
 use crate::http::pagination::{self, Cursor, Sort};
 use crate::units::types::Level;
@@ -194,6 +194,9 @@ pub fn touch(conn: &mut DbConnection, ids: &[&str], now: NaiveDateTime) -> Resul
     diesel::update(models::table.filter(models::id.eq_any(ids)))
         .set((models::version.eq(models::version + 1), models::updated_at.eq(now)))
         .execute(conn)?;
+    diesel::update(model_scopes::table.filter(model_scopes::model_id.eq_any(ids)))
+        .set(model_scopes::updated_at.eq(now))
+        .execute(conn)?;
     Ok(())
 }
 
@@ -216,6 +219,7 @@ fn write_special_areas(conn: &mut DbConnection, row: &ModelRow) -> Result<(), Ap
 pub fn insert(conn: &mut DbConnection, row: &ModelRow) -> Result<(), ApiError> {
     diesel::insert_into(models::table).values(row).execute(conn)?;
     write_special_areas(conn, row)?;
+    index_in_scopes(conn, row)?;
     crate::reports::counts::model_written(conn, None, row)
 }
 
@@ -229,9 +233,93 @@ pub fn update(conn: &mut DbConnection, row: &ModelRow, before: &ModelRow) -> Res
         write_special_areas(conn, row)?;
     }
     if n == 1 {
+        reindex_in_scopes(conn, before, row)?;
         crate::reports::counts::model_written(conn, Some(before), row)?;
     }
     Ok(n == 1)
+}
+
+/// The level whose units keep a scope index of models (`model_scopes`, migration 000020): a
+/// province sees a few percent of the country, too many for the owner index and too few for the
+/// national sort index to meet a page of them early.
+const INDEXED_LEVEL: &str = "province";
+
+/// Whether `unit`'s lists read the scope index.
+fn has_scope_index(conn: &mut DbConnection, unit: &str) -> Result<bool, ApiError> {
+    let level: Option<String> = units::table.find(unit).select(units::level).first(conn).optional()?;
+    Ok(level.as_deref() == Some(INDEXED_LEVEL))
+}
+
+/// Files a new model in the scope index of every province-level unit whose lineage holds its unit.
+fn index_in_scopes(conn: &mut DbConnection, row: &ModelRow) -> Result<(), ApiError> {
+    use diesel::sql_types::{Text, Timestamp};
+    let sql = db::placeholders(
+        conn.backend(),
+        "INSERT INTO model_scopes (model_id, scope_id, created_at, updated_at, title) \
+         SELECT ?, l.ancestor_id, ?, ?, ? FROM unit_lineage l JOIN units u ON u.id = l.ancestor_id \
+         WHERE l.descendant_id = ? AND u.level = ?",
+    );
+    diesel::sql_query(sql)
+        .bind::<Text, _>(&row.id)
+        .bind::<Timestamp, _>(row.created_at)
+        .bind::<Timestamp, _>(row.updated_at)
+        .bind::<Text, _>(&row.title)
+        .bind::<Text, _>(&row.unit_id)
+        .bind::<Text, _>(INDEXED_LEVEL)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Keeps a model's scope rows equal to the model: its sort keys, or its scopes if its unit moved.
+fn reindex_in_scopes(conn: &mut DbConnection, before: &ModelRow, row: &ModelRow) -> Result<(), ApiError> {
+    let mine = model_scopes::table.filter(model_scopes::model_id.eq(&row.id));
+    if before.unit_id != row.unit_id {
+        diesel::delete(mine).execute(conn)?;
+        return index_in_scopes(conn, row);
+    }
+    if (before.updated_at, &before.title) != (row.updated_at, &row.title) {
+        diesel::update(mine)
+            .set((model_scopes::updated_at.eq(row.updated_at), model_scopes::title.eq(&row.title)))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The scope index as the models and the tree say it should be.
+fn full_scope_index() -> String {
+    format!(
+        "SELECT m.id, l.ancestor_id, m.created_at, m.updated_at, m.title \
+         FROM models m JOIN unit_lineage l ON l.descendant_id = m.unit_id JOIN units u ON u.id = l.ancestor_id \
+         WHERE u.level = '{INDEXED_LEVEL}'"
+    )
+}
+
+/// Rebuilds the scope index from the models: after the tree changes (a move, a reorganisation),
+/// which changes which provinces see which models. One set-based pass.
+pub fn rebuild_scope_index(conn: &mut DbConnection) -> Result<(), ApiError> {
+    diesel::sql_query("DELETE FROM model_scopes").execute(conn)?;
+    diesel::sql_query(format!(
+        "INSERT INTO model_scopes (model_id, scope_id, created_at, updated_at, title) {}",
+        full_scope_index()
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// How many rows the kept scope index and a rebuild disagree on (0 when they are equal).
+pub fn scope_index_differences(conn: &mut DbConnection) -> Result<i64, ApiError> {
+    #[derive(QueryableByName)]
+    struct Difference {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        rows: i64,
+    }
+    let (kept, full) =
+        ("SELECT model_id, scope_id, created_at, updated_at, title FROM model_scopes", full_scope_index());
+    let sql = format!(
+        "SELECT CAST(COUNT(*) AS BIGINT) AS rows FROM ( \
+           SELECT * FROM ({kept} EXCEPT {full}) a UNION ALL SELECT * FROM ({full} EXCEPT {kept}) b) d"
+    );
+    Ok(diesel::sql_query(sql).get_result::<Difference>(conn)?.rows)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -305,7 +393,13 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> Result<(Vec<Model>, Option<S
         SortField::CreatedAt | SortField::UpdatedAt => pagination::time_after(&f.cursor)?,
         SortField::Title => None,
     };
-    let plan = crate::tree::Sight::of(&f.viewer).plan(conn, f.ancestor_id.as_deref())?;
+    // A province's own list (not narrowed to a unit or a subtree, which their indexes serve
+    // better) is a range scan of its scope index; any other scope keeps to the viewer's sight.
+    let plan = if f.ancestor_id.is_none() && f.unit_id.is_none() && has_scope_index(conn, &f.viewer)? {
+        None
+    } else {
+        Some(crate::tree::Sight::of(&f.viewer).plan(conn, f.ancestor_id.as_deref())?)
+    };
     // On SQLite a needle of three characters or more is looked up in the trigram index (FTS5,
     // migration 000017) when it is rare; PostgreSQL's pg_trgm index serves the LIKE itself.
     let indexed_search = match (&f.q, conn.backend()) {
@@ -316,68 +410,98 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> Result<(Vec<Model>, Option<S
         _ => None,
     };
     let rows: Vec<(ModelRow, i64, i64)> = crate::with_backend!(conn, |c| {
-        let mut q = crate::within_scope!(
-            models::table.into_boxed(),
-            models::unit_id,
-            &f.viewer,
-            plan,
-            f.ancestor_id.as_ref(),
-            f.include_predecessors
-        );
-        if let Some(campaign) = &f.campaign_id {
-            q = q.filter(models::campaign_id.eq(campaign.clone()));
+        // The filters, the same whichever way the scope is kept.
+        macro_rules! narrowed {
+            ($q:expr) => {{
+                let mut q = $q;
+                if let Some(campaign) = &f.campaign_id {
+                    q = q.filter(models::campaign_id.eq(campaign.clone()));
+                }
+                if let Some(unit) = &f.unit_id {
+                    q = q.filter(models::unit_id.eq(unit.clone()));
+                }
+                if let Some(status) = f.status {
+                    q = q.filter(models::status.eq(status.as_str()));
+                }
+                if let Some(kind) = f.kind {
+                    q = q.filter(models::kind.eq(kind.as_str()));
+                }
+                if let Some(field) = f.field {
+                    q = q.filter(models::field.eq(field.as_str()));
+                }
+                if let Some(subject) = f.subject {
+                    q = q.filter(models::subject.eq(subject.as_str()));
+                }
+                if let Some(area) = f.special_area {
+                    q = q.filter(
+                        models::id.eq_any(
+                            model_special_areas::table
+                                .filter(model_special_areas::special_area.eq(area.as_str()))
+                                .select(model_special_areas::model_id),
+                        ),
+                    );
+                }
+                if let Some(level) = f.registered_level {
+                    q = q.filter(models::registered_level.eq(level.as_str()));
+                }
+                if let Some(year) = f.year {
+                    q = q.filter(models::year.eq(year));
+                }
+                if let Some(source) = &f.replicated_from_id {
+                    q = q.filter(models::replicated_from_id.eq(source.clone()));
+                }
+                if f.exclude_withdrawn {
+                    q = q.filter(models::status.ne(ModelStatus::Withdrawn.as_str()));
+                }
+                if let Some(found) = &indexed_search {
+                    q = q.filter(models::id.eq_any(found.clone()));
+                } else if let Some(text) = &f.q {
+                    q = q.filter(models::search_text.like(crate::http::text::contains_pattern(text)).escape('\\'));
+                }
+                q
+            }};
         }
-        if let Some(unit) = &f.unit_id {
-            q = q.filter(models::unit_id.eq(unit.clone()));
+        // The page in the sort order, read from the columns of whichever index keeps the scope.
+        macro_rules! page {
+            ($q:expr, $created:expr, $updated:expr, $title:expr, $id:expr) => {{
+                let mut q = $q;
+                if let Some(since) = f.updated_since {
+                    q = q.filter($updated.ge(since));
+                }
+                let desc = f.sort.descending;
+                let q = match f.sort.field {
+                    SortField::CreatedAt => crate::keyset!(q, $created, $id, time_after, desc),
+                    SortField::UpdatedAt => crate::keyset!(q, $updated, $id, time_after, desc),
+                    SortField::Title => crate::keyset!(q, $title, $id, text_after.clone(), desc),
+                };
+                q.limit(f.limit + 1).select((ModelRow::as_select(), replication_count(), attachment_count())).load(c)
+            }};
         }
-        if let Some(status) = f.status {
-            q = q.filter(models::status.eq(status.as_str()));
+        match plan {
+            None => {
+                let scope = model_scopes::table
+                    .on(model_scopes::model_id.eq(models::id).and(model_scopes::scope_id.eq(f.viewer.clone())));
+                let q = narrowed!(models::table.inner_join(scope).into_boxed());
+                page!(
+                    q,
+                    model_scopes::created_at,
+                    model_scopes::updated_at,
+                    model_scopes::title,
+                    model_scopes::model_id
+                )
+            }
+            Some(plan) => {
+                let q = crate::within_scope!(
+                    models::table.into_boxed(),
+                    models::unit_id,
+                    &f.viewer,
+                    plan,
+                    f.ancestor_id.as_ref(),
+                    f.include_predecessors
+                );
+                page!(narrowed!(q), models::created_at, models::updated_at, models::title, models::id)
+            }
         }
-        if let Some(kind) = f.kind {
-            q = q.filter(models::kind.eq(kind.as_str()));
-        }
-        if let Some(field) = f.field {
-            q = q.filter(models::field.eq(field.as_str()));
-        }
-        if let Some(subject) = f.subject {
-            q = q.filter(models::subject.eq(subject.as_str()));
-        }
-        if let Some(area) = f.special_area {
-            q = q.filter(
-                models::id.eq_any(
-                    model_special_areas::table
-                        .filter(model_special_areas::special_area.eq(area.as_str()))
-                        .select(model_special_areas::model_id),
-                ),
-            );
-        }
-        if let Some(level) = f.registered_level {
-            q = q.filter(models::registered_level.eq(level.as_str()));
-        }
-        if let Some(year) = f.year {
-            q = q.filter(models::year.eq(year));
-        }
-        if let Some(source) = &f.replicated_from_id {
-            q = q.filter(models::replicated_from_id.eq(source.clone()));
-        }
-        if f.exclude_withdrawn {
-            q = q.filter(models::status.ne(ModelStatus::Withdrawn.as_str()));
-        }
-        if let Some(found) = &indexed_search {
-            q = q.filter(models::id.eq_any(found.clone()));
-        } else if let Some(text) = &f.q {
-            q = q.filter(models::search_text.like(crate::http::text::contains_pattern(text)).escape('\\'));
-        }
-        if let Some(since) = f.updated_since {
-            q = q.filter(models::updated_at.ge(since));
-        }
-        let desc = f.sort.descending;
-        let q = match f.sort.field {
-            SortField::CreatedAt => crate::keyset!(q, models::created_at, models::id, time_after, desc),
-            SortField::UpdatedAt => crate::keyset!(q, models::updated_at, models::id, time_after, desc),
-            SortField::Title => crate::keyset!(q, models::title, models::id, text_after.clone(), desc),
-        };
-        q.limit(f.limit + 1).select((ModelRow::as_select(), replication_count(), attachment_count())).load(c)
     })?;
     let (rows, next) = pagination::finish_page(rows, f.limit, |(last, _, _)| Cursor {
         sort: f.sort_name.clone(),

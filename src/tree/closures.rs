@@ -86,6 +86,7 @@ pub fn rebuild_closures(conn: &mut DbConnection) -> Result<(), ApiError> {
          ) INSERT INTO unit_lineage (ancestor_id, descendant_id) SELECT ancestor_id, descendant_id FROM l",
     )
     .execute(conn)?;
-    // Which scopes count which models follows the tree.
-    crate::reports::counts::recount(conn)
+    // Which scopes count and index which models follows the tree.
+    crate::reports::counts::recount(conn)?;
+    crate::models::rebuild_scope_index(conn)
 }

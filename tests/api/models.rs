@@ -512,9 +512,10 @@ async fn model_lists_filter_search_page_and_sync() {
     assert_eq!(titles(&get("q=nao%20vet".into()).await.json()), ["Dân vận khéo nạo vét kênh"]);
 }
 
-/// A list keeps to its viewer's scope by one of four plans (the whole tree for the root, the
-/// subtree of a unit asked for, the owner index for a small scope, a probe per row for a scope
-/// of more than a thousand units): each must give exactly the models of the scope, page by page.
+/// A list keeps to its viewer's scope by one of five plans (the whole tree for the root, the
+/// scope index for a province, the subtree of a unit asked for, the owner index for a small scope,
+/// a probe per row for another scope of more than a thousand units): each must give exactly the
+/// models of the scope, page by page, and the scope index in every order the others give.
 #[actix_web::test]
 async fn every_scope_plan_lists_exactly_the_models_of_the_scope() {
     let app = TestApp::spawn().await;
@@ -539,8 +540,8 @@ async fn every_scope_plan_lists_exactly_the_models_of_the_scope() {
             created.insert(m["id"].as_str().unwrap().to_string(), unit);
         }
     }
-    // Every page of one model, by cursor: the titles of the whole list.
-    let list = |token: String, query: String| {
+    // Every page of one model, by cursor: the titles of the whole list, in its order.
+    let pages = |token: String, query: String| {
         let app = &app;
         async move {
             let mut titles = Vec::new();
@@ -554,7 +555,15 @@ async fn every_scope_plan_lists_exactly_the_models_of_the_scope() {
                     Some(next) => cursor = Some(next.to_string()),
                     None => break,
                 }
+                assert!(titles.len() <= 20, "pages that never end: {titles:?}");
             }
+            titles
+        }
+    };
+    let list = |token: String, query: String| {
+        let all = pages(token, query);
+        async move {
+            let mut titles = all.await;
             titles.sort();
             titles
         }
@@ -570,13 +579,31 @@ async fn every_scope_plan_lists_exactly_the_models_of_the_scope() {
     };
     assert_eq!(created.len(), 7);
     assert_eq!(list(root.clone(), String::new()).await, of(&["C1", "C3", "P2C1"]), "the root: the whole tree");
-    assert_eq!(list(fx.token(&app, "P1", &["viewer"]), String::new()).await, of(&["C1", "C3"]), "P1: a probe per row");
+    assert_eq!(list(fx.token(&app, "P1", &["viewer"]), String::new()).await, of(&["C1", "C3"]), "P1: its scope index");
     assert_eq!(list(fx.token(&app, "D1", &["viewer"]), String::new()).await, of(&["C1"]), "D1: a probe per row");
     assert_eq!(list(fx.token(&app, "D2", &["viewer"]), String::new()).await, of(&["C3"]), "D2: the owner index");
-    assert_eq!(list(fx.token(&app, "P2", &["viewer"]), String::new()).await, of(&["P2C1"]), "P2: the owner index");
+    assert_eq!(list(fx.token(&app, "P2", &["viewer"]), String::new()).await, of(&["P2C1"]), "P2: its scope index");
+    assert_eq!(list(fx.token(&app, "C3", &["viewer"]), String::new()).await, of(&["C3"]), "C3: the owner index");
     let p1 = fx.id("P1").to_string();
     let by_ancestor = list(root.clone(), format!("&ancestor_id={p1}")).await;
     assert_eq!(by_ancestor, of(&["C1", "C3"]), "the root asking for P1's subtree");
+    // One model edited moves in the orders by update and by title; the scope index follows.
+    let edited = created.iter().find(|(_, u)| **u == "C3").map(|(id, _)| id.clone()).unwrap();
+    let editor = app.token("VN", "central", &["editor"]);
+    app.patch(&format!("/api/v1/models/{edited}"), &editor, "\"1\"", &json!({"title": "C3 mô hình đổi tên"}))
+        .await
+        .expect(200);
+    let p1_viewer = fx.token(&app, "P1", &["viewer"]);
+    for sort in ["created_at", "-created_at", "updated_at", "-updated_at", "title", "-title"] {
+        for filter in ["", "&q=mo%20hinh%200", "&field=economy", "&updated_since=2020-01-01T00:00:00Z"] {
+            let query = format!("&sort={sort}{filter}");
+            let indexed = pages(p1_viewer.clone(), query.clone()).await;
+            let read = pages(root.clone(), format!("{query}&ancestor_id={p1}&include_predecessors=true")).await;
+            assert_eq!(indexed, read, "{query}");
+            assert!(!indexed.is_empty(), "{query}");
+        }
+    }
+    crate::reports::assert_counts_match_a_recount(&app);
     // A unit outside the viewer's scope is not a way in.
     let p2 = fx.id("P2").to_string();
     let outside = list(fx.token(&app, "P1", &["viewer"]), format!("&ancestor_id={p2}")).await;

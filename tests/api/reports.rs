@@ -141,10 +141,11 @@ fn pairs(expected: &[(&str, i64)]) -> Vec<(String, i64)> {
     expected.iter().map(|(k, n)| (k.to_string(), *n)).collect()
 }
 
-/// The counts kept write by write are what a full recount gives.
+/// The counts and the scope index kept write by write are what a full recount and a rebuild give.
 pub fn assert_counts_match_a_recount(app: &TestApp) {
     let mut conn = app.state.pool.get().unwrap();
     assert_eq!(dvk::reports::counts::differences(&mut conn).unwrap(), 0, "kept counts differ from a recount");
+    assert_eq!(dvk::models::scope_index_differences(&mut conn).unwrap(), 0, "the scope index differs from a rebuild");
 }
 
 /// Commendation reports read kept counts, except by decisions, which group the commendations
