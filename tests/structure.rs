@@ -120,6 +120,25 @@ fn the_tree_is_a_foundation_too() {
     assert!(found.is_empty(), "the tree imports a resource:\n{}", found.join("\n"));
 }
 
+/// A day the records give (a plan issued, a model evaluated or recognised) is a day in Vietnam:
+/// the date of a UTC timestamp is the day before from midnight to 07:00 there. Only `db` turns
+/// moments into days.
+#[test]
+fn days_are_taken_in_vietnam() {
+    let mut found = Vec::new();
+    for (path, text) in sources() {
+        if path == "src/db/mod.rs" {
+            continue;
+        }
+        for (n, line) in code_lines(&text) {
+            if line.contains(".date_naive()") || line.contains("now.date()") || line.contains("now().date()") {
+                found.push(format!("{path}:{n}: {}", line.trim()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "a UTC date taken as a day (use db::today or db::day_in_vietnam):\n{}", found.join("\n"));
+}
+
 #[test]
 fn every_closed_set_of_codes_is_checked_for_labels() {
     let files = sources();

@@ -245,7 +245,7 @@ pub fn act(
     match action {
         CampaignAction::Launch => {
             row.launched_at = Some(now);
-            row.issued_on = row.issued_on.or(Some(now.date()));
+            row.issued_on = row.issued_on.or(Some(crate::db::day_in_vietnam(now.and_utc())));
         }
         CampaignAction::Close | CampaignAction::Cancel => row.closed_at = Some(now),
     }

@@ -234,7 +234,7 @@ pub fn finalize(
     let mut row = before_row.clone();
     row.status = EvaluationStatus::Finalized;
     row.finalized_at = Some(now);
-    row.evaluated_on = row.evaluated_on.or(Some(now.date()));
+    row.evaluated_on = row.evaluated_on.or(Some(crate::db::day_in_vietnam(now.and_utc())));
     row.finalized_by = Some(actor.sub.clone());
     row.updated_at = now;
     row.version += 1;

@@ -76,8 +76,12 @@ pub fn publish(conn: &mut DbConnection, models: Vec<Model>) -> Result<Vec<Public
         .map(|m| {
             let unit =
                 owners.get(&m.unit_id).cloned().ok_or_else(|| ApiError::internal("a model's unit is missing"))?;
-            let recognized_on =
-                m.status_history.iter().rev().find(|h| h.to == ModelStatus::Recognized).map(|h| h.at.date_naive());
+            let recognized_on = m
+                .status_history
+                .iter()
+                .rev()
+                .find(|h| h.to == ModelStatus::Recognized)
+                .map(|h| crate::db::day_in_vietnam(h.at));
             let replication_count = public_replicas.get(&m.id).copied().unwrap_or(0);
             Ok(PublicModel {
                 commendations: issued.remove(&m.id).unwrap_or_default(),
