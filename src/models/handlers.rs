@@ -112,7 +112,7 @@ pub async fn list_models(
         cursor,
         sort,
         sort_name,
-        ..store::Filter::visible_to(&actor.unit_id, limit)
+        ..store::Filter::visible_to(&actor.unit_id, actor.level, limit)
     };
     let (items, next_cursor) = db::read(&state.pool, move |conn| {
         // Tokens and spreadsheets name units by code: a unit filter takes either.
@@ -272,7 +272,7 @@ pub async fn list_replications(
 ) -> Result<HttpResponse, ApiError> {
     let (id, q) = (id.into_inner(), query.into_inner());
     let lang = q.lang.unwrap_or_default();
-    let mut filter = store::Filter::visible_to(&actor.unit_id, format.limit(q.limit)?);
+    let mut filter = store::Filter::visible_to(&actor.unit_id, actor.level, format.limit(q.limit)?);
     filter.cursor = q.cursor.as_deref().map(|c| Cursor::decode(c, &filter.sort_name)).transpose()?;
     let (items, next_cursor) = db::read(&state.pool, move |conn| {
         let source = service::visible(conn, &actor, &id)?;

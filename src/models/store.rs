@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use crate::db::schema::{model_progress, model_scopes, model_special_areas, models, units};
+use crate::db::schema::{model_progress, model_scopes, model_special_areas, models};
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
 use crate::http::pagination::{self, Cursor, Sort};
@@ -242,13 +242,7 @@ pub fn update(conn: &mut DbConnection, row: &ModelRow, before: &ModelRow) -> Res
 /// The level whose units keep a scope index of models (`model_scopes`, migration 000020): a
 /// province sees a few percent of the country, too many for the owner index and too few for the
 /// national sort index to meet a page of them early.
-const INDEXED_LEVEL: &str = "province";
-
-/// Whether `unit`'s lists read the scope index.
-fn has_scope_index(conn: &mut DbConnection, unit: &str) -> Result<bool, ApiError> {
-    let level: Option<String> = units::table.find(unit).select(units::level).first(conn).optional()?;
-    Ok(level.as_deref() == Some(INDEXED_LEVEL))
-}
+const INDEXED_LEVEL: Level = Level::Province;
 
 /// Files a new model in the scope index of every province-level unit whose lineage holds its unit.
 fn index_in_scopes(conn: &mut DbConnection, row: &ModelRow) -> Result<(), ApiError> {
@@ -265,7 +259,7 @@ fn index_in_scopes(conn: &mut DbConnection, row: &ModelRow) -> Result<(), ApiErr
         .bind::<Timestamp, _>(row.updated_at)
         .bind::<Text, _>(&row.title)
         .bind::<Text, _>(&row.unit_id)
-        .bind::<Text, _>(INDEXED_LEVEL)
+        .bind::<Text, _>(INDEXED_LEVEL.as_str())
         .execute(conn)?;
     Ok(())
 }
@@ -290,7 +284,8 @@ fn full_scope_index() -> String {
     format!(
         "SELECT m.id, l.ancestor_id, m.created_at, m.updated_at, m.title \
          FROM models m JOIN unit_lineage l ON l.descendant_id = m.unit_id JOIN units u ON u.id = l.ancestor_id \
-         WHERE u.level = '{INDEXED_LEVEL}'"
+         WHERE u.level = '{}'",
+        INDEXED_LEVEL.as_str()
     )
 }
 
@@ -336,6 +331,9 @@ pub const SORTS: &[(&str, SortField)] =
 #[derive(Debug, Clone)]
 pub struct Filter {
     pub viewer: String,
+    /// The viewer's level, as its token was checked against its unit: a province reads its scope
+    /// index.
+    pub viewer_level: Level,
     pub campaign_id: Option<String>,
     pub unit_id: Option<String>,
     pub ancestor_id: Option<String>,
@@ -359,9 +357,10 @@ pub struct Filter {
 
 impl Filter {
     /// Everything `viewer` may see, newest first by creation: the base that list requests narrow.
-    pub fn visible_to(viewer: &str, limit: i64) -> Filter {
+    pub fn visible_to(viewer: &str, viewer_level: Level, limit: i64) -> Filter {
         Filter {
             viewer: viewer.to_string(),
+            viewer_level,
             campaign_id: None,
             unit_id: None,
             ancestor_id: None,
@@ -395,7 +394,7 @@ pub fn list(conn: &mut DbConnection, f: &Filter) -> Result<(Vec<Model>, Option<S
     };
     // A province's own list (not narrowed to a unit or a subtree, which their indexes serve
     // better) is a range scan of its scope index; any other scope keeps to the viewer's sight.
-    let plan = if f.ancestor_id.is_none() && f.unit_id.is_none() && has_scope_index(conn, &f.viewer)? {
+    let plan = if f.ancestor_id.is_none() && f.unit_id.is_none() && f.viewer_level == INDEXED_LEVEL {
         None
     } else {
         Some(crate::tree::Sight::of(&f.viewer).plan(conn, f.ancestor_id.as_deref())?)

@@ -62,7 +62,7 @@ pub async fn list_public_models(
             sort,
             sort_name,
             cursor,
-            ..crate::models::Filter::visible_to(&root, limit)
+            ..crate::models::Filter::visible_to(&root, crate::tree::Level::Central, limit)
         };
         let (items, next_cursor) = crate::models::list(conn, &filter)?;
         Ok(PublicModelPage { items: store::publish(conn, items)?, next_cursor })
