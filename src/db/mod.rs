@@ -357,6 +357,21 @@ where
     }
 }
 
+/// How many rows two `SELECT`s of the same columns disagree on, either way (0 when they hold the
+/// same rows): how kept tables are checked against a rebuild from the records.
+pub fn rows_differing(conn: &mut DbConnection, kept: &str, rebuilt: &str) -> Result<i64, crate::error::ApiError> {
+    #[derive(diesel::QueryableByName)]
+    struct Rows {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let sql = format!(
+        "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM ( \
+           SELECT * FROM ({kept} EXCEPT {rebuilt}) a UNION ALL SELECT * FROM ({rebuilt} EXCEPT {kept}) b) d"
+    );
+    Ok(diesel::RunQueryDsl::get_result::<Rows>(diesel::sql_query(sql), conn)?.n)
+}
+
 /// `?` placeholders become `$1, $2…` on PostgreSQL, so raw SQL is written once.
 pub fn placeholders(backend: Backend, sql: &str) -> String {
     if backend == Backend::Sqlite {

@@ -303,18 +303,8 @@ pub fn rebuild_scope_index(conn: &mut DbConnection) -> Result<(), ApiError> {
 
 /// How many rows the kept scope index and a rebuild disagree on (0 when they are equal).
 pub fn scope_index_differences(conn: &mut DbConnection) -> Result<i64, ApiError> {
-    #[derive(QueryableByName)]
-    struct Difference {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        rows: i64,
-    }
-    let (kept, full) =
-        ("SELECT model_id, scope_id, created_at, updated_at, title FROM model_scopes", full_scope_index());
-    let sql = format!(
-        "SELECT CAST(COUNT(*) AS BIGINT) AS rows FROM ( \
-           SELECT * FROM ({kept} EXCEPT {full}) a UNION ALL SELECT * FROM ({full} EXCEPT {kept}) b) d"
-    );
-    Ok(diesel::sql_query(sql).get_result::<Difference>(conn)?.rows)
+    let kept = "SELECT model_id, scope_id, created_at, updated_at, title FROM model_scopes";
+    db::rows_differing(conn, kept, &full_scope_index())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
