@@ -95,6 +95,8 @@ impl Application {
                 .wrap(from_fn(http::reads::route_reads))
                 .wrap(from_fn(crate::attachments::uploads::tus_resumable_header))
                 .wrap(from_fn(http::idempotency::idempotency))
+                // Outside every reader of a body (idempotency spools one).
+                .wrap(from_fn(http::body_deadline::body_deadline))
                 .wrap(from_fn(http::rate_limit::rate_limit))
                 // Inside request_id (so the log line has it), outside compression.
                 .wrap(from_fn(crate::metrics::observe))

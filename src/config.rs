@@ -97,6 +97,12 @@ pub struct Config {
     pub storage: String,
     /// `DVK_ATTACHMENT_LIMIT`, default 25 MiB: the largest attachment.
     pub attachment_limit: u64,
+    /// `DVK_BODY_IDLE_SECS`, default 30: a request body that sends no byte for this long is
+    /// refused (408), as is one that averages under `body_min_rate` after its first
+    /// `body_idle_secs`: a slow body must not hold a worker's task and a spool for ever.
+    pub body_idle_secs: u64,
+    /// `DVK_BODY_MIN_RATE`, default 1024: bytes a second a body must average (see above).
+    pub body_min_rate: u64,
     /// `DVK_WORKERS`, default: the number of cores.
     pub workers: usize,
     /// `--dev`: generate a signing key when none is configured (never in production).
@@ -169,6 +175,8 @@ impl Config {
             drain_secs: 0,
             storage: "dvk-files".into(),
             attachment_limit: 25 * 1024 * 1024,
+            body_idle_secs: 30,
+            body_min_rate: 1024,
             trusted_proxies: vec![],
             workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             dev: false,
@@ -227,6 +235,8 @@ impl Config {
             storage: var("DVK_STORAGE")
                 .unwrap_or_else(|| default_storage(&var("DVK_DATABASE_URL").unwrap_or_else(|| d.database_url.clone()))),
             attachment_limit: parsed("DVK_ATTACHMENT_LIMIT", d.attachment_limit)?,
+            body_idle_secs: parsed("DVK_BODY_IDLE_SECS", d.body_idle_secs)?,
+            body_min_rate: parsed("DVK_BODY_MIN_RATE", d.body_min_rate)?,
             trusted_proxies: crate::http::client_address::parse_trusted(
                 &var("DVK_TRUSTED_PROXIES").unwrap_or_default(),
             )
@@ -262,6 +272,9 @@ impl Config {
         }
         if self.attachment_limit == 0 {
             return Err("DVK_ATTACHMENT_LIMIT must be at least 1".into());
+        }
+        if self.body_idle_secs == 0 {
+            return Err("DVK_BODY_IDLE_SECS must be at least 1".into());
         }
         if self.workers == 0 {
             return Err("DVK_WORKERS must be at least 1".into());

@@ -116,6 +116,12 @@ pub enum ApiError {
     /// A `Range` outside the content; `size` is the content's length.
     #[error("the range asked for is outside the content ({size} bytes)")]
     RangeNotSatisfiable { size: u64 },
+    /// The body stopped arriving, or came too slowly (`http::body_deadline`): the request is
+    /// not carried out, and the connection is closed.
+    #[error(
+        "the request body came too slowly: no byte for {idle_secs} s, or under {min_rate} bytes a second on average"
+    )]
+    BodyTooSlow { idle_secs: u64, min_rate: u64 },
     /// This instance is shutting down: a balancer should send requests to another.
     #[error("this instance is draining")]
     Draining,
@@ -197,6 +203,7 @@ impl ApiError {
             ApiError::RangeNotSatisfiable { .. } => "range_not_satisfiable",
             ApiError::TusVersion => "tus_version_required",
             ApiError::Draining => "draining",
+            ApiError::BodyTooSlow { .. } => "body_too_slow",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -279,6 +286,7 @@ impl ResponseError for ApiError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             ApiError::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
+            ApiError::BodyTooSlow { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -321,6 +329,10 @@ impl ResponseError for ApiError {
             }
             ApiError::TusVersion => {
                 res.insert_header(("Tus-Version", "1.0.0"));
+            }
+            // The rest of the body may still be on its way: the connection cannot be reused.
+            ApiError::BodyTooSlow { .. } => {
+                res.force_close();
             }
             _ => {}
         }

@@ -189,7 +189,7 @@ pub fn document_json() -> String {
     modifiers(&Security),
     components(
         schemas(Problem, crate::labels::Lang, crate::reports::types::CommendationCount),
-        responses(BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed, PayloadTooLarge,
+        responses(BadRequest, Unauthorized, Forbidden, NotFound, Conflict, PreconditionFailed, RequestTimeout, PayloadTooLarge,
                   UnsupportedMediaType, NotAcceptable, Unprocessable, PreconditionRequired, TooManyRequests, Unavailable)
     ),
     tags(
@@ -335,6 +335,11 @@ problem_response!(
 );
 problem_response!(PayloadTooLarge, "The body is over the limit", ApiError::PayloadTooLarge { limit: 1024 * 1024 });
 problem_response!(
+    RequestTimeout,
+    "The body stopped arriving (no byte for `DVK_BODY_IDLE_SECS`) or came under `DVK_BODY_MIN_RATE` bytes a second: nothing was done, and the connection is closed",
+    ApiError::BodyTooSlow { idle_secs: 30, min_rate: 1024 }
+);
+problem_response!(
     UnsupportedMediaType,
     "The body's media type is not accepted here",
     ApiError::UnsupportedMediaType { detail: "the body must be sent as application/json".into() }
@@ -411,23 +416,24 @@ error_set!(
 error_set!(
     /// Creating a resource with a JSON body.
     CreateErrors {
-        400 => BadRequest, 401 => Unauthorized, 403 => Forbidden, 409 => Conflict, 413 => PayloadTooLarge,
-        415 => UnsupportedMediaType, 422 => Unprocessable, 429 => TooManyRequests, 503 => Unavailable
-    }
-);
-error_set!(
-    /// Creating something under one resource.
-    SubCreateErrors {
-        400 => BadRequest, 401 => Unauthorized, 403 => Forbidden, 404 => NotFound, 409 => Conflict,
+        400 => BadRequest, 401 => Unauthorized, 403 => Forbidden, 408 => RequestTimeout, 409 => Conflict,
         413 => PayloadTooLarge, 415 => UnsupportedMediaType, 422 => Unprocessable, 429 => TooManyRequests,
         503 => Unavailable
     }
 );
 error_set!(
+    /// Creating something under one resource.
+    SubCreateErrors {
+        400 => BadRequest, 401 => Unauthorized, 403 => Forbidden, 404 => NotFound, 408 => RequestTimeout,
+        409 => Conflict, 413 => PayloadTooLarge, 415 => UnsupportedMediaType, 422 => Unprocessable,
+        429 => TooManyRequests, 503 => Unavailable
+    }
+);
+error_set!(
     /// Changing a resource (PATCH or a lifecycle action): If-Match required.
     ChangeErrors {
-        400 => BadRequest, 401 => Unauthorized, 403 => Forbidden, 404 => NotFound, 409 => Conflict,
-        412 => PreconditionFailed, 413 => PayloadTooLarge, 415 => UnsupportedMediaType, 422 => Unprocessable,
+        400 => BadRequest, 401 => Unauthorized, 403 => Forbidden, 404 => NotFound, 408 => RequestTimeout,
+        409 => Conflict, 412 => PreconditionFailed, 413 => PayloadTooLarge, 415 => UnsupportedMediaType, 422 => Unprocessable,
         428 => PreconditionRequired, 429 => TooManyRequests, 503 => Unavailable
     }
 );

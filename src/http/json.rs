@@ -56,16 +56,19 @@ pub fn require_content_type(req: &HttpRequest, accepted: &[&str], plus_json: boo
 }
 
 /// Reads a whole body, refusing (413) as soon as it passes `limit`.
-pub async fn read_body<S, E>(req: &HttpRequest, payload: &mut S, limit: usize) -> Result<bytes::Bytes, ApiError>
+pub async fn read_body<S>(req: &HttpRequest, payload: &mut S, limit: usize) -> Result<bytes::Bytes, ApiError>
 where
-    S: futures_util::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
+    S: futures_util::Stream<Item = Result<bytes::Bytes, actix_web::error::PayloadError>> + Unpin,
 {
     if super::declared_length(req).is_some_and(|len| len > limit as u64) {
         return Err(ApiError::PayloadTooLarge { limit });
     }
     let mut body = bytes::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| ApiError::bad_request("invalid_body", "the request body could not be read"))?;
+        let chunk = chunk.map_err(|e| {
+            super::body_deadline::refusal(&e)
+                .unwrap_or_else(|| ApiError::bad_request("invalid_body", "the request body could not be read"))
+        })?;
         if body.len() + chunk.len() > limit {
             return Err(ApiError::PayloadTooLarge { limit });
         }

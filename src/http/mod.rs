@@ -1,6 +1,7 @@
 //! What every resource shares: request ids, JSON and query parsing, pagination, ETags,
 //! idempotency, rate limiting and search folding. Written once, used by every resource.
 
+pub mod body_deadline;
 pub mod client_address;
 pub mod cors;
 pub mod etag;

@@ -84,13 +84,15 @@ impl Spool {
     /// most `QUEUED` waiting) so that the writer makes one write for 32 of them. A body cut off
     /// (the client went away) is an error, and what arrived stays in the spool for the caller
     /// to keep or drop.
-    pub async fn receive<S, E>(self, payload: &mut S) -> (Spool, Result<(), ApiError>)
+    pub async fn receive<S>(self, payload: &mut S) -> (Spool, Result<(), ApiError>)
     where
-        S: futures_util::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
-        E: std::fmt::Display,
+        S: futures_util::Stream<Item = Result<bytes::Bytes, actix_web::error::PayloadError>> + Unpin,
     {
-        self.receive_with(payload, |e| ApiError::bad_request("body_incomplete", format!("the body ended early: {e}")))
-            .await
+        self.receive_with(payload, |e| {
+            super::body_deadline::refusal(&e)
+                .unwrap_or_else(|| ApiError::bad_request("body_incomplete", format!("the body ended early: {e}")))
+        })
+        .await
     }
 
     /// `receive` from any stream of bytes (the parts of an upload read back from the store),

@@ -256,6 +256,7 @@ fn client_credentials(req: &HttpRequest, form: &TokenRequest) -> Result<(String,
         (status = 400, description = "invalid_request, unsupported_grant_type or invalid_scope", body = crate::error::Problem, content_type = "application/json"),
         (status = 401, description = "invalid_client", body = crate::error::Problem, content_type = "application/json",
          headers(("WWW-Authenticate" = String, description = "Basic realm=\"dvk\""))),
+        (status = 408, response = crate::openapi::RequestTimeout),
         (status = 413, response = crate::openapi::PayloadTooLarge),
         (status = 415, response = crate::openapi::UnsupportedMediaType),
         (status = 429, response = crate::openapi::TooManyRequests),
@@ -264,11 +265,14 @@ fn client_credentials(req: &HttpRequest, form: &TokenRequest) -> Result<(String,
     security(())
 )]
 #[post("/oauth/token")]
-pub async fn token(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+pub async fn token(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    mut payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
     crate::http::json::require_content_type(&req, &["application/x-www-form-urlencoded"], false)?;
-    if body.len() > 4096 {
-        return Err(ApiError::PayloadTooLarge { limit: 4096 });
-    }
+    // Read as every body is: refused past the limit, and past its deadline.
+    let body = crate::http::json::read_body(&req, &mut payload, 4096).await?;
     let form: TokenRequest = serde_urlencoded::from_bytes(&body)
         .map_err(|_| ApiError::oauth(400, "invalid_request", "the body is not a valid form"))?;
     match form.grant_type.as_deref() {

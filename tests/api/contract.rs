@@ -27,6 +27,10 @@ fn every_operation_documents_its_errors_and_security() {
             let responses = op["responses"].as_object().unwrap();
             assert!(op["operationId"].is_string(), "{method} {path}");
             assert!(op["summary"].is_string() || op["description"].is_string(), "{method} {path} has no description");
+            // Every body has a deadline (`http::body_deadline`).
+            if op.get("requestBody").is_some() {
+                assert!(responses.contains_key("408"), "{method} {path} takes a body but does not document 408");
+            }
             if path.starts_with("/api/v1/public/") {
                 // Open to anyone, and said so: an empty security requirement, no 401.
                 assert_eq!(op["security"], serde_json::json!([{}]), "{method} {path}");
@@ -55,7 +59,7 @@ async fn the_document_and_the_docs_page_are_served() {
 fn every_error_response_carries_an_example_and_its_headers() {
     let doc: serde_json::Value = serde_json::from_str(&dvk::openapi::document_json()).unwrap();
     let responses = doc["components"]["responses"].as_object().unwrap();
-    assert_eq!(responses.len(), 13);
+    assert_eq!(responses.len(), 14);
     for (name, r) in responses {
         let example = &r["content"]["application/problem+json"]["example"];
         assert!(example["code"].is_string() && example["status"].is_u64(), "{name} has no example problem");
