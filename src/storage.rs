@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::StreamExt;
 use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 
@@ -203,18 +203,6 @@ impl Storage {
         Ok(())
     }
 
-    pub async fn put_bytes(&self, key: &Path, bytes: Bytes) -> Result<(), StorageError> {
-        if self.local_root.is_some() {
-            // The same durable path as an upload's.
-            let mut spool = self.spool(bytes.len() as u64).map_err(|e| StorageError(e.to_string()))?;
-            spool.write(&bytes).map_err(|e| StorageError(e.to_string()))?;
-            self.put_spooled(key, spool.finish().map_err(|e| StorageError(e.to_string()))?).await?;
-            return Ok(());
-        }
-        self.inner.put(key, PutPayload::from(bytes)).await?;
-        Ok(())
-    }
-
     /// The object's bytes, as a stream, from `start` (a range request's first byte) to `end`
     /// (exclusive); `None` for the whole object.
     pub async fn get(
@@ -262,10 +250,5 @@ impl Storage {
     /// The objects under `prefix`, as the store lists them (a page at a time).
     pub fn objects(&self, prefix: &Path) -> BoxStream<'static, Result<ObjectMeta, StorageError>> {
         self.inner.list(Some(prefix)).map(|r| r.map_err(StorageError::from)).boxed()
-    }
-
-    /// Every object under `prefix`, gathered.
-    pub async fn list(&self, prefix: &Path) -> Result<Vec<ObjectMeta>, StorageError> {
-        self.objects(prefix).try_collect().await
     }
 }

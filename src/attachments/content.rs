@@ -2,13 +2,12 @@
 //! memory), then judged by what they are, then written to the store under their hash. Nothing here touches the database: the row that points at the
 //! stored object is written after it, in the caller's transaction.
 
-use std::io::{Seek, SeekFrom};
-
-use sha2::{Digest, Sha256};
+use std::io::{Read, Seek, SeekFrom};
 
 use crate::error::ApiError;
 pub use crate::http::spool::Spooled;
 use crate::storage::{blob_key, Storage};
+use object_store::path::Path;
 
 use super::sniff;
 use super::types::MediaType;
@@ -27,15 +26,29 @@ pub struct Stored {
     pub sha256: String,
 }
 
-/// The bytes of a file whose content the store already held, kept until its row commits
-/// (`Storage::ensure`).
-pub struct Kept(Option<Spooled>);
+/// The bytes of files whose content the store already held, each with its key, kept until the
+/// row that points at them commits (`Storage::ensure`).
+#[must_use = "call `ensure` once the row that points at the content has committed"]
+pub struct Kept(Vec<(Path, Spooled)>);
 
 impl Kept {
-    /// Once the row committed: the content is still there, or it is put back.
-    pub async fn ensure(self, storage: &Storage, stored: &Stored) -> Result<(), ApiError> {
-        if let Some(spooled) = self.0 {
-            storage.ensure(&blob_key(&stored.sha256), spooled).await?;
+    pub fn nothing() -> Kept {
+        Kept(Vec::new())
+    }
+
+    fn one(key: Path, spooled: Option<Spooled>) -> Kept {
+        Kept(spooled.map(|s| (key, s)).into_iter().collect())
+    }
+
+    pub fn and(mut self, other: Kept) -> Kept {
+        self.0.extend(other.0);
+        self
+    }
+
+    /// Once the row committed: each content is still there, or it is put back.
+    pub async fn ensure(self, storage: &Storage) -> Result<(), ApiError> {
+        for (key, spooled) in self.0 {
+            storage.ensure(&key, spooled).await?;
         }
         Ok(())
     }
@@ -47,9 +60,8 @@ pub async fn judge(spooled: Spooled) -> Result<Judged, ApiError> {
         return Err(ApiError::unprocessable("empty_file", "the file is empty"));
     }
     let (spooled, media_type) = actix_web::web::block(move || {
-        let mut head = vec![0u8; sniff::HEAD];
-        let n = read_at_most(spooled.file.as_file(), &mut head)?;
-        head.truncate(n);
+        let mut head = Vec::with_capacity(sniff::HEAD);
+        spooled.file.as_file().take(sniff::HEAD as u64).read_to_end(&mut head)?;
         let media = sniff::media_type(&head, || {
             let mut zip = spooled.file.as_file().try_clone()?;
             zip.seek(SeekFrom::Start(0))?;
@@ -78,26 +90,27 @@ pub async fn judge(spooled: Spooled) -> Result<Judged, ApiError> {
 pub async fn put(storage: &Storage, judged: Judged) -> Result<(Stored, Kept), ApiError> {
     let Judged { spooled, media_type } = judged;
     let (size, sha256) = (spooled.size, spooled.sha256.clone());
-    let kept = storage.put_spooled(&blob_key(&sha256), spooled).await?;
-    Ok((Stored { media_type, size, sha256 }, Kept(kept)))
+    let kept = keep(storage, spooled).await?;
+    Ok((Stored { media_type, size, sha256 }, kept))
 }
 
-/// Stores bytes made here (a public copy, a preview) under their hash.
-pub async fn store_bytes(storage: &Storage, bytes: Vec<u8>) -> Result<(String, u64), ApiError> {
-    let sha256 = format!("{:x}", Sha256::digest(&bytes));
-    let size = bytes.len() as u64;
-    storage.put_bytes(&blob_key(&sha256), bytes.into()).await?;
-    Ok((sha256, size))
+/// Stores bytes made here (a public copy, a preview) under their hash, as an upload is stored:
+/// spooled and hashed once, off the worker.
+pub async fn store_bytes(storage: &Storage, bytes: Vec<u8>) -> Result<(String, u64, Kept), ApiError> {
+    let mut spool = storage.spool(bytes.len() as u64)?;
+    let spooled = actix_web::web::block(move || {
+        spool.write(&bytes)?;
+        spool.finish()
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))??;
+    let (sha256, size) = (spooled.sha256.clone(), spooled.size);
+    let kept = keep(storage, spooled).await?;
+    Ok((sha256, size, kept))
 }
 
-fn read_at_most(mut file: &std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
-    use std::io::Read;
-    let mut n = 0;
-    while n < buf.len() {
-        match file.read(&mut buf[n..])? {
-            0 => break,
-            k => n += k,
-        }
-    }
-    Ok(n)
+async fn keep(storage: &Storage, spooled: Spooled) -> Result<Kept, ApiError> {
+    let key = blob_key(&spooled.sha256);
+    let kept = storage.put_spooled(&key, spooled).await?;
+    Ok(Kept::one(key, kept))
 }

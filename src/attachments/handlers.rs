@@ -67,10 +67,10 @@ pub async fn save_with(
     let judged = content::judge(spooled).await?;
     service::kind_fits(input.kind, judged.media_type)?;
     let (stored, kept) = content::put(&state.storage, judged).await?;
-    let copy = if input.public == Some(true) {
+    let (copy, copy_kept) = if input.public == Some(true) {
         super::public::make(&state.storage, stored.media_type, &stored.sha256, state.config.attachment_limit).await?
     } else {
-        None
+        (None, content::Kept::nothing())
     };
     let recorded = stored.clone();
     let attachment = db::run(&state.pool, move |conn| {
@@ -81,7 +81,7 @@ pub async fn save_with(
         })
     })
     .await?;
-    kept.ensure(&state.storage, &stored).await?;
+    kept.and(copy_kept).ensure(&state.storage).await?;
     Ok(attachment)
 }
 
@@ -204,22 +204,23 @@ pub async fn update_attachment(
     let (id, input) = (id.into_inner(), body.0);
     // A photo made public for the first time needs its cleaned copy, made outside the
     // transaction (it reads and writes the store).
-    let copy = if input.public == Some(true) {
+    let (copy, kept) = if input.public == Some(true) {
         let (actor, id, if_match) = (actor.clone(), id.clone(), if_match.clone());
         let row = db::run(&state.pool, move |conn| service::held_for_change(conn, &actor, &id, &if_match)).await?;
         match row.public_sha256 {
             None => {
                 super::public::make(&state.storage, row.media_type, &row.sha256, state.config.attachment_limit).await?
             }
-            Some(_) => None,
+            Some(_) => (None, content::Kept::nothing()),
         }
     } else {
-        None
+        (None, content::Kept::nothing())
     };
     let a = db::run(&state.pool, move |conn| {
         db::transaction(conn, |conn| service::update(conn, &actor, &id, &if_match, input, copy.as_ref()))
     })
     .await?;
+    kept.ensure(&state.storage).await?;
     Ok(etag::respond(&req, StatusCode::OK, a.version, &a))
 }
 

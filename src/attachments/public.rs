@@ -27,16 +27,17 @@ pub struct PublicCopy {
     pub preview_sha256: Option<String>,
 }
 
-/// Makes and stores the public copy of a photo stored under `sha256`; `None` for anything that
-/// is not a photo (documents are published as they are).
+/// Makes and stores the public copy of a photo stored under `sha256`, with what protects it
+/// from the sweep until the row pointing at it commits (`Kept::ensure`); `None` for anything
+/// that is not a photo (documents are published as they are).
 pub async fn make(
     storage: &Storage,
     media: MediaType,
     sha256: &str,
     limit: u64,
-) -> Result<Option<PublicCopy>, ApiError> {
+) -> Result<(Option<PublicCopy>, content::Kept), ApiError> {
     if !media.is_photo() {
-        return Ok(None);
+        return Ok((None, content::Kept::nothing()));
     }
     // Decoding a photo takes a core and up to `DECODE_MEMORY`: two at a time, the rest wait.
     static MAKING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
@@ -56,12 +57,15 @@ pub async fn make(
              was taken",
         ));
     };
-    let (sha256, size) = content::store_bytes(storage, cleaned).await?;
-    let preview_sha256 = match preview {
-        Some(bytes) => Some(content::store_bytes(storage, bytes).await?.0),
-        None => None,
+    let (sha256, size, kept) = content::store_bytes(storage, cleaned).await?;
+    let (preview_sha256, kept) = match preview {
+        Some(bytes) => {
+            let (preview_sha256, _, preview_kept) = content::store_bytes(storage, bytes).await?;
+            (Some(preview_sha256), kept.and(preview_kept))
+        }
+        None => (None, kept),
     };
-    Ok(Some(PublicCopy { sha256, size, preview_sha256 }))
+    Ok((Some(PublicCopy { sha256, size, preview_sha256 }), kept))
 }
 
 /// A stored photo, read whole (photos are bounded by the attachment limit).

@@ -202,6 +202,10 @@ pub struct UploadRow {
     pub attachment_id: Option<String>,
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
+    /// How many parts are recorded.
+    pub parts: i64,
+    /// While a request makes the attachment from the parts: until when it holds that step.
+    pub finishing_until: Option<NaiveDateTime>,
 }
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone)]
@@ -222,16 +226,18 @@ pub fn find_upload(conn: &mut DbConnection, id: &str) -> Result<Option<UploadRow
     Ok(uploads::table.find(id).select(UploadRow::as_select()).first(conn).optional()?)
 }
 
-/// Records a part received at the upload's current offset `at`: false when another request
-/// moved the offset first (its part is then not recorded, and the caller removes its object).
-pub fn add_part(conn: &mut DbConnection, part: &PartRow) -> Result<bool, ApiError> {
+/// Records a part received at the upload's current offset `at`, unless the upload already has
+/// `max_parts`: false when another request moved the offset first or took the last part (its
+/// part is then not recorded, and the caller removes its object).
+pub fn add_part(conn: &mut DbConnection, part: &PartRow, max_parts: i64) -> Result<bool, ApiError> {
     let n = diesel::update(
         uploads::table
             .find(&part.upload_id)
             .filter(uploads::received.eq(part.start_offset))
+            .filter(uploads::parts.lt(max_parts))
             .filter(uploads::attachment_id.is_null()),
     )
-    .set(uploads::received.eq(part.start_offset + part.size))
+    .set((uploads::received.eq(part.start_offset + part.size), uploads::parts.eq(uploads::parts + 1)))
     .execute(conn)?;
     if n == 1 {
         diesel::insert_into(upload_parts::table).values(part).execute(conn)?;
@@ -239,8 +245,40 @@ pub fn add_part(conn: &mut DbConnection, part: &PartRow) -> Result<bool, ApiErro
     Ok(n == 1)
 }
 
-pub fn part_count(conn: &mut DbConnection, upload_id: &str) -> Result<i64, ApiError> {
-    Ok(upload_parts::table.filter(upload_parts::upload_id.eq(upload_id)).count().get_result(conn)?)
+/// The caller's uploads not yet made into an attachment nor expired: they hold parts.
+pub fn open_uploads(conn: &mut DbConnection, subject: &str, now: NaiveDateTime) -> Result<i64, ApiError> {
+    Ok(uploads::table
+        .filter(uploads::subject.eq(subject))
+        .filter(uploads::expires_at.gt(now))
+        .filter(uploads::attachment_id.is_null())
+        .count()
+        .get_result(conn)?)
+}
+
+/// Takes the last step of a whole upload (making its attachment) until `until`: false while
+/// another request holds it, or once it is made.
+pub fn claim_finish(
+    conn: &mut DbConnection,
+    id: &str,
+    now: NaiveDateTime,
+    until: NaiveDateTime,
+) -> Result<bool, ApiError> {
+    let n = diesel::update(
+        uploads::table
+            .find(id)
+            .filter(uploads::attachment_id.is_null())
+            .filter(uploads::received.eq(uploads::length))
+            .filter(uploads::finishing_until.is_null().or(uploads::finishing_until.lt(now))),
+    )
+    .set(uploads::finishing_until.eq(until))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Gives the last step back after it failed for a passing cause, so that it can be retried.
+pub fn release_finish(conn: &mut DbConnection, id: &str) -> Result<(), ApiError> {
+    diesel::update(uploads::table.find(id)).set(uploads::finishing_until.eq(None::<NaiveDateTime>)).execute(conn)?;
+    Ok(())
 }
 
 pub fn parts(conn: &mut DbConnection, upload_id: &str) -> Result<Vec<PartRow>, ApiError> {

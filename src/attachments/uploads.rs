@@ -38,6 +38,12 @@ const OFFSET_STREAM: &str = "application/offset+octet-stream";
 const MAX_PARTS: i64 = 1000;
 /// How long an unfinished upload is kept.
 const EXPIRES_HOURS: i64 = 24;
+/// The most unfinished uploads one caller keeps open: each holds up to the attachment limit
+/// in parts until it expires.
+const MAX_OPEN_UPLOADS: i64 = 20;
+/// How long the request making the attachment holds that step (it reads the whole file back
+/// and stores it): past that, an instance that died in it no longer blocks a retry.
+const FINISH_LEASE_SECS: i64 = 300;
 
 /// Every answer under `/uploads` but discovery says which tus version it speaks, refusals
 /// included (tus 1.0: "MUST be included in every request and response except OPTIONS").
@@ -170,7 +176,8 @@ pub async fn discover(state: web::Data<AppState>, _actor: Actor) -> HttpResponse
 /// `Upload-Metadata` says what the attachment will be: `parent_type`, `parent_id`, `title`,
 /// `kind`, and optionally `file_name` and `public`, each base64. Checked at once: a record you may
 /// not change is refused before a byte is sent. A body (`application/offset+octet-stream`) is
-/// the first part.
+/// the first part. A caller keeps at most 20 unfinished uploads open (409
+/// `too_many_open_uploads`): finish or end one first.
 #[utoipa::path(
     tag = "attachments",
     params(
@@ -223,12 +230,24 @@ pub async fn create(
         attachment_id: None,
         created_at: now,
         expires_at: now + chrono::Duration::hours(EXPIRES_HOURS),
+        parts: 0,
+        finishing_until: None,
     };
     {
         let (actor, row) = (actor.clone(), row.clone());
         db::run(&state.pool, move |conn| {
             db::transaction(conn, |conn| {
                 service::check_new(conn, &actor, &input)?;
+                db::serialize_on(conn, &format!("uploads|{}", row.subject))?;
+                if store::open_uploads(conn, &row.subject, now)? >= MAX_OPEN_UPLOADS {
+                    return Err(ApiError::conflict(
+                        "too_many_open_uploads",
+                        format!(
+                            "you have {MAX_OPEN_UPLOADS} unfinished uploads: finish one, or end it (DELETE), \
+                             before you start another"
+                        ),
+                    ));
+                }
                 store::insert_upload(conn, &row)
             })
         })
@@ -321,9 +340,13 @@ pub async fn upload_status(
 }
 
 /// Send bytes from `Upload-Offset` on (tus PATCH, `application/offset+octet-stream`). A request
-/// cut off keeps what arrived: ask `HEAD` where to go on from. The last byte makes the
-/// attachment (`Content-Location`); if that step failed (the store was away), an empty PATCH
-/// at the end tries it again.
+/// cut off keeps what arrived: ask `HEAD` where to go on from; bytes past `Upload-Length` are
+/// refused (413) and none of them kept. The last byte makes the attachment
+/// (`Content-Location`). If the content is refused there (415, 422, or 403 when the record no
+/// longer takes it), the upload ends with that answer: `HEAD` then answers 404. If that step
+/// failed for a passing cause (the store was away, 503), an empty PATCH at the end tries it
+/// again; 409 `upload_finishing` while another request is at it. An upload is kept in at most
+/// 1,000 parts (409 `too_many_parts`).
 #[utoipa::path(
     tag = "attachments",
     params(("id" = String, Path, description = "Upload id"), ("Tus-Resumable" = String, Header, description = "1.0.0"),
@@ -364,8 +387,7 @@ pub async fn append(
             format!("the upload is at byte {} of {}; ask HEAD and send from there", row.received, row.length),
         ));
     }
-    let upload_id = row.id.clone();
-    if db::run(&state.pool, move |conn| store::part_count(conn, &upload_id)).await? >= MAX_PARTS {
+    if row.parts >= MAX_PARTS {
         return Err(ApiError::conflict(
             "too_many_parts",
             format!("an upload is kept in at most {MAX_PARTS} parts; end it (DELETE) and start again"),
@@ -397,7 +419,12 @@ pub async fn terminate(
 ) -> Result<HttpResponse, ApiError> {
     require_tus(&req)?;
     let row = own(&state, &actor, id.into_inner()).await?;
-    let upload_id = row.id.clone();
+    end(&state, row.id).await?;
+    Ok(tus(StatusCode::NO_CONTENT).finish())
+}
+
+/// Drops an upload and its parts.
+async fn end(state: &AppState, upload_id: String) -> Result<(), ApiError> {
     let keys = db::run(&state.pool, move |conn| {
         db::transaction(conn, |conn| {
             let keys = store::part_keys(conn, &upload_id)?;
@@ -410,7 +437,7 @@ pub async fn terminate(
         // What is not removed now, the sweep removes.
         let _ = state.storage.delete(&key.as_str().into()).await;
     }
-    Ok(tus(StatusCode::NO_CONTENT).finish())
+    Ok(())
 }
 
 struct Outcome {
@@ -432,7 +459,10 @@ async fn receive(
         let (spool, read) = state.storage.spool(room)?.receive(&mut payload).await;
         let got = spool.size();
         let mut received = row.received;
-        if got > 0 {
+        // Bytes past Upload-Length say the client's idea of the file is wrong: none of that
+        // body is kept. A body cut off keeps what arrived.
+        let overlong = matches!(read, Err(ApiError::PayloadTooLarge { .. }));
+        if got > 0 && !overlong {
             let key = format!("{}/{:020}-{}", upload_prefix(&row.id), row.received, uuid::Uuid::new_v4().simple());
             let part =
                 PartRow { upload_id: row.id.clone(), start_offset: row.received, size: got as i64, object_key: key };
@@ -440,14 +470,15 @@ async fn receive(
             state.storage.put_spooled(&part.object_key.as_str().into(), spooled).await?;
             let recorded = {
                 let part = part.clone();
-                db::run(&state.pool, move |conn| db::transaction(conn, |conn| store::add_part(conn, &part))).await
+                db::run(&state.pool, move |conn| db::transaction(conn, |conn| store::add_part(conn, &part, MAX_PARTS)))
+                    .await
             };
             if !matches!(recorded, Ok(true)) {
                 let _ = state.storage.delete(&part.object_key.as_str().into()).await;
                 recorded?;
                 return Err(ApiError::conflict(
                     "upload_offset_mismatch",
-                    "another request sent bytes at this offset first; ask HEAD and send from there",
+                    "another request moved this upload on first; ask HEAD and send from there",
                 ));
             }
             received += got as i64;
@@ -459,8 +490,37 @@ async fn receive(
     task.await.map_err(|e| ApiError::internal(format!("an upload's task failed: {e}")))?
 }
 
-/// Reads the parts back in order into one file and makes the attachment, once.
+/// Makes the attachment of a whole upload, one request at a time. A refusal (the content is not
+/// an accepted file, the record may no longer take it) is final, so the upload ends with it: its
+/// last step, which reads the whole file back, cannot be asked for again and again. A passing
+/// failure (the store or the database away) leaves it whole, for an empty PATCH to retry.
 async fn finish(state: &web::Data<AppState>, actor: Actor, row: &UploadRow) -> Result<String, ApiError> {
+    let (upload_id, now) = (row.id.clone(), db::now());
+    let until = now + chrono::Duration::seconds(FINISH_LEASE_SECS);
+    if !db::run(&state.pool, move |conn| store::claim_finish(conn, &upload_id, now, until)).await? {
+        return Err(ApiError::conflict(
+            "upload_finishing",
+            "another request is making the attachment from this upload; ask HEAD in a moment",
+        ));
+    }
+    match make(state, actor, row).await {
+        Ok(attachment_id) => Ok(attachment_id),
+        Err(e) => {
+            // The refusal is the answer, whatever befalls the cleanup: the sweep ends an upload
+            // left behind, and a lease left behind lapses.
+            if actix_web::ResponseError::status_code(&e).is_client_error() {
+                let _ = end(state, row.id.clone()).await;
+            } else {
+                let upload_id = row.id.clone();
+                let _ = db::run(&state.pool, move |conn| store::release_finish(conn, &upload_id)).await;
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Reads the parts back in order into one file and makes the attachment.
+async fn make(state: &web::Data<AppState>, actor: Actor, row: &UploadRow) -> Result<String, ApiError> {
     let upload_id = row.id.clone();
     let parts = db::run(&state.pool, move |conn| store::parts(conn, &upload_id)).await?;
     // Written off the worker, like a request's body.

@@ -439,3 +439,18 @@ pub fn rolled_back<T>(
     });
     out.unwrap_or_else(|| Err(ApiError::internal("dry run did not run")))
 }
+
+/// Makes the rest of this transaction wait for any other transaction that took the same `key`,
+/// so that a check and the write it allows (a count under a cap) cannot interleave with
+/// another's. PostgreSQL takes a transaction-scoped advisory lock; SQLite already runs one
+/// writer at a time (`transaction`).
+pub fn serialize_on(conn: &mut DbConnection, key: &str) -> Result<(), crate::error::ApiError> {
+    if let DbConnection::Postgresql(pg) = conn {
+        diesel::RunQueryDsl::execute(
+            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind::<diesel::sql_types::Text, _>(key),
+            pg,
+        )?;
+    }
+    Ok(())
+}

@@ -388,6 +388,8 @@ diesel::table! {
         attachment_id -> Nullable<Text>,
         created_at -> Timestamp,
         expires_at -> Timestamp,
+        parts -> Int8,
+        finishing_until -> Nullable<Timestamp>,
     }
 }
 

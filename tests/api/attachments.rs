@@ -81,7 +81,13 @@ async fn commune_model() -> (TestApp, Fixture, String, String) {
 }
 
 async fn stored_blobs(app: &TestApp) -> usize {
-    app.state.storage.list(&"blobs".into()).await.unwrap().len()
+    stored(app, "blobs").await
+}
+
+/// How many objects the store holds under `prefix`.
+async fn stored(app: &TestApp, prefix: &str) -> usize {
+    use futures_util::TryStreamExt;
+    app.state.storage.objects(&prefix.into()).try_collect::<Vec<_>>().await.unwrap().len()
 }
 
 #[actix_web::test]
@@ -386,7 +392,7 @@ async fn an_upload_cut_off_at_ninety_percent_resumes_from_the_byte_where_it_stop
     let content = app.get(&format!("{attachment_url}/content"), &c1).await;
     assert_eq!(content.expect(200).body, file);
     // Its parts are gone from the store; only the content stays.
-    assert_eq!(app.state.storage.list(&"uploads".into()).await.unwrap().len(), 0);
+    assert_eq!(stored(&app, "uploads").await, 0);
 
     // Ended before it is whole: nothing is left.
     let created = app
@@ -410,10 +416,10 @@ async fn an_upload_cut_off_at_ninety_percent_resumes_from_the_byte_where_it_stop
     .expect(204);
     app.request(Method::DELETE, &location, Some(&c1), &[tus], None).await.expect(204);
     app.request(Method::HEAD, &location, Some(&c1), &[tus], None).await.expect(404);
-    assert_eq!(app.state.storage.list(&"uploads".into()).await.unwrap().len(), 0);
+    assert_eq!(stored(&app, "uploads").await, 0);
 
-    // A whole upload that is not an accepted file makes no attachment; an empty PATCH at its end
-    // (the retry of a last step that failed) is answered the same, and it can be ended.
+    // A whole upload that is not an accepted file makes no attachment, and the refusal ends it:
+    // its last step (which reads the whole file back) cannot be asked for again.
     let program = b"MZ\x90\x00".repeat(1000);
     let size = program.len().to_string();
     let created = app
@@ -440,11 +446,9 @@ async fn an_upload_cut_off_at_ninety_percent_resumes_from_the_byte_where_it_stop
         }
     };
     patch("0", program).await.problem(415, "unsupported_media_type");
-    let head = app.request(Method::HEAD, &location, Some(&c1), &[tus], None).await;
-    assert_eq!(head.header("upload-offset"), Some(size.clone()));
-    assert!(head.header("content-location").is_none());
-    patch("4000", vec![]).await.problem(415, "unsupported_media_type");
-    app.request(Method::DELETE, &location, Some(&c1), &[tus], None).await.expect(204);
+    app.request(Method::HEAD, &location, Some(&c1), &[tus], None).await.expect(404);
+    patch("4000", vec![]).await.problem(404, "not_found");
+    assert_eq!(stored(&app, "uploads").await, 0);
 
     // A key is one creation: the same key for another file is another request.
     let keyed = |len: &'static str| {
@@ -644,4 +648,180 @@ async fn a_body_of_unknown_length_is_cut_at_the_limit_and_leaves_nothing() {
     let offset: u64 = head.expect(200).header("upload-offset").unwrap().parse().unwrap();
     assert!(offset <= 100_000, "kept {offset} bytes of an upload of 100,000");
     assert!(head.header("content-location").is_none());
+}
+
+/// Sets a column of an upload as another instance, or time, would have left it.
+fn set_upload(app: &TestApp, location: &str, assignment: &str) {
+    use diesel::RunQueryDsl;
+    let id = location.rsplit('/').next().unwrap();
+    let mut conn = app.state.pool.get().unwrap();
+    let n =
+        diesel::sql_query(format!("UPDATE uploads SET {assignment} WHERE id = '{id}'")).execute(&mut *conn).unwrap();
+    assert_eq!(n, 1);
+}
+
+/// What one caller's resumable uploads can cost the server is bounded: open uploads per caller,
+/// parts per upload, bytes past the declared length, and the last step (which reads the whole
+/// file back) runs once at a time.
+#[actix_web::test]
+async fn what_resumable_uploads_can_cost_the_server_is_bounded() {
+    let (app, _, model_id, c1) = commune_model().await;
+    let b64 = |s: &str| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, s);
+    let metadata = format!(
+        "parent_type {},parent_id {},title {},kind {}",
+        b64("model"),
+        b64(&model_id),
+        b64("Ho so"),
+        b64("document")
+    );
+    let tus = ("Tus-Resumable", "1.0.0");
+    let create = |length: usize| {
+        let (app, c1, metadata) = (&app, c1.clone(), metadata.clone());
+        async move {
+            let length = length.to_string();
+            let headers = [tus, ("Upload-Length", length.as_str()), ("Upload-Metadata", metadata.as_str())];
+            app.request(Method::POST, "/api/v1/uploads", Some(&c1), &headers, None).await
+        }
+    };
+    let patch = |location: String, offset: usize, bytes: Vec<u8>| {
+        let (app, c1) = (&app, c1.clone());
+        async move {
+            let offset = offset.to_string();
+            app.request(
+                Method::PATCH,
+                &location,
+                Some(&c1),
+                &[tus, ("Upload-Offset", offset.as_str())],
+                Some(("application/offset+octet-stream", bytes)),
+            )
+            .await
+        }
+    };
+    let offset_of = |location: String| {
+        let (app, c1) = (&app, c1.clone());
+        async move {
+            let head = app.request(Method::HEAD, &location, Some(&c1), &[tus], None).await;
+            head.expect(200).header("upload-offset").unwrap().parse::<usize>().unwrap()
+        }
+    };
+
+    // Twenty open uploads at most; ending one makes room for another.
+    let mut open = Vec::new();
+    for _ in 0..20 {
+        open.push(create(5000).await.expect(201).header("location").unwrap());
+    }
+    create(5000).await.problem(409, "too_many_open_uploads");
+    app.request(Method::DELETE, &open.pop().unwrap(), Some(&c1), &[tus], None).await.expect(204);
+    let location = create(5000).await.expect(201).header("location").unwrap();
+
+    // At most 1,000 parts: the one that would be the 1,001st is refused and nothing of it kept.
+    set_upload(&app, &location, "parts = 999");
+    patch(location.clone(), 0, vec![b'x'; 10]).await.expect(204);
+    patch(location.clone(), 10, vec![b'x'; 10]).await.problem(409, "too_many_parts");
+    assert_eq!(offset_of(location.clone()).await, 10);
+    assert_eq!(stored(&app, &format!("uploads/{}", location.rsplit('/').next().unwrap())).await, 1);
+
+    // Bytes past Upload-Length: refused before they are read when the length is declared, and
+    // none of them kept when it is not (a body longer than the write batch, so that a part could
+    // have been written before the excess arrived).
+    let length = 300_000;
+    let location = open.pop().unwrap();
+    app.request(Method::DELETE, &location, Some(&c1), &[tus], None).await.expect(204);
+    let location = create(length).await.expect(201).header("location").unwrap();
+    patch(location.clone(), 0, vec![b'x'; length + 1]).await.problem(400, "beyond_upload_length");
+    let octets = ("Content-Type", "application/offset+octet-stream");
+    let status =
+        chunked(&app, "PATCH", &location, &c1, &[tus, ("Upload-Offset", "0"), octets], &vec![b'x'; 2 * length]);
+    assert_eq!(status, 413);
+    assert_eq!(offset_of(location.clone()).await, 0);
+    assert_eq!(stored(&app, &format!("uploads/{}", location.rsplit('/').next().unwrap())).await, 0);
+
+    // The last step runs once at a time: while another request holds it, the last bytes are
+    // kept but the attachment is not made; once its lease lapses (its instance died), an empty
+    // PATCH at the end makes it.
+    let file = pdf();
+    app.request(Method::DELETE, &location, Some(&c1), &[tus], None).await.expect(204);
+    let location = create(file.len()).await.expect(201).header("location").unwrap();
+    let last = file.len() - 1;
+    patch(location.clone(), 0, file[..last].to_vec()).await.expect(204);
+    set_upload(&app, &location, "finishing_until = '2999-01-01 00:00:00'");
+    patch(location.clone(), last, file[last..].to_vec()).await.problem(409, "upload_finishing");
+    let head = app.request(Method::HEAD, &location, Some(&c1), &[tus], None).await;
+    assert_eq!(head.expect(200).header("upload-offset"), Some(file.len().to_string()));
+    assert!(head.header("content-location").is_none());
+    patch(location.clone(), file.len(), vec![]).await.problem(409, "upload_finishing");
+    set_upload(&app, &location, "finishing_until = '2000-01-01 00:00:00'");
+    let done = patch(location.clone(), file.len(), vec![]).await;
+    let attachment = done.expect(204).header("content-location").unwrap();
+    assert_eq!(app.get(&format!("{attachment}/content"), &c1).await.expect(200).body, file);
+    // Made once: a retry after it is told where the upload stands, not made again.
+    patch(location.clone(), file.len(), vec![]).await.problem(409, "upload_offset_mismatch");
+}
+
+/// A body that stops arriving, or trickles, is refused with 408 and changes nothing; a
+/// resumable upload keeps what arrived before, as when it is cut off.
+#[actix_web::test]
+async fn a_body_that_stalls_is_refused_and_a_resumable_upload_keeps_what_came() {
+    use std::io::Read;
+    let app = TestApp::spawn_with(|c| c.body_idle_secs = 1).await;
+    let fx = Fixture::load(&app).await;
+    let campaign_id = district_campaign(&app, &fx).await;
+    let model_id = model_in_progress(&app, &fx, &campaign_id).await;
+    let c1 = fx.token(&app, "C1", &["editor"]);
+    let stall = |method: &str, path: &str, headers: &[(&str, &str)], length: usize, sent: &[u8]| -> String {
+        let addr = app.base.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {c1}\r\nContent-Length: {length}\r\n"
+        );
+        for (k, v) in headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str("\r\n");
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(sent).unwrap();
+        stream.flush().unwrap();
+        // The rest never comes; the connection stays open.
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        String::from_utf8_lossy(&answer).into_owned()
+    };
+
+    // A JSON body that stops half-way: 408, and the connection is closed.
+    let body = json!({"title": "Mô hình chưa gửi hết", "campaign_id": campaign_id}).to_string();
+    let answer =
+        stall("POST", "/api/v1/models", &[("Content-Type", "application/json")], body.len(), &body.as_bytes()[..20]);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("body_too_slow"), "{answer}");
+    let page = app.get(&format!("/api/v1/models?campaign_id={campaign_id}"), &c1).await.expect(200).json();
+    assert_eq!(page["items"].as_array().unwrap().len(), 1, "only the model made before: {page}");
+
+    // A tus PATCH that stalls: 408, and what arrived before is kept to resume from.
+    let b64 = |s: &str| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, s);
+    let metadata = format!(
+        "parent_type {},parent_id {},title {},kind {}",
+        b64("model"),
+        b64(&model_id),
+        b64("Cham"),
+        b64("document")
+    );
+    let tus = ("Tus-Resumable", "1.0.0");
+    let file = pdf();
+    let length = file.len().to_string();
+    let created = app
+        .request(
+            Method::POST,
+            "/api/v1/uploads",
+            Some(&c1),
+            &[tus, ("Upload-Length", &length), ("Upload-Metadata", &metadata)],
+            None,
+        )
+        .await;
+    let location = created.expect(201).header("location").unwrap();
+    let octets = ("Content-Type", "application/offset+octet-stream");
+    let answer = stall("PATCH", &location, &[tus, ("Upload-Offset", "0"), octets], file.len(), &file[..50_000]);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    let head = app.request(Method::HEAD, &location, Some(&c1), &[tus], None).await;
+    assert_eq!(head.expect(200).header("upload-offset"), Some("50000".to_string()));
 }
