@@ -461,7 +461,13 @@ async fn run() {
         ),
     ];
     let mut rows = Vec::new();
+    // DVK_BENCH_ONLY=register runs the scenarios whose name holds it, and nothing after them:
+    // for working on one figure.
+    let only = std::env::var("DVK_BENCH_ONLY").ok().filter(|o| !o.is_empty());
     for (name, tok, path, headers, script, sql) in scenarios {
+        if only.as_deref().is_some_and(|o| !name.contains(o)) {
+            continue;
+        }
         let load = common::Load { url: format!("{base}{path}"), token: &tok, headers: &headers, script };
         common::reset_peak_rss();
         let stats = common::wrk_counting_errors(&load, clients, seconds);
@@ -482,6 +488,10 @@ async fn run() {
     .await
     .unwrap();
     assert_eq!(differences, 0, "the kept counts must equal a recount");
+    if only.is_some() {
+        bench.finish().await;
+        std::process::exit(0);
+    }
 
     // The yardstick: the national list three ways.
     let real =

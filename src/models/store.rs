@@ -206,8 +206,11 @@ pub fn to_api(conn: &mut DbConnection, row: &ModelRow) -> Result<Model, ApiError
     row.to_api(replicas, attachments)
 }
 
-fn write_special_areas(conn: &mut DbConnection, row: &ModelRow) -> Result<(), ApiError> {
-    diesel::delete(model_special_areas::table.filter(model_special_areas::model_id.eq(&row.id))).execute(conn)?;
+/// Writes a model's tags, replacing the ones it had unless it is `new` (it has none yet).
+fn write_special_areas(conn: &mut DbConnection, row: &ModelRow, new: bool) -> Result<(), ApiError> {
+    if !new {
+        diesel::delete(model_special_areas::table.filter(model_special_areas::model_id.eq(&row.id))).execute(conn)?;
+    }
     for area in row.special_areas()? {
         diesel::insert_into(model_special_areas::table)
             .values((model_special_areas::model_id.eq(&row.id), model_special_areas::special_area.eq(area.as_str())))
@@ -218,7 +221,7 @@ fn write_special_areas(conn: &mut DbConnection, row: &ModelRow) -> Result<(), Ap
 
 pub fn insert(conn: &mut DbConnection, row: &ModelRow) -> Result<(), ApiError> {
     diesel::insert_into(models::table).values(row).execute(conn)?;
-    write_special_areas(conn, row)?;
+    write_special_areas(conn, row, true)?;
     index_in_scopes(conn, row)?;
     crate::reports::counts::model_written(conn, None, row)
 }
@@ -230,7 +233,7 @@ pub fn update(conn: &mut DbConnection, row: &ModelRow, before: &ModelRow) -> Res
         .set(row)
         .execute(conn)?;
     if n == 1 && row.special_areas != before.special_areas {
-        write_special_areas(conn, row)?;
+        write_special_areas(conn, row, false)?;
     }
     if n == 1 {
         reindex_in_scopes(conn, before, row)?;

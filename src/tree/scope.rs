@@ -26,7 +26,9 @@ impl<'a> Subtree<'a> {
 
     /// Whether `unit` is the subtree's root or below it.
     pub fn holds(self, conn: &mut DbConnection, unit: &str) -> Result<bool, ApiError> {
-        is_within(conn, self.0, unit)
+        // A unit's subtree holds the unit (its depth-0 row): no query for the commonest question,
+        // a writer's own unit. Every caller names at least one side from a row that exists.
+        Ok(self.0 == unit || is_within(conn, self.0, unit)?)
     }
 
     /// The ids of its units (the root included).
@@ -42,7 +44,8 @@ impl<'a> Sight<'a> {
 
     /// Whether the viewer sees `unit`.
     pub fn holds(self, conn: &mut DbConnection, unit: &str) -> Result<bool, ApiError> {
-        can_see(conn, self.0, unit)
+        // A unit sees itself (its own lineage row); the viewer is a token's unit, which exists.
+        Ok(self.0 == unit || can_see(conn, self.0, unit)?)
     }
 
     /// Whether the viewer sees more than `n` units.
