@@ -130,7 +130,8 @@ impl Application {
     }
 
     /// Serves until stopped through its handle; the webhook sender (unless
-    /// `DVK_WEBHOOK_SENDER=false`) runs beside the server and stops with it. Signals are not
+    /// `DVK_WEBHOOK_SENDER=false`) and, on PostgreSQL, the folding of count changes
+    /// (`keep_folding`) run beside the server and stop with it. Signals are not
     /// listened for: an embedding (a test, a bench) stops it.
     pub async fn run(self) -> std::io::Result<()> {
         let sender = self
@@ -138,7 +139,14 @@ impl Application {
             .config
             .webhook_sender
             .then(|| actix_web::rt::spawn(crate::webhooks::delivery::run(self.state.clone())));
+        let stop_folding = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        if db::Backend::of_url(&self.state.config.database_url) == db::Backend::Postgres {
+            let (state, stop) = (Arc::downgrade(&self.state.clone().into_inner()), stop_folding.clone());
+            std::thread::Builder::new().name("dvk-fold".into()).spawn(move || keep_folding(state, stop))?;
+        }
         let served = self.server.await;
+        // The folder ends after its fold in progress.
+        stop_folding.store(true, std::sync::atomic::Ordering::Relaxed);
         if let Some(sender) = sender {
             // A step cut off between a receiver's answer and its record would send that message
             // again after the lease: the sender claims nothing more and finishes the step it is in.
@@ -162,6 +170,30 @@ impl Application {
         let served = self.run().await;
         signals.abort();
         served
+    }
+}
+
+/// How often the count changes PostgreSQL writers append are folded into the counts
+/// (`reports::counts::fold`): often enough that a report reads few of them beside the counts.
+const FOLD_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Folds count changes until the server stops or its state is gone. On a thread of its own, not
+/// on the server's runtime: an embedding that blocks its runtime (the benchmark, waiting on its
+/// load generator) must not starve it, or the changes readers add up would pile up. A failed
+/// fold is logged and tried at the next turn; counts stay exact meanwhile (readers read the
+/// changes too), and a fold cut off rolls back.
+fn keep_folding(state: std::sync::Weak<AppState>, stop: Arc<std::sync::atomic::AtomicBool>) {
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        std::thread::sleep(FOLD_EVERY);
+        let Some(state) = state.upgrade() else { return };
+        let folded = state
+            .pool
+            .get()
+            .map_err(|e| crate::error::ApiError::internal(e.to_string()))
+            .and_then(|mut conn| crate::reports::counts::fold(&mut conn));
+        if let Err(e) = folded {
+            log::warn!("counts: a fold failed; tried again in {FOLD_EVERY:?}: {e}");
+        }
     }
 }
 

@@ -70,6 +70,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    commendation_count_deltas (id) {
+        id -> Int8,
+        scope_id -> Text,
+        own -> Int4,
+        campaign_id -> Text,
+        year -> Int4,
+        status -> Text,
+        form -> Text,
+        subject -> Text,
+        issuing_authority -> Text,
+        issuer_level -> Text,
+        n -> Int8,
+    }
+}
+
+diesel::table! {
     commendation_counts (scope_id, own, campaign_id, year, status, form, subject, issuing_authority, issuer_level) {
         scope_id -> Text,
         own -> Int4,
@@ -186,10 +202,45 @@ diesel::table! {
 }
 
 diesel::table! {
+    model_area_count_deltas (id) {
+        id -> Int8,
+        scope_id -> Text,
+        own -> Int4,
+        special_area -> Text,
+        unit_level -> Text,
+        campaign_id -> Text,
+        year -> Int4,
+        status -> Text,
+        kind -> Text,
+        field -> Text,
+        subject -> Text,
+        registered_level -> Text,
+        n -> Int8,
+    }
+}
+
+diesel::table! {
     model_area_counts (scope_id, own, special_area, campaign_id, year, status, kind, field, subject, registered_level, unit_level) {
         scope_id -> Text,
         own -> Int4,
         special_area -> Text,
+        unit_level -> Text,
+        campaign_id -> Text,
+        year -> Int4,
+        status -> Text,
+        kind -> Text,
+        field -> Text,
+        subject -> Text,
+        registered_level -> Text,
+        n -> Int8,
+    }
+}
+
+diesel::table! {
+    model_count_deltas (id) {
+        id -> Int8,
+        scope_id -> Text,
+        own -> Int4,
         unit_level -> Text,
         campaign_id -> Text,
         year -> Int4,
@@ -468,12 +519,15 @@ diesel::allow_tables_to_appear_in_same_query!(
     attachments,
     audit_events,
     campaigns,
+    commendation_count_deltas,
     commendation_counts,
     commendations,
     decisions,
     evaluations,
     idempotency_keys,
+    model_area_count_deltas,
     model_area_counts,
+    model_count_deltas,
     model_counts,
     model_progress,
     model_scopes,

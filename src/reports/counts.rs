@@ -5,6 +5,12 @@
 //! its model's unit. A report reads a scope's rows, a few hundred for the whole country, instead of
 //! a million records. `recount` rebuilds the tables from the records; tree changes use it, and a
 //! test proves that counts kept write by write equal it.
+//!
+//! On PostgreSQL a write appends its changes to a delta table instead of updating the count rows
+//! (every write would otherwise lock its lineage's rows up to the nation's, and concurrent writers
+//! queued there until each other's commit); `fold` moves them into the counts in the background,
+//! and readers read both (`readable`), so a count is exact at every moment. SQLite has one writer
+//! at a time and updates the counts directly.
 
 use std::collections::BTreeMap;
 
@@ -19,7 +25,7 @@ use crate::models::ModelRow;
 
 /// The count tables, in the order writers lock their rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Table {
+pub enum Table {
     Models,
     ModelAreas,
     Commendations,
@@ -33,6 +39,15 @@ impl Table {
             Table::Models => "model_counts",
             Table::ModelAreas => "model_area_counts",
             Table::Commendations => "commendation_counts",
+        }
+    }
+
+    /// Where PostgreSQL writers append their changes (migration 000022).
+    fn deltas(self) -> &'static str {
+        match self {
+            Table::Models => "model_count_deltas",
+            Table::ModelAreas => "model_area_count_deltas",
+            Table::Commendations => "commendation_count_deltas",
         }
     }
 
@@ -55,10 +70,29 @@ impl Table {
         self != Table::Commendations
     }
 
-    /// Every column but the scope's and the count, for inserts and comparisons.
+    /// Every column, for inserts and comparisons.
     fn columns(self) -> String {
+        format!("{}, n", self.key())
+    }
+
+    /// Every column but the count: the primary key.
+    fn key(self) -> String {
         let level = if self.has_unit_level() { "unit_level, " } else { "" };
-        format!("scope_id, own, {level}{}, n", self.attributes().join(", "))
+        format!("scope_id, own, {level}{}", self.attributes().join(", "))
+    }
+
+    /// The table's counts with the changes not yet folded in, one row per key, zeros left out:
+    /// what a recount would hold.
+    fn current(self) -> String {
+        let key = self.key();
+        format!("SELECT {key}, CAST(SUM(n) AS BIGINT) FROM {} GROUP BY {key} HAVING SUM(n) <> 0", self.readable())
+    }
+
+    /// The table as a report reads it: its rows and the changes not yet folded in, as one
+    /// relation of the table's columns, to add up with `SUM(n)` (a sum of zero is no row).
+    pub fn readable(self) -> String {
+        let cols = self.columns();
+        format!("(SELECT {cols} FROM {} UNION ALL SELECT {cols} FROM {}) AS counted", self.name(), self.deltas())
     }
 
     /// The table's full count from the records, as a `SELECT` of `columns()`.
@@ -176,9 +210,7 @@ fn net(before: Vec<Cell>, after: Vec<Cell>) -> BTreeMap<Cell, i64> {
     deltas
 }
 
-/// Concurrent writers on PostgreSQL lock count rows; every writer takes them in one global order
-/// (`Cell`'s, then scope id), so two writers can never wait on each other in a cycle. SQLite has
-/// one writer at a time.
+/// Applies the net changes, cell by cell.
 fn apply(conn: &mut DbConnection, deltas: BTreeMap<Cell, i64>) -> Result<(), ApiError> {
     for (cell, delta) in deltas {
         bump(conn, &cell, delta)?;
@@ -229,30 +261,36 @@ pub fn commendation_written(
     apply(conn, net(old, new))
 }
 
-/// Adds `delta` to the count of `cell` at its unit and each of the unit's ancestors, in scope
-/// order; a count that reaches zero is removed, so the tables hold exactly what a recount would.
+/// Adds `delta` to the count of `cell` at its unit and each of the unit's ancestors. PostgreSQL
+/// appends the change to the delta table (no row lock: see the module's note). SQLite updates the
+/// counts, and removes a count that reaches zero, so the tables hold exactly what a recount would.
 fn bump(conn: &mut DbConnection, cell: &Cell, delta: i64) -> Result<(), ApiError> {
     let backend = conn.backend();
-    let table = cell.table.name();
     let attributes = cell.table.attributes();
     let cols = attributes.join(", ");
     let marks = vec!["?"; attributes.len()].join(", ");
     let (level_col, level_val) = if cell.table.has_unit_level() { ("unit_level, ", "u.level, ") } else { ("", "") };
-    let upsert = db::placeholders(
+    let (target, upsert) = match backend {
+        db::Backend::Postgres => (cell.table.deltas(), String::new()),
+        db::Backend::Sqlite => {
+            let table = cell.table.name();
+            (table, format!(" ON CONFLICT ({}) DO UPDATE SET n = {table}.n + excluded.n", cell.table.key()))
+        }
+    };
+    let insert = db::placeholders(
         backend,
         &format!(
-            "INSERT INTO {table} (scope_id, own, {level_col}{cols}, n) \
+            "INSERT INTO {target} (scope_id, own, {level_col}{cols}, n) \
              SELECT t.ancestor_id, CASE WHEN t.depth = 0 THEN 1 ELSE 0 END, {level_val}{marks}, ? \
-             FROM unit_tree t JOIN units u ON u.id = t.descendant_id WHERE t.descendant_id = ? \
-             ORDER BY t.ancestor_id \
-             ON CONFLICT (scope_id, own, {level_col}{cols}) DO UPDATE SET n = {table}.n + excluded.n"
+             FROM unit_tree t JOIN units u ON u.id = t.descendant_id WHERE t.descendant_id = ?{upsert}"
         ),
     );
-    bind_values(diesel::sql_query(upsert).into_boxed(), &cell.values)
+    bind_values(diesel::sql_query(insert).into_boxed(), &cell.values)
         .bind::<BigInt, _>(delta)
         .bind::<Text, _>(&cell.unit_id)
         .execute(conn)?;
-    if delta < 0 {
+    if delta < 0 && backend == db::Backend::Sqlite {
+        let table = cell.table.name();
         let matching: Vec<String> = attributes.iter().map(|c| format!("{c} = ?")).collect();
         let delete = db::placeholders(
             backend,
@@ -267,6 +305,36 @@ fn bump(conn: &mut DbConnection, cell: &Cell, delta: i64) -> Result<(), ApiError
             .execute(conn)?;
     }
     Ok(())
+}
+
+/// Moves the changes PostgreSQL writers appended into the count tables, in one transaction (a
+/// reader sees them on one side or the other, never both or neither), one fold at a time across
+/// instances. Counts that reach zero are removed. Returns how many count rows it changed; on
+/// SQLite there is nothing to fold.
+pub fn fold(conn: &mut DbConnection) -> Result<usize, ApiError> {
+    if conn.backend() != db::Backend::Postgres {
+        return Ok(0);
+    }
+    db::transaction(conn, |conn| {
+        if !db::try_lock(conn, "reports.counts.fold")? {
+            return Ok(0);
+        }
+        let mut changed = 0;
+        for table in Table::ALL {
+            let (name, key, cols) = (table.name(), table.key(), table.columns());
+            // Rows the fold's snapshot does not see (appended meanwhile) stay for the next one.
+            changed += diesel::sql_query(format!(
+                "WITH moved AS (DELETE FROM {} RETURNING {cols}), \
+                 summed AS (SELECT {key}, CAST(SUM(n) AS BIGINT) AS n FROM moved GROUP BY {key}) \
+                 INSERT INTO {name} ({cols}) SELECT {cols} FROM summed WHERE n <> 0 ORDER BY {key} \
+                 ON CONFLICT ({key}) DO UPDATE SET n = {name}.n + excluded.n",
+                table.deltas()
+            ))
+            .execute(conn)?;
+            diesel::sql_query(format!("DELETE FROM {name} WHERE n = 0")).execute(conn)?;
+        }
+        Ok(changed)
+    })
 }
 
 type Boxed<'a> = diesel::query_builder::BoxedSqlQuery<
@@ -288,8 +356,17 @@ fn bind_values<'a>(mut q: Boxed<'a>, values: &'a [Value]) -> Boxed<'a> {
 /// Rebuilds every count table from the records: after the unit tree changes (a move, a
 /// reorganisation), which changes which scopes count which records. One set-based pass each.
 pub fn recount(conn: &mut DbConnection) -> Result<(), ApiError> {
+    if conn.backend() == db::Backend::Postgres {
+        // A writer that appended changes before this point is waited for (its changes are then
+        // dropped and its records counted below); one appending after waits for the recount and
+        // then reads the new tree. Without it, a writer committing between the two statements
+        // below would be counted twice: by its changes and by the recount.
+        let deltas: Vec<&str> = Table::ALL.iter().map(|t| t.deltas()).collect();
+        diesel::sql_query(format!("LOCK TABLE {} IN EXCLUSIVE MODE", deltas.join(", "))).execute(conn)?;
+    }
     for table in Table::ALL {
         let name = table.name();
+        diesel::sql_query(format!("DELETE FROM {}", table.deltas())).execute(conn)?;
         diesel::sql_query(format!("DELETE FROM {name}")).execute(conn)?;
         diesel::sql_query(format!("INSERT INTO {name} ({}) {}", table.columns(), table.full_count())).execute(conn)?;
     }
@@ -301,8 +378,7 @@ pub fn recount(conn: &mut DbConnection) -> Result<(), ApiError> {
 pub fn differences(conn: &mut DbConnection) -> Result<i64, ApiError> {
     let mut total = 0;
     for table in Table::ALL {
-        let kept = format!("SELECT {} FROM {}", table.columns(), table.name());
-        total += db::rows_differing(conn, &kept, &table.full_count())?;
+        total += db::rows_differing(conn, &table.current(), &table.full_count())?;
     }
     Ok(total)
 }

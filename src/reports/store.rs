@@ -12,6 +12,7 @@ use crate::db::{self, DbConnection};
 use crate::error::ApiError;
 use crate::units::types::Level;
 
+use super::counts;
 use super::rules::Counts;
 
 /// A bound parameter.
@@ -184,7 +185,7 @@ pub fn model_counts(
     areas: bool,
     f: &ModelFilter,
 ) -> Result<Counts, ApiError> {
-    let table = if areas { "model_area_counts" } else { "model_counts" };
+    let table = if areas { counts::Table::ModelAreas } else { counts::Table::Models };
     let (mut sql, mut binds) = (String::new(), Vec::new());
     and(&mut sql, "campaign_id = ?", f.campaign_id.clone().map(Bind::Text), &mut binds);
     and(&mut sql, "year >= ?", f.year_from.map(Bind::Int), &mut binds);
@@ -203,7 +204,7 @@ pub fn model_counts(
 /// binds), grouped by up to two columns (`None`: the unit, from the scope).
 fn kept_counts(
     conn: &mut DbConnection,
-    table: &str,
+    table: counts::Table,
     scopes: &[Scope],
     groups: &[Option<&'static str>],
     (filter, filter_binds): (&str, &[Bind]),
@@ -215,10 +216,11 @@ fn kept_counts(
         let mut binds = Vec::new();
         let ids: Vec<&str> = chunk.iter().map(|s| s.scope_id.as_str()).collect();
         let sql = format!(
-            "SELECT scope_id, own, {} AS g1, {} AS g2, CAST(SUM(n) AS BIGINT) AS n FROM {table} \
-             WHERE scope_id IN ({}){filter} GROUP BY scope_id, own, 3, 4",
+            "SELECT scope_id, own, {} AS g1, {} AS g2, CAST(SUM(n) AS BIGINT) AS n FROM {} \
+             WHERE scope_id IN ({}){filter} GROUP BY scope_id, own, 3, 4 HAVING SUM(n) <> 0",
             g(0),
             g(1),
+            table.readable(),
             list_of(&ids, &mut binds)
         );
         binds.extend_from_slice(filter_binds);
@@ -307,7 +309,7 @@ pub fn commendation_counts(
     and(&mut sql, "year <= ?", f.year_to.map(Bind::Int), &mut binds);
     and_in(&mut sql, "form", &f.form, &mut binds);
     and_in(&mut sql, "issuer_level", &f.issuer_level, &mut binds);
-    kept_counts(conn, "commendation_counts", &scopes, &columns, (&sql, &binds))
+    kept_counts(conn, counts::Table::Commendations, &scopes, &columns, (&sql, &binds))
 }
 
 /// The same, grouped from the commendations in the database. The unit a commendation goes under

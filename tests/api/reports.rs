@@ -142,9 +142,38 @@ fn pairs(expected: &[(&str, i64)]) -> Vec<(String, i64)> {
 }
 
 /// The counts and the scope index kept write by write are what a full recount and a rebuild give.
+/// On PostgreSQL, with the changes not yet folded in and once they are.
 pub fn assert_counts_match_a_recount(app: &TestApp) {
     let mut conn = app.state.pool.get().unwrap();
     assert_eq!(dvk::reports::counts::differences(&mut conn).unwrap(), 0, "kept counts differ from a recount");
+    if let dvk::db::DbConnection::Postgresql(_) = &*conn {
+        // Folded (by this call, or by the server's folder if it holds the turn), nothing is left
+        // appended, no count is left at zero, and the counts are still a recount's.
+        let left = |conn: &mut dvk::db::DbConnection, sql: &str| -> i64 {
+            use diesel::RunQueryDsl;
+            #[derive(diesel::QueryableByName)]
+            struct N {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                n: i64,
+            }
+            diesel::sql_query(sql).get_result::<N>(conn).unwrap().n
+        };
+        let appended =
+            "SELECT (SELECT count(*) FROM model_count_deltas) + (SELECT count(*) FROM model_area_count_deltas) \
+                        + (SELECT count(*) FROM commendation_count_deltas) AS n";
+        let mut tries = 0;
+        while left(&mut conn, appended) > 0 {
+            dvk::reports::counts::fold(&mut conn).unwrap();
+            tries += 1;
+            assert!(tries < 100, "the changes are never folded");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let zeros = "SELECT (SELECT count(*) FROM model_counts WHERE n = 0) \
+                     + (SELECT count(*) FROM model_area_counts WHERE n = 0) \
+                     + (SELECT count(*) FROM commendation_counts WHERE n = 0) AS n";
+        assert_eq!(left(&mut conn, zeros), 0, "a fold left counts at zero");
+        assert_eq!(dvk::reports::counts::differences(&mut conn).unwrap(), 0, "folded counts differ from a recount");
+    }
     assert_eq!(dvk::models::scope_index_differences(&mut conn).unwrap(), 0, "the scope index differs from a rebuild");
 }
 
