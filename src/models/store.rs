@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use crate::db::schema::{model_progress, model_scopes, model_special_areas, models};
+use crate::db::schema::{model_progress, model_scopes, model_special_areas, models, unit_lineage, units};
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
 use crate::http::pagination::{self, Cursor, Sort};
@@ -250,19 +250,28 @@ const INDEXED_LEVEL: Level = Level::Province;
 /// Files a new model in the scope index of every province-level unit whose lineage holds its unit.
 fn index_in_scopes(conn: &mut DbConnection, row: &ModelRow) -> Result<(), ApiError> {
     use diesel::sql_types::{Text, Timestamp};
-    let sql = db::placeholders(
-        conn.backend(),
-        "INSERT INTO model_scopes (model_id, scope_id, created_at, updated_at, title) \
-         SELECT ?, l.ancestor_id, ?, ?, ? FROM unit_lineage l JOIN units u ON u.id = l.ancestor_id \
-         WHERE l.descendant_id = ? AND u.level = ?",
-    );
-    diesel::sql_query(sql)
-        .bind::<Text, _>(&row.id)
-        .bind::<Timestamp, _>(row.created_at)
-        .bind::<Timestamp, _>(row.updated_at)
-        .bind::<Text, _>(&row.title)
-        .bind::<Text, _>(&row.unit_id)
-        .bind::<Text, _>(INDEXED_LEVEL.as_str())
+    // Written with the query builder, not as SQL text: diesel prepares it once per connection
+    // (it never caches `sql_query`), so PostgreSQL does not plan it for every registration.
+    let scopes = unit_lineage::table
+        .inner_join(units::table.on(units::id.eq(unit_lineage::ancestor_id)))
+        .filter(unit_lineage::descendant_id.eq(&row.unit_id))
+        .filter(units::level.eq(INDEXED_LEVEL.as_str()))
+        .select((
+            row.id.as_str().into_sql::<Text>(),
+            unit_lineage::ancestor_id,
+            row.created_at.into_sql::<Timestamp>(),
+            row.updated_at.into_sql::<Timestamp>(),
+            row.title.as_str().into_sql::<Text>(),
+        ));
+    diesel::insert_into(model_scopes::table)
+        .values(scopes)
+        .into_columns((
+            model_scopes::model_id,
+            model_scopes::scope_id,
+            model_scopes::created_at,
+            model_scopes::updated_at,
+            model_scopes::title,
+        ))
         .execute(conn)?;
     Ok(())
 }

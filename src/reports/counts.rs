@@ -270,27 +270,25 @@ fn bump(conn: &mut DbConnection, cell: &Cell, delta: i64) -> Result<(), ApiError
     let cols = attributes.join(", ");
     let marks = vec!["?"; attributes.len()].join(", ");
     let (level_col, level_val) = if cell.table.has_unit_level() { ("unit_level, ", "u.level, ") } else { ("", "") };
-    let (target, upsert) = match backend {
-        db::Backend::Postgres => (cell.table.deltas(), String::new()),
-        db::Backend::Sqlite => {
-            let table = cell.table.name();
-            (table, format!(" ON CONFLICT ({}) DO UPDATE SET n = {table}.n + excluded.n", cell.table.key()))
-        }
-    };
+    if backend == db::Backend::Postgres {
+        return append(conn, cell, delta);
+    }
+    let table = cell.table.name();
     let insert = db::placeholders(
         backend,
         &format!(
-            "INSERT INTO {target} (scope_id, own, {level_col}{cols}, n) \
+            "INSERT INTO {table} (scope_id, own, {level_col}{cols}, n) \
              SELECT t.ancestor_id, CASE WHEN t.depth = 0 THEN 1 ELSE 0 END, {level_val}{marks}, ? \
-             FROM unit_tree t JOIN units u ON u.id = t.descendant_id WHERE t.descendant_id = ?{upsert}"
+             FROM unit_tree t JOIN units u ON u.id = t.descendant_id WHERE t.descendant_id = ? \
+             ON CONFLICT ({}) DO UPDATE SET n = {table}.n + excluded.n",
+            cell.table.key()
         ),
     );
     bind_values(diesel::sql_query(insert).into_boxed(), &cell.values)
         .bind::<BigInt, _>(delta)
         .bind::<Text, _>(&cell.unit_id)
         .execute(conn)?;
-    if delta < 0 && backend == db::Backend::Sqlite {
-        let table = cell.table.name();
+    if delta < 0 {
         let matching: Vec<String> = attributes.iter().map(|c| format!("{c} = ?")).collect();
         let delete = db::placeholders(
             backend,
@@ -303,6 +301,127 @@ fn bump(conn: &mut DbConnection, cell: &Cell, delta: i64) -> Result<(), ApiError
         bind_values(diesel::sql_query(delete).into_boxed(), &cell.values)
             .bind::<Text, _>(&cell.unit_id)
             .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Appends a cell's change at its unit and each ancestor to its delta table (PostgreSQL). Written
+/// with the query builder, one statement per table, so that diesel prepares it once per connection
+/// (it never caches `sql_query`) and PostgreSQL does not plan it for every write.
+fn append(conn: &mut DbConnection, cell: &Cell, delta: i64) -> Result<(), ApiError> {
+    use crate::db::schema::{
+        commendation_count_deltas as c, model_area_count_deltas as a, model_count_deltas as m, unit_tree, units,
+    };
+    use diesel::dsl::case_when;
+    use Value::{Int, Text as T};
+    let scopes = unit_tree::table
+        .inner_join(units::table.on(units::id.eq(unit_tree::descendant_id)))
+        .filter(unit_tree::descendant_id.eq(&cell.unit_id));
+    macro_rules! own {
+        () => {
+            case_when(unit_tree::depth.eq(0), 1.into_sql::<Integer>()).otherwise(0.into_sql::<Integer>())
+        };
+    }
+    match (cell.table, cell.values.as_slice()) {
+        (Table::Models, [T(campaign), Int(year), T(status), T(kind), T(field), T(subject), T(registered)]) => {
+            diesel::insert_into(m::table)
+                .values(scopes.select((
+                    unit_tree::ancestor_id,
+                    own!(),
+                    units::level,
+                    campaign.as_str().into_sql::<Text>(),
+                    year.into_sql::<Integer>(),
+                    status.as_str().into_sql::<Text>(),
+                    kind.as_str().into_sql::<Text>(),
+                    field.as_str().into_sql::<Text>(),
+                    subject.as_str().into_sql::<Text>(),
+                    registered.as_str().into_sql::<Text>(),
+                    delta.into_sql::<BigInt>(),
+                )))
+                .into_columns((
+                    m::scope_id,
+                    m::own,
+                    m::unit_level,
+                    m::campaign_id,
+                    m::year,
+                    m::status,
+                    m::kind,
+                    m::field,
+                    m::subject,
+                    m::registered_level,
+                    m::n,
+                ))
+                .execute(conn)?;
+        }
+        (
+            Table::ModelAreas,
+            [T(area), T(campaign), Int(year), T(status), T(kind), T(field), T(subject), T(registered)],
+        ) => {
+            diesel::insert_into(a::table)
+                .values(scopes.select((
+                    unit_tree::ancestor_id,
+                    own!(),
+                    area.as_str().into_sql::<Text>(),
+                    units::level,
+                    campaign.as_str().into_sql::<Text>(),
+                    year.into_sql::<Integer>(),
+                    status.as_str().into_sql::<Text>(),
+                    kind.as_str().into_sql::<Text>(),
+                    field.as_str().into_sql::<Text>(),
+                    subject.as_str().into_sql::<Text>(),
+                    registered.as_str().into_sql::<Text>(),
+                    delta.into_sql::<BigInt>(),
+                )))
+                .into_columns((
+                    a::scope_id,
+                    a::own,
+                    a::special_area,
+                    a::unit_level,
+                    a::campaign_id,
+                    a::year,
+                    a::status,
+                    a::kind,
+                    a::field,
+                    a::subject,
+                    a::registered_level,
+                    a::n,
+                ))
+                .execute(conn)?;
+        }
+        (
+            Table::Commendations,
+            [T(campaign), Int(year), T(status), T(form), T(subject), T(authority), T(issuer_level)],
+        ) => {
+            diesel::insert_into(c::table)
+                .values(scopes.select((
+                    unit_tree::ancestor_id,
+                    own!(),
+                    campaign.as_str().into_sql::<Text>(),
+                    year.into_sql::<Integer>(),
+                    status.as_str().into_sql::<Text>(),
+                    form.as_str().into_sql::<Text>(),
+                    subject.as_str().into_sql::<Text>(),
+                    authority.as_str().into_sql::<Text>(),
+                    issuer_level.as_str().into_sql::<Text>(),
+                    delta.into_sql::<BigInt>(),
+                )))
+                .into_columns((
+                    c::scope_id,
+                    c::own,
+                    c::campaign_id,
+                    c::year,
+                    c::status,
+                    c::form,
+                    c::subject,
+                    c::issuing_authority,
+                    c::issuer_level,
+                    c::n,
+                ))
+                .execute(conn)?;
+        }
+        (table, values) => {
+            return Err(ApiError::internal(format!("a count cell of {values:?} does not fit {}", table.name())));
+        }
     }
     Ok(())
 }
