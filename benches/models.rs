@@ -111,7 +111,7 @@ async fn run() {
     let recount_time = actix_web::web::block(move || {
         let mut conn = pool.get().unwrap();
         let started = Instant::now();
-        dvk::reports::counts::recount(&mut conn).unwrap();
+        dvk::db::transaction(&mut conn, dvk::reports::counts::recount).unwrap();
         diesel::sql_query("ANALYZE").execute(&mut conn).unwrap();
         started.elapsed().as_secs_f64()
     })

@@ -315,7 +315,7 @@ async fn run() {
             conn.batch_execute(&sql).unwrap_or_else(|e| panic!("{e}: {sql}"));
         }
         // The seed wrote behind the API's back: count once, as a reorganisation would.
-        dvk::reports::counts::recount(&mut conn).unwrap();
+        dvk::db::transaction(&mut conn, dvk::reports::counts::recount).unwrap();
         dvk::models::rebuild_scope_index(&mut conn).unwrap();
         // A database that has been running is vacuumed; without this, autovacuum works through
         // the million fresh rows during the scenarios and their tails measure it.

@@ -473,7 +473,8 @@ fn bind_values<'a>(mut q: Boxed<'a>, values: &'a [Value]) -> Boxed<'a> {
 }
 
 /// Rebuilds every count table from the records: after the unit tree changes (a move, a
-/// reorganisation), which changes which scopes count which records. One set-based pass each.
+/// reorganisation), which changes which scopes count which records. One set-based pass each, in
+/// the caller's transaction (readers never see the tables empty).
 pub fn recount(conn: &mut DbConnection) -> Result<(), ApiError> {
     if conn.backend() == db::Backend::Postgres {
         // A writer that appended changes before this point is waited for (its changes are then
