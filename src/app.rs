@@ -186,11 +186,13 @@ fn keep_folding(state: std::sync::Weak<AppState>, stop: Arc<std::sync::atomic::A
     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
         std::thread::sleep(FOLD_EVERY);
         let Some(state) = state.upgrade() else { return };
-        let folded = state
-            .pool
-            .get()
-            .map_err(|e| crate::error::ApiError::internal(e.to_string()))
-            .and_then(|mut conn| crate::reports::counts::fold(&mut conn));
+        let folded =
+            state.pool.get().map_err(|e| crate::error::ApiError::internal(e.to_string())).and_then(|mut conn| {
+                match crate::reports::counts::fold(&mut conn)? {
+                    0 => Ok(()),
+                    _ => crate::reports::counts::tidy(&mut conn),
+                }
+            });
         if let Err(e) = folded {
             log::warn!("counts: a fold failed; tried again in {FOLD_EVERY:?}: {e}");
         }

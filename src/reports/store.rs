@@ -220,7 +220,7 @@ fn kept_counts(
              WHERE scope_id IN ({}){filter} GROUP BY scope_id, own, 3, 4 HAVING SUM(n) <> 0",
             g(0),
             g(1),
-            table.readable(),
+            table.readable(conn.backend()),
             list_of(&ids, &mut binds)
         );
         binds.extend_from_slice(filter_binds);

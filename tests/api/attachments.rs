@@ -54,6 +54,21 @@ async fn upload(app: &TestApp, token: &str, query: &str, content_type: &str, byt
 /// Sends the head of a request and only `sent` bytes of its declared body, then closes the
 /// connection, as a phone losing its network does.
 fn cut_off(app: &TestApp, method: &str, path: &str, token: &str, headers: &[(&str, &str)], body: &[u8], sent: usize) {
+    let stream = part_sent(app, method, path, token, headers, body, sent);
+    stream.shutdown(std::net::Shutdown::Both).unwrap();
+}
+
+/// Sends the head of a request and only `sent` bytes of its declared body, and leaves the
+/// connection open.
+fn part_sent(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    token: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    sent: usize,
+) -> std::net::TcpStream {
     let addr = app.base.trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     let mut head = format!(
@@ -67,7 +82,7 @@ fn cut_off(app: &TestApp, method: &str, path: &str, token: &str, headers: &[(&st
     stream.write_all(head.as_bytes()).unwrap();
     stream.write_all(&body[..sent]).unwrap();
     stream.flush().unwrap();
-    stream.shutdown(std::net::Shutdown::Both).unwrap();
+    stream
 }
 
 /// A model of commune C1 (under district D1) in progress, and a token of C1's editor.
@@ -768,21 +783,10 @@ async fn a_body_that_stalls_is_refused_and_a_resumable_upload_keeps_what_came() 
     let campaign_id = district_campaign(&app, &fx).await;
     let model_id = model_in_progress(&app, &fx, &campaign_id).await;
     let c1 = fx.token(&app, "C1", &["editor"]);
-    let stall = |method: &str, path: &str, headers: &[(&str, &str)], length: usize, sent: &[u8]| -> String {
-        let addr = app.base.trim_start_matches("http://");
-        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    // The rest of the body never comes; the connection stays open until the server answers.
+    let stall = |method: &str, path: &str, headers: &[(&str, &str)], body: &[u8], sent: usize| -> String {
+        let mut stream = part_sent(&app, method, path, &c1, headers, body, sent);
         stream.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
-        let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {c1}\r\nContent-Length: {length}\r\n"
-        );
-        for (k, v) in headers {
-            head.push_str(&format!("{k}: {v}\r\n"));
-        }
-        head.push_str("\r\n");
-        stream.write_all(head.as_bytes()).unwrap();
-        stream.write_all(sent).unwrap();
-        stream.flush().unwrap();
-        // The rest never comes; the connection stays open.
         let mut answer = Vec::new();
         let _ = stream.read_to_end(&mut answer);
         String::from_utf8_lossy(&answer).into_owned()
@@ -790,8 +794,7 @@ async fn a_body_that_stalls_is_refused_and_a_resumable_upload_keeps_what_came() 
 
     // A JSON body that stops half-way: 408, and the connection is closed.
     let body = json!({"title": "Mô hình chưa gửi hết", "campaign_id": campaign_id}).to_string();
-    let answer =
-        stall("POST", "/api/v1/models", &[("Content-Type", "application/json")], body.len(), &body.as_bytes()[..20]);
+    let answer = stall("POST", "/api/v1/models", &[("Content-Type", "application/json")], body.as_bytes(), 20);
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("body_too_slow"), "{answer}");
     let page = app.get(&format!("/api/v1/models?campaign_id={campaign_id}"), &c1).await.expect(200).json();
@@ -820,7 +823,7 @@ async fn a_body_that_stalls_is_refused_and_a_resumable_upload_keeps_what_came() 
         .await;
     let location = created.expect(201).header("location").unwrap();
     let octets = ("Content-Type", "application/offset+octet-stream");
-    let answer = stall("PATCH", &location, &[tus, ("Upload-Offset", "0"), octets], file.len(), &file[..50_000]);
+    let answer = stall("PATCH", &location, &[tus, ("Upload-Offset", "0"), octets], &file, 50_000);
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     let head = app.request(Method::HEAD, &location, Some(&c1), &[tus], None).await;
     assert_eq!(head.expect(200).header("upload-offset"), Some("50000".to_string()));

@@ -172,6 +172,7 @@ pub fn assert_counts_match_a_recount(app: &TestApp) {
                      + (SELECT count(*) FROM model_area_counts WHERE n = 0) \
                      + (SELECT count(*) FROM commendation_counts WHERE n = 0) AS n";
         assert_eq!(left(&mut conn, zeros), 0, "a fold left counts at zero");
+        dvk::reports::counts::tidy(&mut conn).unwrap();
         assert_eq!(dvk::reports::counts::differences(&mut conn).unwrap(), 0, "folded counts differ from a recount");
     }
     assert_eq!(dvk::models::scope_index_differences(&mut conn).unwrap(), 0, "the scope index differs from a rebuild");
