@@ -131,7 +131,7 @@ impl Application {
 
     /// Serves until stopped through its handle; the webhook sender (unless
     /// `DVK_WEBHOOK_SENDER=false`) and, on PostgreSQL, the folding of count changes
-    /// (`keep_folding`) run beside the server and stop with it. Signals are not
+    /// (`keep_folding`, unless `DVK_COUNT_FOLDER=false`) run beside the server and stop with it. Signals are not
     /// listened for: an embedding (a test, a bench) stops it.
     pub async fn run(self) -> std::io::Result<()> {
         let sender = self
@@ -140,7 +140,8 @@ impl Application {
             .webhook_sender
             .then(|| actix_web::rt::spawn(crate::webhooks::delivery::run(self.state.clone())));
         let stop_folding = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        if db::Backend::of_url(&self.state.config.database_url) == db::Backend::Postgres {
+        let postgres = db::Backend::of_url(&self.state.config.database_url) == db::Backend::Postgres;
+        if postgres && self.state.config.count_folder {
             let (state, stop) = (Arc::downgrade(&self.state.clone().into_inner()), stop_folding.clone());
             std::thread::Builder::new().name("dvk-fold".into()).spawn(move || keep_folding(state, stop))?;
         }

@@ -39,6 +39,10 @@ pub struct Config {
     /// `DVK_WEBHOOK_SENDER`, default true: whether this process sends webhook deliveries (false:
     /// it only queues them, for another process to send; tests send step by step).
     pub webhook_sender: bool,
+    /// `DVK_COUNT_FOLDER`, default true: whether this process folds count changes into the counts
+    /// on PostgreSQL (`reports::counts::fold`; one instance at a time does it, so any may). Tests
+    /// fold step by step.
+    pub count_folder: bool,
     /// `DVK_WEBHOOK_ALLOW_NETWORKS`, default none: internal networks (`10.0.0.0/8, fd00::/8`)
     /// webhook receivers may be in. Loopback, private, link-local and other internal addresses
     /// are refused otherwise, at subscription and at every send.
@@ -155,6 +159,7 @@ impl Config {
             webhook_retry_secs: crate::webhooks::delivery::RETRY_SCHEDULE_SECS.to_vec(),
             webhook_poll_ms: 1000,
             webhook_sender: true,
+            count_folder: true,
             webhook_lease_secs: 60,
             webhook_allow_networks: Default::default(),
             metrics_token: None,
@@ -206,6 +211,7 @@ impl Config {
             },
             webhook_poll_ms: parsed("DVK_WEBHOOK_POLL_MS", d.webhook_poll_ms)?,
             webhook_sender: parsed("DVK_WEBHOOK_SENDER", d.webhook_sender)?,
+            count_folder: parsed("DVK_COUNT_FOLDER", d.count_folder)?,
             webhook_lease_secs: parsed("DVK_WEBHOOK_LEASE_SECS", d.webhook_lease_secs)?,
             webhook_allow_networks: crate::webhooks::network::NetworkPolicy::parse(
                 &var("DVK_WEBHOOK_ALLOW_NETWORKS").unwrap_or_default(),

@@ -139,6 +139,9 @@ impl TestApp {
         config.workers = 1;
         // Tests send webhook deliveries step by step (`deliver_due`), never in the background.
         config.webhook_sender = false;
+        // Nor count folds: a folder thread per test application would outlive its test (its
+        // server is never stopped) and be folding when the process exits. Tests fold themselves.
+        config.count_folder = false;
         config.storage = test_storage();
         adjust(&mut config);
         let app = Application::build(config).expect("the application builds");
