@@ -511,10 +511,13 @@ def check_writes(cluster, ctx, tag, workers, seq0):
         f"SELECT count(*) FROM webhook_events e LEFT JOIN (SELECT event_seq, count(*) AS n FROM webhook_deliveries "
         f"WHERE webhook_id = '{ctx.webhook_id}' GROUP BY event_seq) d ON d.event_seq = e.seq "
         f"WHERE e.seq > {seq0} AND coalesce(d.n, 0) <> 1"))
-    # The report counts kept with each write agree with the models (the whole campaign, at the root).
+    # The report counts kept with each write agree with the models (the whole campaign, at the root),
+    # read as reports read them: the counts and the changes not yet folded in.
+    kept = ("(SELECT scope_id, campaign_id, status, n FROM model_counts "
+            "UNION ALL SELECT scope_id, campaign_id, status, n FROM model_count_deltas) k")
     counts_differ = int(cluster.sql_one(
         f"SELECT count(*) FROM (SELECT status, count(*) AS n FROM models WHERE campaign_id = '{ctx.campaign_id}' "
-        f"GROUP BY status) m FULL JOIN (SELECT status, sum(n) AS n FROM model_counts WHERE scope_id = '{ctx.root_id}' "
+        f"GROUP BY status) m FULL JOIN (SELECT status, sum(n) AS n FROM {kept} WHERE scope_id = '{ctx.root_id}' "
         f"AND campaign_id = '{ctx.campaign_id}' GROUP BY status) c USING (status) "
         f"WHERE m.n IS DISTINCT FROM c.n AND coalesce(m.n, 0) + coalesce(c.n, 0) > 0"))
     # What became of the keys of writes given up on: a key left 'pending' by a request that died
