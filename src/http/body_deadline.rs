@@ -68,13 +68,8 @@ pub async fn body_deadline(
 
 /// Whether the request says a body follows: most requests have none, and pay nothing here.
 fn has_body(req: &ServiceRequest) -> bool {
-    let headers = req.headers();
-    headers.contains_key(header::TRANSFER_ENCODING)
-        || headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok())
-            .is_some_and(|n| n > 0)
+    req.headers().contains_key(header::TRANSFER_ENCODING)
+        || super::declared_length(req.request()).is_some_and(|n| n > 0)
 }
 
 /// A body that fails once it falls behind its pace.

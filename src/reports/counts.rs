@@ -23,7 +23,7 @@ use crate::db::{self, DbConnection};
 use crate::error::ApiError;
 use crate::models::ModelRow;
 
-/// The count tables, in the order writers lock their rows.
+/// The count tables, in the order their rows are locked (by SQLite's writers, and by folds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Table {
     Models,
@@ -49,6 +49,11 @@ impl Table {
             Table::ModelAreas => "model_area_count_deltas",
             Table::Commendations => "commendation_count_deltas",
         }
+    }
+
+    /// Every delta table, as a list for one statement over them all.
+    fn all_deltas() -> String {
+        Table::ALL.map(Table::deltas).join(", ")
     }
 
     /// The attribute columns, in the order a cell holds their values.
@@ -278,13 +283,13 @@ pub fn commendation_written(
 /// counts, and removes a count that reaches zero, so the tables hold exactly what a recount would.
 fn bump(conn: &mut DbConnection, cell: &Cell, delta: i64) -> Result<(), ApiError> {
     let backend = conn.backend();
+    if backend == db::Backend::Postgres {
+        return append(conn, cell, delta);
+    }
     let attributes = cell.table.attributes();
     let cols = attributes.join(", ");
     let marks = vec!["?"; attributes.len()].join(", ");
     let (level_col, level_val) = if cell.table.has_unit_level() { ("unit_level, ", "u.level, ") } else { ("", "") };
-    if backend == db::Backend::Postgres {
-        return append(conn, cell, delta);
-    }
     let table = cell.table.name();
     let insert = db::placeholders(
         backend,
@@ -434,7 +439,7 @@ pub fn fold(conn: &mut DbConnection) -> Result<usize, ApiError> {
         for table in Table::ALL {
             let (name, key, cols) = (table.name(), table.key(), table.columns());
             // Rows the fold's snapshot does not see (appended meanwhile) stay for the next one.
-            changed += diesel::sql_query(format!(
+            let moved = diesel::sql_query(format!(
                 "WITH moved AS (DELETE FROM {} RETURNING {cols}), \
                  summed AS (SELECT {key}, CAST(SUM(n) AS BIGINT) AS n FROM moved GROUP BY {key}) \
                  INSERT INTO {name} ({cols}) SELECT {cols} FROM summed WHERE n <> 0 ORDER BY {key} \
@@ -442,7 +447,11 @@ pub fn fold(conn: &mut DbConnection) -> Result<usize, ApiError> {
                 table.deltas()
             ))
             .execute(conn)?;
-            diesel::sql_query(format!("DELETE FROM {name} WHERE n = 0")).execute(conn)?;
+            // Only a fold that changed counts can have left one at zero.
+            if moved > 0 {
+                diesel::sql_query(format!("DELETE FROM {name} WHERE n = 0")).execute(conn)?;
+            }
+            changed += moved;
         }
         Ok(changed)
     })
@@ -470,8 +479,7 @@ fn bind_values<'a>(mut q: Boxed<'a>, values: &'a [Value]) -> Boxed<'a> {
 /// burst of registrations).
 pub fn tidy(conn: &mut DbConnection) -> Result<(), ApiError> {
     if conn.backend() == db::Backend::Postgres {
-        let deltas: Vec<&str> = Table::ALL.iter().map(|t| t.deltas()).collect();
-        diesel::sql_query(format!("VACUUM {}", deltas.join(", "))).execute(conn)?;
+        diesel::sql_query(format!("VACUUM {}", Table::all_deltas())).execute(conn)?;
     }
     Ok(())
 }
@@ -485,8 +493,7 @@ pub fn recount(conn: &mut DbConnection) -> Result<(), ApiError> {
         // dropped and its records counted below); one appending after waits for the recount and
         // then reads the new tree. Without it, a writer committing between the two statements
         // below would be counted twice: by its changes and by the recount.
-        let deltas: Vec<&str> = Table::ALL.iter().map(|t| t.deltas()).collect();
-        diesel::sql_query(format!("LOCK TABLE {} IN EXCLUSIVE MODE", deltas.join(", "))).execute(conn)?;
+        diesel::sql_query(format!("LOCK TABLE {} IN EXCLUSIVE MODE", Table::all_deltas())).execute(conn)?;
     }
     for table in Table::ALL {
         let name = table.name();
