@@ -21,6 +21,27 @@ pub fn visible(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<Campa
     }
 }
 
+/// The campaign `id`, if `actor` sees it, and whether it applies to `owner`: launched by `owner`
+/// or a unit above it, as a model of `owner` must be. A launched campaign of a unit at or above
+/// the actor's own is one the actor sees, so when `owner` is the actor's unit the one tree
+/// question answers both: a registration makes two round trips fewer.
+pub fn for_owner(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: &str,
+    owner: &str,
+) -> Result<(CampaignRow, bool), ApiError> {
+    let row = store::find(conn, id)?.ok_or(ApiError::NotFound)?;
+    let applies = crate::tree::Subtree::of(&row.unit_id).holds(conn, owner)?;
+    let seen = (applies && owner == actor.unit_id && row.status != CampaignStatus::Draft)
+        || store::can_see(conn, &actor.unit_id, &row)?;
+    if seen {
+        Ok((row, applies))
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
 /// Editors launch and change the campaigns of their own unit; a closed unit's campaigns are in
 /// the care of its primary successor, whose editors finish them.
 pub fn require_own(conn: &mut DbConnection, actor: &Actor, row: &CampaignRow) -> Result<(), ApiError> {

@@ -59,10 +59,11 @@ fn campaign_for(
     owner: &UnitRow,
     campaign_id: &str,
 ) -> Result<CampaignRow, ApiError> {
-    let campaign = crate::campaigns::service::visible(conn, actor, campaign_id).map_err(|e| {
-        e.unresolved("campaign_id", "unknown_campaign", "no such campaign, or it is outside your scope")
-    })?;
-    if !crate::tree::Subtree::of(&campaign.unit_id).holds(conn, &owner.id)? {
+    let (campaign, applies) =
+        crate::campaigns::service::for_owner(conn, actor, campaign_id, &owner.id).map_err(|e| {
+            e.unresolved("campaign_id", "unknown_campaign", "no such campaign, or it is outside your scope")
+        })?;
+    if !applies {
         return Err(ApiError::field(
             "campaign_id",
             "campaign_not_applicable",
