@@ -427,8 +427,9 @@ impl Filter {
     }
 }
 
-/// One page of models; keyset on (sort key, id), one query for the rows and one for the
-/// replication counts of the page, whatever its size.
+/// One page of models; keyset on (sort key, id), one query for the rows with their replication
+/// and attachment counts, whatever its size. Its statement is cached per connection (the count
+/// columns are `FixedSql`), and a province's unfiltered page runs on the generic plan.
 pub fn list(conn: &mut DbConnection, f: &Filter) -> Result<(Vec<Model>, Option<String>), ApiError> {
     let text_after = pagination::text_after(&f.cursor);
     let time_after = match f.sort.field {
