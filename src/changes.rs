@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::auth::Actor;
-use crate::db::DbConnection;
+use crate::db::{DbConnection, Writes};
 use crate::error::ApiError;
 use crate::webhooks::types::EventType;
 
@@ -51,17 +51,9 @@ pub fn record<B: Serialize, A: Serialize>(
     after: Option<&A>,
 ) -> Result<(), ApiError> {
     let after = after.map(serde_json::to_value).transpose().map_err(|e| ApiError::internal(e.to_string()))?;
-    crate::http::idempotency::mark_committed(conn, change.resource_type, change.resource_id)?;
-    if let (Some(event), Some(unit_id)) = (change.event, change.unit_id) {
-        crate::webhooks::service::queue(
-            conn,
-            event,
-            change.resource_type,
-            change.resource_id,
-            unit_id,
-            after.as_ref(),
-        )?;
-    }
+    // The rows go with the question who hears of the change: one round trip on PostgreSQL.
+    let mut writes = Writes::default();
+    crate::http::idempotency::mark_committed(&mut writes, change.resource_type, change.resource_id);
     let who = Who {
         sub: &actor.sub,
         unit_id: Some(actor.unit_id.as_str()).filter(|u| !u.is_empty()),
@@ -69,7 +61,19 @@ pub fn record<B: Serialize, A: Serialize>(
         client_request_id: actor.client_request_id.as_deref(),
     };
     let before = before.map(serde_json::to_string).transpose().map_err(|e| ApiError::internal(e.to_string()))?;
-    crate::audit::insert(conn, &who, &change, before, after.map(|a| a.to_string()))
+    crate::audit::insert(&mut writes, &who, &change, before, after.as_ref().map(|a| a.to_string()));
+    match (change.event, change.unit_id) {
+        (Some(event), Some(unit_id)) => crate::webhooks::service::queue(
+            conn,
+            writes,
+            event,
+            change.resource_type,
+            change.resource_id,
+            unit_id,
+            after.as_ref(),
+        ),
+        _ => Ok(writes.run(conn)?),
+    }
 }
 
 /// Records something that changes no resource and makes no event: a token granted or refused.
@@ -80,5 +84,7 @@ pub fn record_event<A: Serialize>(
     after: &A,
 ) -> Result<(), ApiError> {
     let after = serde_json::to_string(after).map_err(|e| ApiError::internal(e.to_string()))?;
-    crate::audit::insert(conn, who, &change, None, Some(after))
+    let mut writes = Writes::default();
+    crate::audit::insert(&mut writes, who, &change, None, Some(after));
+    Ok(writes.run(conn)?)
 }

@@ -161,3 +161,24 @@ fn every_closed_set_of_codes_is_checked_for_labels() {
     }
     assert!(unchecked.is_empty(), "add these to labels.rs's every_code test: {unchecked:?}");
 }
+
+/// A row inserted from a struct whose `Option` fields mean `DEFAULT` is a statement diesel never
+/// prepares (its type does not fix its SQL), so PostgreSQL would parse and plan every insert of
+/// it, and a chain of writes holding it (`db::Writes`) too. No column has a default a `None`
+/// could stand for, so every row type inserts `None` as `NULL`.
+#[test]
+fn every_row_insert_is_prepared_once() {
+    let mut found = Vec::new();
+    for (path, text) in sources() {
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            if line.trim_start().starts_with("#[derive(") && line.contains("Insertable") {
+                let attrs = lines[i + 1..].iter().take_while(|l| l.trim_start().starts_with("#["));
+                if !attrs.clone().any(|l| l.contains("treat_none_as_default_value = false")) {
+                    found.push(format!("{path}:{}", i + 1));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "Insertable without treat_none_as_default_value = false:\n{}", found.join("\n"));
+}

@@ -11,7 +11,7 @@ use crate::http::pagination::{self, Cursor, Sort, TimeSort};
 use super::types::{Attachment, AttachmentKind, MediaType, ParentType};
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone, PartialEq)]
-#[diesel(table_name = attachments, treat_none_as_null = true)]
+#[diesel(table_name = attachments, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct AttachmentRow {
     pub id: String,
     pub parent_type: ParentType,
@@ -187,7 +187,7 @@ pub fn referenced(conn: &mut DbConnection, hashes: &[String]) -> Result<std::col
 }
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone)]
-#[diesel(table_name = uploads, treat_none_as_null = true)]
+#[diesel(table_name = uploads, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct UploadRow {
     pub id: String,
     pub subject: String,
@@ -209,7 +209,7 @@ pub struct UploadRow {
 }
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone)]
-#[diesel(table_name = upload_parts)]
+#[diesel(table_name = upload_parts, treat_none_as_default_value = false)]
 pub struct PartRow {
     pub upload_id: String,
     pub start_offset: i64,

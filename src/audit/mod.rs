@@ -8,19 +8,19 @@ mod store;
 pub use handlers::{list_audit_events, AuditEvent, AuditEventPage};
 
 use crate::changes::{Change, Who};
-use crate::db::DbConnection;
-use crate::error::ApiError;
+use crate::db::Writes;
 
-/// Writes the audit row of a change (`crate::changes::record` is how producers get here).
+/// Adds the audit row of a change to the change's writes (`crate::changes::record` is how
+/// producers get here).
 pub fn insert(
-    conn: &mut DbConnection,
+    writes: &mut Writes<'_>,
     who: &Who<'_>,
     change: &Change<'_>,
     before: Option<String>,
     after: Option<String>,
-) -> Result<(), ApiError> {
+) {
     store::insert(
-        conn,
+        writes,
         store::AuditRow {
             id: uuid::Uuid::now_v7().to_string(),
             occurred_at: crate::db::now(),

@@ -4,12 +4,12 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::schema::{audit_events, unit_lineage};
-use crate::db::DbConnection;
+use crate::db::{DbConnection, Writes};
 use crate::error::ApiError;
 use crate::http::pagination::Cursor;
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone)]
-#[diesel(table_name = audit_events)]
+#[diesel(table_name = audit_events, treat_none_as_default_value = false)]
 pub struct AuditRow {
     pub id: String,
     pub occurred_at: NaiveDateTime,
@@ -25,9 +25,9 @@ pub struct AuditRow {
     pub client_request_id: Option<String>,
 }
 
-pub fn insert(conn: &mut DbConnection, row: AuditRow) -> Result<(), ApiError> {
-    diesel::insert_into(audit_events::table).values(&row).execute(conn)?;
-    Ok(())
+/// Adds the row to the change's writes.
+pub fn insert(writes: &mut Writes<'_>, row: AuditRow) {
+    writes.push(diesel::insert_into(audit_events::table).values(row));
 }
 
 pub struct Filter {

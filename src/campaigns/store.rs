@@ -12,7 +12,7 @@ use super::rules::{self, Content};
 use super::types::{Campaign, CampaignStatus};
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone, PartialEq)]
-#[diesel(table_name = campaigns, treat_none_as_null = true)]
+#[diesel(table_name = campaigns, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct CampaignRow {
     pub id: String,
     pub code: String,

@@ -4,7 +4,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::db::schema::{commendations, models, unit_lineage};
-use crate::db::DbConnection;
+use crate::db::{DbConnection, Writes};
 use crate::error::ApiError;
 use crate::http::pagination::{self, Cursor, Sort, TimeSort};
 use crate::units::types::Level;
@@ -13,7 +13,7 @@ use super::rules;
 use super::types::{Commendation, CommendationStatus, Form, IssuerSnapshot, IssuingAuthority, Recipient, Revocation};
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone, PartialEq)]
-#[diesel(table_name = commendations, treat_none_as_null = true)]
+#[diesel(table_name = commendations, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct CommendationRow {
     pub id: String,
     pub model_id: String,
@@ -104,8 +104,10 @@ fn unique_violation(e: diesel::result::Error) -> ApiError {
 }
 
 pub fn insert(conn: &mut DbConnection, row: &CommendationRow) -> Result<(), ApiError> {
-    diesel::insert_into(commendations::table).values(row).execute(conn).map_err(unique_violation)?;
-    crate::reports::counts::commendation_written(conn, None, row)
+    let mut writes = Writes::default();
+    writes.push(diesel::insert_into(commendations::table).values(row));
+    crate::reports::counts::commendation_written(conn, &mut writes, None, row)?;
+    writes.run(conn).map_err(unique_violation)
 }
 
 /// Writes `row` over `before` (the row as read) if it is still at that version; false when
@@ -116,7 +118,9 @@ pub fn update(conn: &mut DbConnection, row: &CommendationRow, before: &Commendat
         .execute(conn)
         .map_err(unique_violation)?;
     if n == 1 {
-        crate::reports::counts::commendation_written(conn, Some(before), row)?;
+        let mut writes = Writes::default();
+        crate::reports::counts::commendation_written(conn, &mut writes, Some(before), row)?;
+        writes.run(conn)?;
     }
     Ok(n == 1)
 }

@@ -16,7 +16,7 @@ use super::rules;
 use super::types::{AwardDecision, DecisionRevocation, DecisionStatus, Recipients, Signer};
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone, PartialEq)]
-#[diesel(table_name = decisions, treat_none_as_null = true)]
+#[diesel(table_name = decisions, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct DecisionRow {
     pub id: String,
     pub issuer_unit_id: String,

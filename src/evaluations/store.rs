@@ -12,7 +12,7 @@ use crate::vocabulary::ReviewKind;
 use super::types::{Decision, Evaluation, EvaluationStatus, ScoredCriterion, Verdict};
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone, PartialEq)]
-#[diesel(table_name = evaluations, treat_none_as_null = true)]
+#[diesel(table_name = evaluations, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct EvaluationRow {
     pub id: String,
     pub model_id: String,

@@ -26,7 +26,7 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::Actor;
 use crate::db::schema::idempotency_keys as ik;
-use crate::db::{self, DbConnection};
+use crate::db::{self, DbConnection, Writes};
 use crate::error::ApiError;
 use crate::AppState;
 
@@ -243,19 +243,19 @@ pub fn carried<T>(f: impl FnOnce() -> T) -> impl FnOnce() -> T {
 /// Called in a write's transaction (by `changes::record`): the key of the request making it, if
 /// any, names what it changed, committed or rolled back with the write itself. The first change
 /// names the request's result (what a create made, what an action acted on).
-pub fn mark_committed(conn: &mut DbConnection, resource_type: &str, resource_id: &str) -> Result<(), ApiError> {
+pub fn mark_committed(writes: &mut Writes<'_>, resource_type: &str, resource_id: &str) {
     let Some(Claim { scope, key }) = BLOCKING_CLAIM.with(|slot| slot.borrow().clone()) else {
-        return Ok(());
+        return;
     };
-    diesel::update(
-        ik::table
-            .find((&scope.subject, &scope.authority, &scope.operation, &key))
-            .filter(ik::state.eq("pending"))
-            .filter(ik::committed_resource.is_null()),
-    )
-    .set(ik::committed_resource.eq(format!("{resource_type}/{resource_id}")))
-    .execute(conn)?;
-    Ok(())
+    writes.push(
+        diesel::update(
+            ik::table
+                .find((scope.subject, scope.authority, scope.operation, key))
+                .filter(ik::state.eq("pending"))
+                .filter(ik::committed_resource.is_null()),
+        )
+        .set(ik::committed_resource.eq(format!("{resource_type}/{resource_id}"))),
+    );
 }
 
 /// Where a committed change's resource is read: `model/{id}` → `/api/v1/models/{id}`. Changes

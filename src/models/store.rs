@@ -6,7 +6,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::db::schema::{model_progress, model_scopes, model_special_areas, models, unit_lineage, units};
-use crate::db::{self, DbConnection};
+use crate::db::{self, DbConnection, Writes};
 use crate::error::ApiError;
 use crate::http::pagination::{self, Cursor, Sort};
 use crate::units::types::Level;
@@ -16,7 +16,7 @@ use super::rules::{self, Content};
 use super::types::{IndicatorValue, Model, ModelStatus, Person, Progress, StatusChange};
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone, PartialEq)]
-#[diesel(table_name = models, treat_none_as_null = true)]
+#[diesel(table_name = models, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct ModelRow {
     pub id: String,
     pub campaign_id: String,
@@ -207,23 +207,26 @@ pub fn to_api(conn: &mut DbConnection, row: &ModelRow) -> Result<Model, ApiError
 }
 
 /// Writes a model's tags, replacing the ones it had unless it is `new` (it has none yet).
-fn write_special_areas(conn: &mut DbConnection, row: &ModelRow, new: bool) -> Result<(), ApiError> {
-    if !new {
-        diesel::delete(model_special_areas::table.filter(model_special_areas::model_id.eq(&row.id))).execute(conn)?;
-    }
+fn write_special_areas<'a>(writes: &mut Writes<'a>, row: &'a ModelRow) -> Result<(), ApiError> {
     for area in row.special_areas()? {
-        diesel::insert_into(model_special_areas::table)
-            .values((model_special_areas::model_id.eq(&row.id), model_special_areas::special_area.eq(area.as_str())))
-            .execute(conn)?;
+        writes.push(
+            diesel::insert_into(model_special_areas::table).values((
+                model_special_areas::model_id.eq(&row.id),
+                model_special_areas::special_area.eq(area.as_str()),
+            )),
+        );
     }
     Ok(())
 }
 
+/// The model, its tags, its scope rows and its counts: on PostgreSQL one statement.
 pub fn insert(conn: &mut DbConnection, row: &ModelRow) -> Result<(), ApiError> {
-    diesel::insert_into(models::table).values(row).execute(conn)?;
-    write_special_areas(conn, row, true)?;
-    index_in_scopes(conn, row)?;
-    crate::reports::counts::model_written(conn, None, row)
+    let mut writes = Writes::default();
+    writes.push(diesel::insert_into(models::table).values(row));
+    write_special_areas(&mut writes, row)?;
+    index_in_scopes(&mut writes, row);
+    crate::reports::counts::model_written(conn, &mut writes, None, row)?;
+    Ok(writes.run(conn)?)
 }
 
 /// Writes `row` over `before` (the row as read) if it is still at that version; false when
@@ -232,14 +235,24 @@ pub fn update(conn: &mut DbConnection, row: &ModelRow, before: &ModelRow) -> Res
     let n = diesel::update(models::table.find(&row.id).filter(models::version.eq(before.version)))
         .set(row)
         .execute(conn)?;
-    if n == 1 && row.special_areas != before.special_areas {
-        write_special_areas(conn, row, false)?;
+    if n == 0 {
+        return Ok(false);
     }
-    if n == 1 {
-        reindex_in_scopes(conn, before, row)?;
-        crate::reports::counts::model_written(conn, Some(before), row)?;
+    // What the parts below delete goes first: a part of the statement would not see it gone.
+    if row.special_areas != before.special_areas {
+        diesel::delete(model_special_areas::table.filter(model_special_areas::model_id.eq(&row.id))).execute(conn)?;
     }
-    Ok(n == 1)
+    if before.unit_id != row.unit_id {
+        diesel::delete(model_scopes::table.filter(model_scopes::model_id.eq(&row.id))).execute(conn)?;
+    }
+    let mut writes = Writes::default();
+    if row.special_areas != before.special_areas {
+        write_special_areas(&mut writes, row)?;
+    }
+    reindex_in_scopes(&mut writes, before, row);
+    crate::reports::counts::model_written(conn, &mut writes, Some(before), row)?;
+    writes.run(conn)?;
+    Ok(true)
 }
 
 /// The level whose units keep a scope index of models (`model_scopes`, migration 000020): a
@@ -248,7 +261,7 @@ pub fn update(conn: &mut DbConnection, row: &ModelRow, before: &ModelRow) -> Res
 const INDEXED_LEVEL: Level = Level::Province;
 
 /// Files a new model in the scope index of every province-level unit whose lineage holds its unit.
-fn index_in_scopes(conn: &mut DbConnection, row: &ModelRow) -> Result<(), ApiError> {
+fn index_in_scopes<'a>(writes: &mut Writes<'a>, row: &'a ModelRow) {
     use diesel::sql_types::{Text, Timestamp};
     // Written with the query builder, not as SQL text: diesel prepares it once per connection
     // (it never caches `sql_query`), so PostgreSQL does not plan it for every registration.
@@ -263,32 +276,27 @@ fn index_in_scopes(conn: &mut DbConnection, row: &ModelRow) -> Result<(), ApiErr
             row.updated_at.into_sql::<Timestamp>(),
             row.title.as_str().into_sql::<Text>(),
         ));
-    diesel::insert_into(model_scopes::table)
-        .values(scopes)
-        .into_columns((
-            model_scopes::model_id,
-            model_scopes::scope_id,
-            model_scopes::created_at,
-            model_scopes::updated_at,
-            model_scopes::title,
-        ))
-        .execute(conn)?;
-    Ok(())
+    writes.push(diesel::insert_into(model_scopes::table).values(scopes).into_columns((
+        model_scopes::model_id,
+        model_scopes::scope_id,
+        model_scopes::created_at,
+        model_scopes::updated_at,
+        model_scopes::title,
+    )));
 }
 
-/// Keeps a model's scope rows equal to the model: its sort keys, or its scopes if its unit moved.
-fn reindex_in_scopes(conn: &mut DbConnection, before: &ModelRow, row: &ModelRow) -> Result<(), ApiError> {
-    let mine = model_scopes::table.filter(model_scopes::model_id.eq(&row.id));
+/// Keeps a model's scope rows equal to the model: its sort keys, or its scopes if its unit moved
+/// (`update` has deleted the old ones).
+fn reindex_in_scopes<'a>(writes: &mut Writes<'a>, before: &ModelRow, row: &'a ModelRow) {
     if before.unit_id != row.unit_id {
-        diesel::delete(mine).execute(conn)?;
-        return index_in_scopes(conn, row);
+        return index_in_scopes(writes, row);
     }
     if (before.updated_at, &before.title) != (row.updated_at, &row.title) {
-        diesel::update(mine)
-            .set((model_scopes::updated_at.eq(row.updated_at), model_scopes::title.eq(&row.title)))
-            .execute(conn)?;
+        writes.push(
+            diesel::update(model_scopes::table.filter(model_scopes::model_id.eq(&row.id)))
+                .set((model_scopes::updated_at.eq(row.updated_at), model_scopes::title.eq(&row.title))),
+        );
     }
-    Ok(())
 }
 
 /// The scope index as the models and the tree say it should be.
@@ -610,7 +618,7 @@ fn attachment_count() -> crate::db::FixedSql<diesel::sql_types::BigInt> {
 }
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone)]
-#[diesel(table_name = model_progress)]
+#[diesel(table_name = model_progress, treat_none_as_default_value = false)]
 pub struct ProgressRow {
     pub id: String,
     pub model_id: String,

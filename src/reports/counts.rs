@@ -19,7 +19,7 @@ use diesel::sql_types::{BigInt, Integer, Text};
 
 use crate::commendations::CommendationRow;
 use crate::db::schema::{commendations, models};
-use crate::db::{self, DbConnection};
+use crate::db::{self, DbConnection, Writes};
 use crate::error::ApiError;
 use crate::models::ModelRow;
 
@@ -227,18 +227,23 @@ fn net(before: Vec<Cell>, after: Vec<Cell>) -> BTreeMap<Cell, i64> {
     deltas
 }
 
-/// Applies the net changes, cell by cell.
-fn apply(conn: &mut DbConnection, deltas: BTreeMap<Cell, i64>) -> Result<(), ApiError> {
+/// Adds the net changes to `writes`, cell by cell.
+fn apply(backend: db::Backend, writes: &mut Writes<'_>, deltas: BTreeMap<Cell, i64>) -> Result<(), ApiError> {
     for (cell, delta) in deltas {
-        bump(conn, &cell, delta)?;
+        bump(backend, writes, &cell, delta)?;
     }
     Ok(())
 }
 
 /// Moves the counts from what `before` was counted under to what `after` is. Called by the models
-/// store on every insert (`before` = None) and update. A model that changes campaign or unit takes
-/// its commendations' counts with it.
-pub fn model_written(conn: &mut DbConnection, before: Option<&ModelRow>, after: &ModelRow) -> Result<(), ApiError> {
+/// store on every insert (`before` = None) and update, into the writes it sends with the model's
+/// own. A model that changes campaign or unit takes its commendations' counts with it.
+pub fn model_written(
+    conn: &mut DbConnection,
+    writes: &mut Writes<'_>,
+    before: Option<&ModelRow>,
+    after: &ModelRow,
+) -> Result<(), ApiError> {
     let mut old = match before {
         Some(b) => model_cells(b)?,
         None => vec![],
@@ -256,13 +261,15 @@ pub fn model_written(conn: &mut DbConnection, before: Option<&ModelRow>, after: 
         old.extend(commended.iter().filter_map(|c| commendation_cell(c, &was)));
         new.extend(commended.iter().filter_map(|c| commendation_cell(c, &is)));
     }
-    apply(conn, net(old, new))
+    apply(conn.backend(), writes, net(old, new))
 }
 
 /// Moves a commendation's count from what `before` was counted under to what `after` is. Called by
-/// the commendations store on every insert (`before` = None) and update.
+/// the commendations store on every insert (`before` = None) and update, into the writes it sends
+/// with the commendation's own.
 pub fn commendation_written(
     conn: &mut DbConnection,
+    writes: &mut Writes<'_>,
     before: Option<&CommendationRow>,
     after: &CommendationRow,
 ) -> Result<(), ApiError> {
@@ -275,16 +282,15 @@ pub fn commendation_written(
     let model = Placed { campaign_id: &campaign_id, unit_id: &unit_id };
     let old = before.and_then(|b| commendation_cell(b, &model)).into_iter().collect();
     let new = commendation_cell(after, &model).into_iter().collect();
-    apply(conn, net(old, new))
+    apply(conn.backend(), writes, net(old, new))
 }
 
 /// Adds `delta` to the count of `cell` at its unit and each of the unit's ancestors. PostgreSQL
 /// appends the change to the delta table (no row lock: see the module's note). SQLite updates the
 /// counts, and removes a count that reaches zero, so the tables hold exactly what a recount would.
-fn bump(conn: &mut DbConnection, cell: &Cell, delta: i64) -> Result<(), ApiError> {
-    let backend = conn.backend();
+fn bump(backend: db::Backend, writes: &mut Writes<'_>, cell: &Cell, delta: i64) -> Result<(), ApiError> {
     if backend == db::Backend::Postgres {
-        return append(conn, cell, delta);
+        return append(writes, cell, delta);
     }
     let attributes = cell.table.attributes();
     let cols = attributes.join(", ");
@@ -301,10 +307,11 @@ fn bump(conn: &mut DbConnection, cell: &Cell, delta: i64) -> Result<(), ApiError
             cell.table.key()
         ),
     );
-    bind_values(diesel::sql_query(insert).into_boxed(), &cell.values)
-        .bind::<BigInt, _>(delta)
-        .bind::<Text, _>(&cell.unit_id)
-        .execute(conn)?;
+    writes.push(
+        bind_values(diesel::sql_query(insert).into_boxed(), &cell.values)
+            .bind::<BigInt, _>(delta)
+            .bind::<Text, _>(cell.unit_id.clone()),
+    );
     if delta < 0 {
         let matching: Vec<String> = attributes.iter().map(|c| format!("{c} = ?")).collect();
         let delete = db::placeholders(
@@ -315,9 +322,9 @@ fn bump(conn: &mut DbConnection, cell: &Cell, delta: i64) -> Result<(), ApiError
                 matching.join(" AND ")
             ),
         );
-        bind_values(diesel::sql_query(delete).into_boxed(), &cell.values)
-            .bind::<Text, _>(&cell.unit_id)
-            .execute(conn)?;
+        writes.push(
+            bind_values(diesel::sql_query(delete).into_boxed(), &cell.values).bind::<Text, _>(cell.unit_id.clone()),
+        );
     }
     Ok(())
 }
@@ -325,7 +332,7 @@ fn bump(conn: &mut DbConnection, cell: &Cell, delta: i64) -> Result<(), ApiError
 /// Appends a cell's change at its unit and each ancestor to its delta table (PostgreSQL). Written
 /// with the query builder, one statement per table, so that diesel prepares it once per connection
 /// (it never caches `sql_query`) and PostgreSQL does not plan it for every write.
-fn append(conn: &mut DbConnection, cell: &Cell, delta: i64) -> Result<(), ApiError> {
+fn append(writes: &mut Writes<'_>, cell: &Cell, delta: i64) -> Result<(), ApiError> {
     use crate::db::schema::{
         commendation_count_deltas as c, model_area_count_deltas as a, model_count_deltas as m, unit_tree, units,
     };
@@ -333,7 +340,7 @@ fn append(conn: &mut DbConnection, cell: &Cell, delta: i64) -> Result<(), ApiErr
     use Value::{Int, Text as T};
     let scopes = unit_tree::table
         .inner_join(units::table.on(units::id.eq(unit_tree::descendant_id)))
-        .filter(unit_tree::descendant_id.eq(&cell.unit_id));
+        .filter(unit_tree::descendant_id.eq(cell.unit_id.clone()));
     macro_rules! own {
         () => {
             case_when(unit_tree::depth.eq(0), 1.into_sql::<Integer>()).otherwise(0.into_sql::<Integer>())
@@ -348,15 +355,15 @@ fn append(conn: &mut DbConnection, cell: &Cell, delta: i64) -> Result<(), ApiErr
                     unit_tree::ancestor_id,
                     own!(),
                     units::level,
-                    $campaign.as_str().into_sql::<Text>(),
-                    $year.into_sql::<Integer>(),
-                    $status.as_str().into_sql::<Text>(),
-                    $kind.as_str().into_sql::<Text>(),
-                    $field.as_str().into_sql::<Text>(),
-                    $subject.as_str().into_sql::<Text>(),
-                    $registered.as_str().into_sql::<Text>(),
+                    $campaign.clone().into_sql::<Text>(),
+                    (*$year).into_sql::<Integer>(),
+                    $status.clone().into_sql::<Text>(),
+                    $kind.clone().into_sql::<Text>(),
+                    $field.clone().into_sql::<Text>(),
+                    $subject.clone().into_sql::<Text>(),
+                    $registered.clone().into_sql::<Text>(),
                     delta.into_sql::<BigInt>(),
-                    $($area.as_str().into_sql::<Text>(),)?
+                    $($area.clone().into_sql::<Text>(),)?
                 )))
                 .into_columns((
                     $t::scope_id,
@@ -372,49 +379,49 @@ fn append(conn: &mut DbConnection, cell: &Cell, delta: i64) -> Result<(), ApiErr
                     $t::n,
                     $($t::$area_col,)?
                 ))
-                .execute(conn)?
         };
     }
     match (cell.table, cell.values.as_slice()) {
         (Table::Models, [T(campaign), Int(year), T(status), T(kind), T(field), T(subject), T(registered)]) => {
-            model_cell!(m, campaign, year, status, kind, field, subject, registered);
+            writes.push(model_cell!(m, campaign, year, status, kind, field, subject, registered));
         }
         (
             Table::ModelAreas,
             [T(area), T(campaign), Int(year), T(status), T(kind), T(field), T(subject), T(registered)],
         ) => {
-            model_cell!(a, campaign, year, status, kind, field, subject, registered, area => special_area);
+            writes.push(model_cell!(a, campaign, year, status, kind, field, subject, registered, area => special_area));
         }
         (
             Table::Commendations,
             [T(campaign), Int(year), T(status), T(form), T(subject), T(authority), T(issuer_level)],
         ) => {
-            diesel::insert_into(c::table)
-                .values(scopes.select((
-                    unit_tree::ancestor_id,
-                    own!(),
-                    campaign.as_str().into_sql::<Text>(),
-                    year.into_sql::<Integer>(),
-                    status.as_str().into_sql::<Text>(),
-                    form.as_str().into_sql::<Text>(),
-                    subject.as_str().into_sql::<Text>(),
-                    authority.as_str().into_sql::<Text>(),
-                    issuer_level.as_str().into_sql::<Text>(),
-                    delta.into_sql::<BigInt>(),
-                )))
-                .into_columns((
-                    c::scope_id,
-                    c::own,
-                    c::campaign_id,
-                    c::year,
-                    c::status,
-                    c::form,
-                    c::subject,
-                    c::issuing_authority,
-                    c::issuer_level,
-                    c::n,
-                ))
-                .execute(conn)?;
+            writes.push(
+                diesel::insert_into(c::table)
+                    .values(scopes.select((
+                        unit_tree::ancestor_id,
+                        own!(),
+                        campaign.clone().into_sql::<Text>(),
+                        (*year).into_sql::<Integer>(),
+                        status.clone().into_sql::<Text>(),
+                        form.clone().into_sql::<Text>(),
+                        subject.clone().into_sql::<Text>(),
+                        authority.clone().into_sql::<Text>(),
+                        issuer_level.clone().into_sql::<Text>(),
+                        delta.into_sql::<BigInt>(),
+                    )))
+                    .into_columns((
+                        c::scope_id,
+                        c::own,
+                        c::campaign_id,
+                        c::year,
+                        c::status,
+                        c::form,
+                        c::subject,
+                        c::issuing_authority,
+                        c::issuer_level,
+                        c::n,
+                    )),
+            );
         }
         (table, values) => {
             return Err(ApiError::internal(format!("a count cell of {values:?} does not fit {}", table.name())));
@@ -463,10 +470,10 @@ type Boxed<'a> = diesel::query_builder::BoxedSqlQuery<
     diesel::query_builder::SqlQuery,
 >;
 
-fn bind_values<'a>(mut q: Boxed<'a>, values: &'a [Value]) -> Boxed<'a> {
+fn bind_values<'a>(mut q: Boxed<'a>, values: &[Value]) -> Boxed<'a> {
     for v in values {
         q = match v {
-            Value::Text(s) => q.bind::<Text, _>(s),
+            Value::Text(s) => q.bind::<Text, _>(s.clone()),
             Value::Int(n) => q.bind::<Integer, _>(*n),
         };
     }

@@ -12,7 +12,7 @@ use crate::http::pagination::{self, Cursor};
 use super::types::{AccountStatus, SecretInfo, ServiceAccount};
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone, PartialEq)]
-#[diesel(table_name = accounts, treat_none_as_null = true)]
+#[diesel(table_name = accounts, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct AccountRow {
     pub id: String,
     pub unit_id: String,
@@ -27,7 +27,7 @@ pub struct AccountRow {
 }
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone, PartialEq)]
-#[diesel(table_name = secrets)]
+#[diesel(table_name = secrets, treat_none_as_default_value = false)]
 pub struct SecretRow {
     pub id: String,
     pub account_id: String,

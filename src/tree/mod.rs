@@ -26,7 +26,7 @@ pub const ROOT_CODE: &str = "VN";
 pub const ROOT_ID: &str = "0190c000-0000-7000-8000-000000000001";
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone, PartialEq)]
-#[diesel(table_name = units, treat_none_as_null = true)]
+#[diesel(table_name = units, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct UnitRow {
     pub id: String,
     pub code: String,

@@ -7,7 +7,7 @@ use rand::RngCore;
 use crate::auth::{Actor, Role};
 use crate::changes::{self, Change};
 use crate::config::Config;
-use crate::db::DbConnection;
+use crate::db::{DbConnection, Writes};
 use crate::error::ApiError;
 use crate::http::etag::IfMatch;
 use crate::AppState;
@@ -151,9 +151,10 @@ pub fn update(
 }
 
 /// Queues `event` about a record of `unit_id` for the subscribers that asked for it, in the
-/// caller's transaction.
+/// caller's transaction, after the change's own `writes` (sent with the question who subscribes).
 pub fn queue(
     conn: &mut DbConnection,
+    writes: Writes<'_>,
     event: EventType,
     resource_type: &str,
     resource_id: &str,
@@ -165,7 +166,7 @@ pub fn queue(
         "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         "data": {"resource_type": resource_type, "id": resource_id, "object": object},
     });
-    store::enqueue(conn, event, resource_type, resource_id, unit_id, &payload.to_string())
+    store::enqueue(conn, writes, event, resource_type, resource_id, unit_id, &payload.to_string())
 }
 
 /// Sends an event again: a new pending delivery of it, due now.

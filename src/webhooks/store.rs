@@ -5,14 +5,14 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamp};
 
 use crate::db::schema::{unit_tree, webhook_deliveries as deliveries, webhook_events as events, webhooks};
-use crate::db::{self, DbConnection};
+use crate::db::{self, DbConnection, Writes};
 use crate::error::ApiError;
 use crate::http::pagination::{self, Cursor};
 
 use super::types::*;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset, Debug, Clone, PartialEq)]
-#[diesel(table_name = webhooks, treat_none_as_null = true)]
+#[diesel(table_name = webhooks, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct WebhookRow {
     pub id: String,
     pub unit_id: String,
@@ -59,7 +59,7 @@ pub struct EventRow {
 }
 
 #[derive(Queryable, Selectable, Insertable, Debug, Clone)]
-#[diesel(table_name = deliveries)]
+#[diesel(table_name = deliveries, treat_none_as_default_value = false)]
 pub struct DeliveryRow {
     pub id: String,
     pub webhook_id: String,
@@ -138,18 +138,21 @@ pub fn list(
 /// above `unit_id` that asks for it. In the caller's transaction.
 pub fn enqueue(
     conn: &mut DbConnection,
+    writes: Writes<'_>,
     event_type: EventType,
     resource_type: &str,
     resource_id: &str,
     unit_id: &str,
     payload: &str,
 ) -> Result<(), ApiError> {
-    let subscribers: Vec<(String, String)> = webhooks::table
-        .inner_join(unit_tree::table.on(unit_tree::ancestor_id.eq(webhooks::unit_id)))
-        .filter(unit_tree::descendant_id.eq(unit_id))
-        .filter(webhooks::status.eq(WebhookStatus::Active.as_str()))
-        .select((webhooks::id, webhooks::events))
-        .load(conn)?;
+    let subscribers: Vec<(String, String)> = writes.then_load(
+        conn,
+        webhooks::table
+            .inner_join(unit_tree::table.on(unit_tree::ancestor_id.eq(webhooks::unit_id)))
+            .filter(unit_tree::descendant_id.eq(unit_id))
+            .filter(webhooks::status.eq(WebhookStatus::Active.as_str()))
+            .select((webhooks::id, webhooks::events)),
+    )?;
     let wanted: Vec<String> = subscribers
         .into_iter()
         .filter(|(_, events)| serde_json::from_str::<Vec<EventType>>(events).is_ok_and(|e| e.contains(&event_type)))
