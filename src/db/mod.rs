@@ -361,6 +361,7 @@ type Multi = <DbConnection as Connection>::Backend;
 /// statements). Foreign keys are checked at the end of the statement, so a part may insert rows
 /// that point at a row an earlier part inserts.
 #[derive(Default)]
+#[must_use = "writes are sent by `run` or `then_load`"]
 pub struct Writes<'a> {
     parts: Vec<Box<dyn diesel::query_builder::QueryFragment<Multi> + 'a>>,
 }
