@@ -320,6 +320,15 @@ async fn run() {
         // A database that has been running is vacuumed; without this, autovacuum works through
         // the million fresh rows during the scenarios and their tails measure it.
         conn.batch_execute(if backend == Backend::Postgres { "VACUUM (ANALYZE)" } else { "ANALYZE" }).unwrap();
+        // And its writes are on disk. Otherwise the checkpoints the seed's WAL set off write back
+        // gigabytes during the first scenarios: the 304 read once had a request of 1,140 ms and
+        // Hà Nội's list a quarter less than alone, with a checkpoint spread over 156 s under them.
+        // CHECKPOINT needs pg_checkpoint (`GRANT pg_checkpoint TO dvk`) or a superuser.
+        if backend == Backend::Postgres {
+            if let Err(e) = conn.batch_execute("CHECKPOINT") {
+                println!("  no CHECKPOINT after the seed ({e}): the first scenarios may share the disk with it");
+            }
+        }
         let count = |table: &str| -> i64 {
             #[derive(diesel::QueryableByName)]
             struct N {
@@ -579,7 +588,9 @@ fn print_targets(rows: &[Row], backend: &str) {
     );
     let camera = row("search: Hà Nội");
     let camera_share = camera.stats.rate / camera.bare.unwrap_or(f64::MAX).max(1.0);
-    println!("     Hà Nội q=camera ≥ 0.9 × the database alone: {camera_share:.2} — {}", mark(camera_share >= 0.9));
+    // The issue sets this one for PostgreSQL only: SQLite's search is set by the national figure.
+    let verdict = if backend == "PostgreSQL" { mark(camera_share >= 0.9) } else { "PostgreSQL's target" };
+    println!("     Hà Nội q=camera ≥ 0.9 × the database alone (PostgreSQL): {camera_share:.2} — {verdict}");
     println!("  6. growth: run with DVK_BENCH_MODELS=200000, 1000000 and 5000000 and compare the tables");
     let peak = rows.iter().map(|r| r.rss).max().unwrap_or(0);
     println!("  7. peak RSS < 150 MiB: {peak} MiB — {}", mark(peak < 150));
