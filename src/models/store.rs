@@ -206,7 +206,7 @@ pub fn to_api(conn: &mut DbConnection, row: &ModelRow) -> Result<Model, ApiError
     row.to_api(replicas, attachments)
 }
 
-/// Writes a model's tags, replacing the ones it had unless it is `new` (it has none yet).
+/// Adds a model's tags to its writes (an update has deleted the ones it had).
 fn write_special_areas<'a>(writes: &mut Writes<'a>, row: &'a ModelRow) -> Result<(), ApiError> {
     for area in row.special_areas()? {
         writes.push(
@@ -239,14 +239,15 @@ pub fn update(conn: &mut DbConnection, row: &ModelRow, before: &ModelRow) -> Res
         return Ok(false);
     }
     // What the parts below delete goes first: a part of the statement would not see it gone.
-    if row.special_areas != before.special_areas {
+    let retagged = row.special_areas != before.special_areas;
+    if retagged {
         diesel::delete(model_special_areas::table.filter(model_special_areas::model_id.eq(&row.id))).execute(conn)?;
     }
     if before.unit_id != row.unit_id {
         diesel::delete(model_scopes::table.filter(model_scopes::model_id.eq(&row.id))).execute(conn)?;
     }
     let mut writes = Writes::default();
-    if row.special_areas != before.special_areas {
+    if retagged {
         write_special_areas(&mut writes, row)?;
     }
     reindex_in_scopes(&mut writes, before, row);

@@ -285,8 +285,8 @@ pub fn commendation_written(
     apply(conn.backend(), writes, net(old, new))
 }
 
-/// Adds `delta` to the count of `cell` at its unit and each of the unit's ancestors. PostgreSQL
-/// appends the change to the delta table (no row lock: see the module's note). SQLite updates the
+/// Adds to `writes` the change of `delta` to the count of `cell` at its unit and each of the
+/// unit's ancestors. PostgreSQL appends the change to the delta table (no row lock: see the module's note). SQLite updates the
 /// counts, and removes a count that reaches zero, so the tables hold exactly what a recount would.
 fn bump(backend: db::Backend, writes: &mut Writes<'_>, cell: &Cell, delta: i64) -> Result<(), ApiError> {
     if backend == db::Backend::Postgres {
@@ -330,8 +330,8 @@ fn bump(backend: db::Backend, writes: &mut Writes<'_>, cell: &Cell, delta: i64) 
 }
 
 /// Appends a cell's change at its unit and each ancestor to its delta table (PostgreSQL). Written
-/// with the query builder, one statement per table, so that diesel prepares it once per connection
-/// (it never caches `sql_query`) and PostgreSQL does not plan it for every write.
+/// with the query builder, so that the write's statement holding it is prepared once per
+/// connection (diesel never caches `sql_query`) and PostgreSQL does not plan it for every write.
 fn append(writes: &mut Writes<'_>, cell: &Cell, delta: i64) -> Result<(), ApiError> {
     use crate::db::schema::{
         commendation_count_deltas as c, model_area_count_deltas as a, model_count_deltas as m, unit_tree, units,
