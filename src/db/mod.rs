@@ -347,6 +347,71 @@ impl<ST, GB> diesel::expression::ValidGrouping<GB> for FixedSql<ST> {
     type IsAggregate = diesel::expression::is_aggregate::Never;
 }
 
+/// A value bound into a `Prepared` statement.
+#[derive(Debug, Clone)]
+pub enum Param {
+    Text(String),
+    Int(i32),
+}
+
+/// A statement whose text takes few shapes, with its values bound: diesel prepares it once per
+/// connection and shape, where a `sql_query` is parsed and planned on every run (planning was a
+/// third of the national report's statement). Each `?` in the text takes the next value. Every
+/// shape stays prepared on every connection for its life, so the text must not vary with what a
+/// caller sends: a list a caller chooses goes in as one value (see `reports::store`), not as a `?`
+/// each.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    sql: String,
+    params: Vec<Param>,
+}
+
+impl Prepared {
+    pub fn new(sql: String, params: Vec<Param>) -> Prepared {
+        Prepared { sql, params }
+    }
+}
+
+impl<DB> diesel::query_builder::QueryFragment<DB> for Prepared
+where
+    DB: diesel::backend::Backend
+        + diesel::sql_types::HasSqlType<diesel::sql_types::Text>
+        + diesel::sql_types::HasSqlType<diesel::sql_types::Integer>,
+    String: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+    i32: diesel::serialize::ToSql<diesel::sql_types::Integer, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        let mut pieces = self.sql.split('?');
+        out.push_sql(pieces.next().unwrap_or_default());
+        let mut params = self.params.iter();
+        for piece in pieces {
+            match params.next() {
+                Some(Param::Text(s)) => out.push_bind_param::<diesel::sql_types::Text, _>(s)?,
+                Some(Param::Int(n)) => out.push_bind_param::<diesel::sql_types::Integer, _>(n)?,
+                None => return Err(diesel::result::Error::QueryBuilderError("a ? without a value".into())),
+            }
+            out.push_sql(piece);
+        }
+        match params.next() {
+            Some(_) => Err(diesel::result::Error::QueryBuilderError("a value without a ?".into())),
+            None => Ok(()),
+        }
+    }
+}
+
+impl diesel::query_builder::QueryId for Prepared {
+    type QueryId = ();
+    // Cached by its SQL text, which is what a shape is.
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::Query for Prepared {
+    // Rows are read by name (`QueryableByName`), as a `sql_query`'s are.
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl<Conn> diesel::RunQueryDsl<Conn> for Prepared {}
+
 /// The statement type every backend renders (the multi-connection's own backend).
 type Multi = <DbConnection as Connection>::Backend;
 

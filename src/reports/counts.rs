@@ -57,7 +57,7 @@ impl Table {
     }
 
     /// The attribute columns, in the order a cell holds their values.
-    fn attributes(self) -> &'static [&'static str] {
+    pub(super) fn attributes(self) -> &'static [&'static str] {
         const MODEL: &[&str] = &["campaign_id", "year", "status", "kind", "field", "subject", "registered_level"];
         const AREA: &[&str] =
             &["special_area", "campaign_id", "year", "status", "kind", "field", "subject", "registered_level"];
@@ -71,7 +71,7 @@ impl Table {
     }
 
     /// Model counts also hold the level of the model's unit, read from the unit as counted.
-    fn has_unit_level(self) -> bool {
+    pub(super) fn has_unit_level(self) -> bool {
         self != Table::Commendations
     }
 

@@ -171,7 +171,7 @@ pub fn model_column(dimension: super::types::ModelDimension) -> Option<&'static 
         D::RegisteredLevel => "registered_level",
         D::Status => "status",
         D::SpecialArea => "special_area",
-        D::Year => "CAST(year AS TEXT)",
+        D::Year => "year",
         D::Unit => return None,
     })
 }
@@ -186,65 +186,112 @@ pub fn model_counts(
     f: &ModelFilter,
 ) -> Result<Counts, ApiError> {
     let table = if areas { counts::Table::ModelAreas } else { counts::Table::Models };
-    let (mut sql, mut binds) = (String::new(), Vec::new());
-    and(&mut sql, "campaign_id = ?", f.campaign_id.clone().map(Bind::Text), &mut binds);
-    and(&mut sql, "year >= ?", f.year_from.map(Bind::Int), &mut binds);
-    and(&mut sql, "year <= ?", f.year_to.map(Bind::Int), &mut binds);
-    and_in(&mut sql, "status", &f.status, &mut binds);
-    and_in(&mut sql, "kind", &f.kind, &mut binds);
-    and_in(&mut sql, "field", &f.field, &mut binds);
-    and_in(&mut sql, "subject", &f.subject, &mut binds);
-    and_in(&mut sql, "registered_level", &f.registered_level, &mut binds);
-    and_in(&mut sql, "unit_level", &f.level, &mut binds);
-    and(&mut sql, "special_area = ?", f.special_area.map(|a| Bind::Text(a.into())), &mut binds);
-    kept_counts(conn, table, scopes, groups, (&sql, &binds))
+    let mut only = vec![
+        ("campaign_id", f.campaign_id.iter().map(String::as_str).collect()),
+        ("status", f.status.clone()),
+        ("kind", f.kind.clone()),
+        ("field", f.field.clone()),
+        ("subject", f.subject.clone()),
+        ("registered_level", f.registered_level.clone()),
+        ("unit_level", f.level.clone()),
+    ];
+    if areas {
+        only.push(("special_area", f.special_area.into_iter().collect()));
+    }
+    kept_counts(conn, table, scopes, groups, (f.year_from, f.year_to), &only)
 }
 
-/// Adds up a count table's rows over `scopes` that meet `filter` (`AND …` clauses and their
-/// binds), grouped by up to two columns (`None`: the unit, from the scope).
+/// `column` is one of the values of the JSON list bound at the `?`. A list a caller chooses is
+/// one bound value, so the statement's text is the same however long the list is.
+fn one_of(backend: db::Backend, column: &str) -> String {
+    match backend {
+        // An `ANY` of an array, not an `IN (SELECT …)`: the scope's index takes it as its range.
+        db::Backend::Postgres => {
+            format!("{column} = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST(? AS jsonb))))")
+        }
+        db::Backend::Sqlite => format!("{column} IN (SELECT value FROM json_each(?))"),
+    }
+}
+
+fn json_list<T: AsRef<str>>(values: &[T]) -> db::Param {
+    db::Param::Text(serde_json::Value::from(values.iter().map(|v| v.as_ref()).collect::<Vec<_>>()).to_string())
+}
+
+/// Adds up a count table's rows over `scopes` with a year in `years` (inclusive, open when
+/// `None`) and, for each `(column, values)` of `only`, a value among `values` (any when empty),
+/// grouped by up to two columns (`None`: the unit, from the scope).
+///
+/// One statement per table and set of filter columns, whatever a caller asks: the scopes, the
+/// grouping columns and the filters' values are all bound. Each connection prepares it once, so
+/// a report is not planned anew on every request, and callers cannot fill the connections'
+/// statement caches with shapes.
 fn kept_counts(
     conn: &mut DbConnection,
     table: counts::Table,
     scopes: &[Scope],
     groups: &[Option<&'static str>],
-    (filter, filter_binds): (&str, &[Bind]),
+    years: (Option<i32>, Option<i32>),
+    only: &[(&'static str, Vec<&str>)],
 ) -> Result<Counts, ApiError> {
-    let g = |i: usize| groups.get(i).copied().flatten().unwrap_or("''");
+    let backend = conn.backend();
+    // A grouping column is chosen by a bound name among the table's own columns.
+    let mut columns: Vec<&str> = table.attributes().to_vec();
+    if table.has_unit_level() {
+        columns.push("unit_level");
+    }
+    let chosen = columns
+        .iter()
+        .map(|c| match *c {
+            "year" => "WHEN 'year' THEN CAST(year AS TEXT)".to_string(),
+            c => format!("WHEN '{c}' THEN {c}"),
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut sql = format!(
+        "SELECT scope_id, own, CASE ? {chosen} ELSE '' END AS g1, CASE ? {chosen} ELSE '' END AS g2, \
+         CAST(SUM(n) AS BIGINT) AS n FROM {} WHERE {} AND year >= ? AND year <= ?",
+        table.readable(backend),
+        one_of(backend, "scope_id"),
+    );
+    for (column, _) in only {
+        sql.push_str(&format!(" AND (? = '[]' OR {})", one_of(backend, column)));
+    }
+    sql.push_str(" GROUP BY scope_id, own, 3, 4 HAVING SUM(n) <> 0");
+    let group = |i: usize| db::Param::Text(groups.get(i).copied().flatten().unwrap_or("").to_string());
+    let ids: Vec<&str> = scopes.iter().map(|s| s.scope_id.as_str()).collect();
+    let mut params = vec![
+        group(0),
+        group(1),
+        json_list(&ids),
+        db::Param::Int(years.0.unwrap_or(i32::MIN)),
+        db::Param::Int(years.1.unwrap_or(i32::MAX)),
+    ];
+    for (_, values) in only {
+        params.extend([json_list(values), json_list(values)]);
+    }
+    let rows: Vec<Grouped> = crate::with_backend!(conn, |c| db::Prepared::new(sql, params).load::<Grouped>(c))?;
     let by_scope: HashMap<&str, &Scope> = scopes.iter().map(|s| (s.scope_id.as_str(), s)).collect();
     let mut counts = Counts::new();
-    for chunk in scopes.chunks(500) {
-        let mut binds = Vec::new();
-        let ids: Vec<&str> = chunk.iter().map(|s| s.scope_id.as_str()).collect();
-        let sql = format!(
-            "SELECT scope_id, own, {} AS g1, {} AS g2, CAST(SUM(n) AS BIGINT) AS n FROM {} \
-             WHERE scope_id IN ({}){filter} GROUP BY scope_id, own, 3, 4 HAVING SUM(n) <> 0",
-            g(0),
-            g(1),
-            table.readable(conn.backend()),
-            list_of(&ids, &mut binds)
-        );
-        binds.extend_from_slice(filter_binds);
-        for row in load::<Grouped>(conn, &sql, &binds)? {
-            let Some(scope) = by_scope.get(row.scope_id.as_str()) else { continue };
-            if scope.own_only && row.own == 0 {
-                continue;
-            }
-            let key: Vec<String> = groups
-                .iter()
-                .enumerate()
-                .map(|(i, col)| match col {
-                    None => scope.bucket.clone(),
-                    Some(_) => {
-                        if i == 0 {
-                            row.g1.clone()
-                        } else {
-                            row.g2.clone()
-                        }
-                    }
-                })
-                .collect();
-            *counts.entry(key).or_insert(0) += row.n;
+    for row in rows {
+        let Some(scope) = by_scope.get(row.scope_id.as_str()) else { continue };
+        if scope.own_only && row.own == 0 {
+            continue;
         }
+        let key: Vec<String> = groups
+            .iter()
+            .enumerate()
+            .map(|(i, col)| match col {
+                None => scope.bucket.clone(),
+                Some(_) => {
+                    if i == 0 {
+                        row.g1.clone()
+                    } else {
+                        row.g2.clone()
+                    }
+                }
+            })
+            .collect();
+        *counts.entry(key).or_insert(0) += row.n;
     }
     Ok(counts)
 }
@@ -296,20 +343,19 @@ pub fn commendation_counts(
             D::IssuerLevel => Some("issuer_level"),
             D::Form => Some("form"),
             D::Subject => Some("subject"),
-            D::Year => Some("CAST(year AS TEXT)"),
+            D::Year => Some("year"),
             D::Status => Some("status"),
             D::Unit | D::Issuer => None,
         })
         .collect();
     let scopes = scopes(conn, root, groups.contains(&D::Unit), with_predecessors)?;
-    let (mut sql, mut binds) = (String::new(), Vec::new());
-    and_in(&mut sql, "status", f.statuses(), &mut binds);
-    and(&mut sql, "campaign_id = ?", f.campaign_id.clone().map(Bind::Text), &mut binds);
-    and(&mut sql, "year >= ?", f.year_from.map(Bind::Int), &mut binds);
-    and(&mut sql, "year <= ?", f.year_to.map(Bind::Int), &mut binds);
-    and_in(&mut sql, "form", &f.form, &mut binds);
-    and_in(&mut sql, "issuer_level", &f.issuer_level, &mut binds);
-    kept_counts(conn, counts::Table::Commendations, &scopes, &columns, (&sql, &binds))
+    let only = [
+        ("status", f.statuses().to_vec()),
+        ("campaign_id", f.campaign_id.iter().map(String::as_str).collect()),
+        ("form", f.form.clone()),
+        ("issuer_level", f.issuer_level.clone()),
+    ];
+    kept_counts(conn, counts::Table::Commendations, &scopes, &columns, (f.year_from, f.year_to), &only)
 }
 
 /// The same, grouped from the commendations in the database. The unit a commendation goes under

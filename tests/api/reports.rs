@@ -555,6 +555,51 @@ pub fn read_xlsx(bytes: &[u8]) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// Reports from the kept counts are prepared once per connection, whatever a caller groups and
+/// filters by: the statement's text takes nothing from the request, so no caller can fill the
+/// connections' statement caches with shapes, and no report is planned anew. PostgreSQL lists a
+/// connection's prepared statements; the one connection here served every report.
+#[actix_web::test]
+async fn a_report_is_prepared_once_whatever_it_asks() {
+    let app = TestApp::spawn_with(|c| c.db_pool_size = 1).await;
+    let fx = Fixture::load(&app).await;
+    let p1 = fx.token(&app, "P1", &["viewer"]);
+    for q in [
+        "group_by=field,level",
+        "group_by=unit&status=registered",
+        "group_by=year,special_area&status=registered,recognized&field=economy,culture_society&year_from=2024",
+        "group_by=subject&kind=comprehensive&registered_level=district,commune,province&level=commune",
+        "group_by=special_area&special_area=religious&year_to=2025",
+    ] {
+        app.get(&format!("/api/v1/reports/models?{q}"), &p1).await.expect(200);
+    }
+    for q in ["group_by=form,year", "group_by=unit,issuer_level&include_revoked=true&form=bang_khen"] {
+        app.get(&format!("/api/v1/reports/commendations?{q}"), &p1).await.expect(200);
+    }
+    let mut conn = app.state.pool.get().unwrap();
+    if let dvk::db::DbConnection::Postgresql(_) = &*conn {
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Shapes {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            models: i64,
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            areas: i64,
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            commendations: i64,
+        }
+        let shapes: Shapes = diesel::sql_query(
+            "SELECT count(*) FILTER (WHERE statement LIKE '%FROM model_counts %') AS models, \
+                    count(*) FILTER (WHERE statement LIKE '%FROM model_area_counts %') AS areas, \
+                    count(*) FILTER (WHERE statement LIKE '%FROM commendation_counts %') AS commendations \
+             FROM pg_prepared_statements",
+        )
+        .get_result(&mut *conn)
+        .unwrap();
+        assert_eq!((shapes.models, shapes.areas, shapes.commendations), (1, 1, 1));
+    }
+}
+
 #[actix_web::test]
 async fn bad_report_requests_are_refused_and_scope_holds() {
     let app = TestApp::spawn().await;
