@@ -442,23 +442,43 @@ pub fn fold(conn: &mut DbConnection) -> Result<usize, ApiError> {
         if !db::try_lock(conn, "reports.counts.fold")? {
             return Ok(0);
         }
+        #[derive(QueryableByName)]
+        struct Folded {
+            #[diesel(sql_type = BigInt)]
+            changed: i64,
+            /// The keys of the counts the fold left at zero, as JSON rows of the table.
+            #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+            zeros: Option<String>,
+        }
         let mut changed = 0;
         for table in Table::ALL {
             let (name, key, cols) = (table.name(), table.key(), table.columns());
             // Rows the fold's snapshot does not see (appended meanwhile) stay for the next one.
-            let moved = diesel::sql_query(format!(
+            let folded: Folded = diesel::sql_query(format!(
                 "WITH moved AS (DELETE FROM {} RETURNING {cols}), \
-                 summed AS (SELECT {key}, CAST(SUM(n) AS BIGINT) AS n FROM moved GROUP BY {key}) \
-                 INSERT INTO {name} ({cols}) SELECT {cols} FROM summed WHERE n <> 0 ORDER BY {key} \
-                 ON CONFLICT ({key}) DO UPDATE SET n = {name}.n + excluded.n",
+                 summed AS (SELECT {key}, CAST(SUM(n) AS BIGINT) AS n FROM moved GROUP BY {key}), \
+                 changed AS (INSERT INTO {name} ({cols}) SELECT {cols} FROM summed WHERE n <> 0 ORDER BY {key} \
+                 ON CONFLICT ({key}) DO UPDATE SET n = {name}.n + excluded.n RETURNING {cols}) \
+                 SELECT (SELECT COUNT(*) FROM changed) AS changed, \
+                 (SELECT CAST(json_agg(changed) AS TEXT) FROM changed WHERE n = 0) AS zeros",
                 table.deltas()
             ))
-            .execute(conn)?;
-            // Only a fold that changed counts can have left one at zero.
-            if moved > 0 {
-                diesel::sql_query(format!("DELETE FROM {name} WHERE n = 0")).execute(conn)?;
+            .get_result(conn)?;
+            // A count at zero is removed by its key (a statement cannot remove the rows it
+            // updates). Not by an index on `n`: a column an index reads makes every update of it
+            // a new row version elsewhere with new index entries, where an update of a column no
+            // index reads stays in its page (migration 000024).
+            if let Some(zeros) = folded.zeros {
+                let same_key =
+                    table.key().split(", ").map(|c| format!("t.{c} = z.{c}")).collect::<Vec<_>>().join(" AND ");
+                diesel::sql_query(format!(
+                    "DELETE FROM {name} t USING json_populate_recordset(NULL::{name}, CAST($1 AS json)) z \
+                     WHERE {same_key} AND t.n = 0"
+                ))
+                .bind::<Text, _>(zeros)
+                .execute(conn)?;
             }
-            changed += moved;
+            changed += folded.changed as usize;
         }
         Ok(changed)
     })
@@ -506,7 +526,9 @@ pub fn recount(conn: &mut DbConnection) -> Result<(), ApiError> {
         let name = table.name();
         diesel::sql_query(format!("DELETE FROM {}", table.deltas())).execute(conn)?;
         diesel::sql_query(format!("DELETE FROM {name}")).execute(conn)?;
-        diesel::sql_query(format!("INSERT INTO {name} ({}) {}", table.columns(), table.full_count())).execute(conn)?;
+        // A scope's rows together, as a report reads them (migration 000024).
+        diesel::sql_query(format!("INSERT INTO {name} ({}) {} ORDER BY 1, 2", table.columns(), table.full_count()))
+            .execute(conn)?;
     }
     Ok(())
 }

@@ -135,8 +135,13 @@ fn both_trees_hold_the_same_migrations_but_the_search_indexes() {
     };
     let (sqlite, postgres) = (names("sqlite"), names("postgres"));
     // Each backend has its own trigram index of search: pg_trgm, and FTS5's trigram tokenizer.
-    // PostgreSQL's delta tables are not truncated by VACUUM (SQLite's stay empty and are not vacuumed).
-    let postgres_only = ["2026-11-24-000004_search", "2026-12-01-000023_count_deltas_no_truncate"];
+    // PostgreSQL's delta tables are not truncated by VACUUM (SQLite's stay empty and are not vacuumed),
+    // and its count tables leave room in each page for a fold's updates (SQLite has no folds).
+    let postgres_only = [
+        "2026-11-24-000004_search",
+        "2026-12-01-000023_count_deltas_no_truncate",
+        "2026-12-01-000024_count_rows_in_place",
+    ];
     let postgres: Vec<String> = postgres.into_iter().filter(|n| !postgres_only.contains(&n.as_str())).collect();
     let sqlite: Vec<String> = sqlite.into_iter().filter(|n| n != "2026-11-30-000017_model_search_index").collect();
     assert_eq!(sqlite, postgres);
