@@ -237,39 +237,49 @@ pub fn reset_peak_rss() {
 pub const YARDSTICK_SQL: &str = "SELECT * FROM models ORDER BY created_at, id LIMIT 51";
 
 /// The yardstick: a bare actix + diesel endpoint that runs the national list's SQL with no
-/// auth and no conventions (its own pool of 8, a 12-field JSON), loaded by wrk like the real one.
+/// auth and no conventions (its own pool, as large as the service's, a 12-field JSON), loaded by
+/// wrk like the real one.
 pub async fn yardstick(bench: &Bench, clients: usize, seconds: f64) -> Stats {
+    yardstick_of(bench, clients, seconds, |conn| {
+        use diesel::prelude::*;
+        use dvk::db::schema::models;
+        models::table
+            .order((models::created_at, models::id))
+            .limit(51)
+            .select(dvk::models::ModelRow::as_select())
+            .load(conn)
+            .unwrap()
+    })
+    .await
+}
+
+/// A yardstick of another page of models: `page` read and sent as the national list's is.
+pub async fn yardstick_of<F>(bench: &Bench, clients: usize, seconds: f64, page: F) -> Stats
+where
+    F: Fn(&mut dvk::db::DbConnection) -> Vec<dvk::models::ModelRow> + Clone + Send + Sync + 'static,
+{
     use actix_web::{web, App, HttpResponse, HttpServer};
     use serde_json::Value;
-    let pool = dvk::db::build_pool(&bench.url, 8).unwrap();
+    let pool = dvk::db::build_pool(&bench.url, dvk::config::default_pool_size()).unwrap();
     let server = HttpServer::new(move || {
+        let page = page.clone();
         App::new().app_data(web::Data::new(pool.clone())).route(
             "/yardstick",
-            web::get().to(|pool: web::Data<dvk::db::Pool>| async move {
-                let rows = web::block(move || {
-                    use diesel::prelude::*;
-                    use dvk::db::schema::models;
-                    use dvk::models::ModelRow;
-                    let mut conn = pool.get().unwrap();
-                    models::table
-                        .order((models::created_at, models::id))
-                        .limit(51)
-                        .select(ModelRow::as_select())
-                        .load::<ModelRow>(&mut conn)
-                        .unwrap()
-                })
-                .await
-                .unwrap();
-                let items: Vec<Value> = rows
-                    .iter()
-                    .map(|r| {
-                        json!({"id": r.id, "campaign_id": r.campaign_id, "unit_id": r.unit_id, "title": r.title,
+            web::get().to(move |pool: web::Data<dvk::db::Pool>| {
+                let page = page.clone();
+                async move {
+                    let rows = web::block(move || page(&mut pool.get().unwrap())).await.unwrap();
+                    let items: Vec<Value> = rows
+                        .iter()
+                        .map(|r| {
+                            json!({"id": r.id, "campaign_id": r.campaign_id, "unit_id": r.unit_id, "title": r.title,
                                "subject": r.subject, "kind": r.kind, "field": r.field, "year": r.year,
                                "status": r.status, "created_at": r.created_at, "updated_at": r.updated_at,
                                "version": r.version})
-                    })
-                    .collect();
-                HttpResponse::Ok().json(json!({"items": items}))
+                        })
+                        .collect();
+                    HttpResponse::Ok().json(json!({"items": items}))
+                }
             }),
         )
     })
