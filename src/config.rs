@@ -8,7 +8,7 @@ pub struct Config {
     pub bind: String,
     /// `DVK_DATABASE_URL`, default `dvk.db` (SQLite); `postgres://…` selects PostgreSQL.
     pub database_url: String,
-    /// `DVK_DB_POOL_SIZE`, default twice this machine's cores (`default_pool_size`).
+    /// `DVK_DB_POOL_SIZE`, default by the database (`default_pool_size`).
     pub db_pool_size: u32,
     /// `DVK_DATABASE_READ_URL`, default none: a PostgreSQL standby that lists, reports and public
     /// reads go to (its own pool of `DVK_DB_POOL_SIZE`), but for a caller's own recent writes.
@@ -137,14 +137,21 @@ fn public_base_url(value: &str) -> Result<String, String> {
     Ok(url.as_str().trim_end_matches('/').to_string())
 }
 
-/// Connections in the pool unless `DVK_DB_POOL_SIZE` says otherwise: twice this machine's cores
-/// (2 at least, 32 at most). More connections than the cores can run, with PostgreSQL on the same
-/// cores, make statements wait on each other rather than serve more: on 2 cores, a pool of 8
-/// against one of 4 gave the national report the same rate with a p99 of 54 ms against 14 and a
-/// request of 420 ms against 27, and the 304 read one of 341 ms against 21 (README, Benchmarks).
-pub fn default_pool_size() -> u32 {
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as u32;
-    (2 * cores).clamp(2, 32)
+/// Connections in the pool for `database_url` unless `DVK_DB_POOL_SIZE` says otherwise.
+/// PostgreSQL: twice this machine's cores (2 at least, 32 at most). More connections than the
+/// cores can run, with PostgreSQL on the same cores, make statements wait on each other rather
+/// than serve more: on 2 cores, a pool of 8 against one of 4 gave the national report the same
+/// rate with a p99 of 54 ms against 14 and a request of 420 ms against 27, and the 304 read one
+/// of 341 ms against 21 (README, Benchmarks). SQLite: 8, its connections being no processes of
+/// their own.
+pub fn default_pool_size(database_url: &str) -> u32 {
+    match crate::db::Backend::of_url(database_url) {
+        crate::db::Backend::Postgres => {
+            let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1) as u32;
+            (2 * cores).clamp(2, 32)
+        }
+        crate::db::Backend::Sqlite => 8,
+    }
 }
 
 impl Config {
@@ -158,7 +165,7 @@ impl Config {
         Config {
             bind: "127.0.0.1:8080".into(),
             database_url: "dvk.db".into(),
-            db_pool_size: default_pool_size(),
+            db_pool_size: default_pool_size("dvk.db"),
             database_read_url: None,
             read_after_write_secs: 10,
             jwt_secret: None,
@@ -200,10 +207,11 @@ impl Config {
 
     pub fn from_env() -> Result<Config, String> {
         let d = Config::defaults();
+        let database_url = var("DVK_DATABASE_URL").unwrap_or(d.database_url.clone());
         let config = Config {
             bind: var("DVK_BIND").unwrap_or(d.bind),
-            database_url: var("DVK_DATABASE_URL").unwrap_or(d.database_url.clone()),
-            db_pool_size: parsed("DVK_DB_POOL_SIZE", d.db_pool_size)?,
+            db_pool_size: parsed("DVK_DB_POOL_SIZE", default_pool_size(&database_url))?,
+            database_url,
             database_read_url: var("DVK_DATABASE_READ_URL"),
             read_after_write_secs: parsed("DVK_READ_AFTER_WRITE_SECS", d.read_after_write_secs)?,
             jwt_secret: var("DVK_JWT_SECRET"),

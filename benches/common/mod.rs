@@ -56,6 +56,11 @@ impl Bench {
         config.data_keys = Some(dvk::keyring::Keyring::parse(&dvk::keyring::Keyring::generate_entry("bench")).unwrap());
         config.rate_limit_per_second = 0;
         config.workers = 2;
+        // The pool the service would take for this database, or DVK_BENCH_POOL's.
+        config.db_pool_size = match std::env::var("DVK_BENCH_POOL").ok().and_then(|p| p.parse().ok()) {
+            Some(size) => size,
+            None => dvk::config::default_pool_size(&url),
+        };
         adjust(&mut config);
         let app = dvk::Application::build(config).expect("the application builds");
         let base = format!("http://127.0.0.1:{}", app.port());
@@ -260,7 +265,7 @@ where
 {
     use actix_web::{web, App, HttpResponse, HttpServer};
     use serde_json::Value;
-    let pool = dvk::db::build_pool(&bench.url, dvk::config::default_pool_size()).unwrap();
+    let pool = dvk::db::build_pool(&bench.url, bench.state.config.db_pool_size).unwrap();
     let server = HttpServer::new(move || {
         let page = page.clone();
         App::new().app_data(web::Data::new(pool.clone())).route(

@@ -364,11 +364,17 @@ pub enum Param {
 pub struct Prepared {
     sql: String,
     params: Vec<Param>,
+    cached: bool,
 }
 
 impl Prepared {
     pub fn new(sql: String, params: Vec<Param>) -> Prepared {
-        Prepared { sql, params }
+        Prepared { sql, params, cached: true }
+    }
+
+    /// The same, never cached: for a text that takes as many shapes as callers like.
+    pub fn uncached(sql: String, params: Vec<Param>) -> Prepared {
+        Prepared { sql, params, cached: false }
     }
 }
 
@@ -381,6 +387,9 @@ where
     i32: diesel::serialize::ToSql<diesel::sql_types::Integer, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        if !self.cached {
+            out.unsafe_to_cache_prepared();
+        }
         let mut pieces = self.sql.split('?');
         out.push_sql(pieces.next().unwrap_or_default());
         let mut params = self.params.iter();

@@ -201,30 +201,47 @@ pub fn model_counts(
     kept_counts(conn, table, scopes, groups, (f.year_from, f.year_to), &only)
 }
 
-/// `column` is one of the values of the JSON list bound at the `?`. A list a caller chooses is
-/// one bound value, so the statement's text is the same however long the list is.
-fn one_of(backend: db::Backend, column: &str) -> String {
+/// `AND column` is one of `values` (any when there are none and `optional`), its values pushed
+/// to `params`. PostgreSQL: the list is one JSON value, so the text is the same however long it
+/// is, and an empty list is bound too. SQLite: a `?` each, as it plans with the values anyway.
+fn and_one_of(
+    backend: db::Backend,
+    column: &str,
+    values: &[&str],
+    optional: bool,
+    params: &mut Vec<db::Param>,
+) -> String {
     match backend {
-        // An `ANY` of an array, not an `IN (SELECT …)`: the scope's index takes it as its range.
         db::Backend::Postgres => {
-            format!("{column} = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST(? AS jsonb))))")
+            let list = db::Param::Text(serde_json::Value::from(values.to_vec()).to_string());
+            // Not optional, the column keeps its index: `ANY` of an array is an index range.
+            let one_of = format!("{column} = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST(? AS jsonb))))");
+            if optional {
+                params.extend([list.clone(), list]);
+                format!(" AND (? = '[]' OR {one_of})")
+            } else {
+                params.push(list);
+                format!(" AND {one_of}")
+            }
         }
-        db::Backend::Sqlite => format!("{column} IN (SELECT value FROM json_each(?))"),
+        db::Backend::Sqlite if values.is_empty() && optional => String::new(),
+        db::Backend::Sqlite => {
+            params.extend(values.iter().map(|v| db::Param::Text(v.to_string())));
+            format!(" AND {column} IN ({})", vec!["?"; values.len()].join(", "))
+        }
     }
-}
-
-fn json_list<T: AsRef<str>>(values: &[T]) -> db::Param {
-    db::Param::Text(serde_json::Value::from(values.iter().map(|v| v.as_ref()).collect::<Vec<_>>()).to_string())
 }
 
 /// Adds up a count table's rows over `scopes` with a year in `years` (inclusive, open when
 /// `None`) and, for each `(column, values)` of `only`, a value among `values` (any when empty),
 /// grouped by up to two columns (`None`: the unit, from the scope).
 ///
-/// One statement per table and set of filter columns, whatever a caller asks: the scopes, the
-/// grouping columns and the filters' values are all bound. Each connection prepares it once, so
-/// a report is not planned anew on every request, and callers cannot fill the connections'
-/// statement caches with shapes.
+/// On PostgreSQL one statement per table and set of filter columns, whatever a caller asks: the
+/// scopes, the grouping columns and the filters' values are all bound. Each connection prepares
+/// it once, so a report is not parsed anew on every request, and callers cannot fill the
+/// connections' statement caches with shapes. SQLite, which re-plans a statement for its bound
+/// values whatever is cached (STAT4) and does not fold the bound choices away as PostgreSQL's
+/// planner does, gets the plain statement, not cached.
 fn kept_counts(
     conn: &mut DbConnection,
     table: counts::Table,
@@ -234,64 +251,71 @@ fn kept_counts(
     only: &[(&'static str, Vec<&str>)],
 ) -> Result<Counts, ApiError> {
     let backend = conn.backend();
-    // A grouping column is chosen by a bound name among the table's own columns.
+    let expression = |column: &str| match column {
+        "year" => "CAST(year AS TEXT)".to_string(),
+        column => column.to_string(),
+    };
+    // On PostgreSQL a grouping column is chosen by a bound name among the table's own columns.
     let mut columns: Vec<&str> = table.attributes().to_vec();
     if table.has_unit_level() {
         columns.push("unit_level");
     }
-    let chosen = columns
-        .iter()
-        .map(|c| match *c {
-            "year" => "WHEN 'year' THEN CAST(year AS TEXT)".to_string(),
-            c => format!("WHEN '{c}' THEN {c}"),
-        })
-        .collect::<Vec<_>>()
-        .join(" ");
-    let mut sql = format!(
-        "SELECT scope_id, own, CASE ? {chosen} ELSE '' END AS g1, CASE ? {chosen} ELSE '' END AS g2, \
-         CAST(SUM(n) AS BIGINT) AS n FROM {} WHERE {} AND year >= ? AND year <= ?",
-        table.readable(backend),
-        one_of(backend, "scope_id"),
-    );
-    for (column, _) in only {
-        sql.push_str(&format!(" AND (? = '[]' OR {})", one_of(backend, column)));
-    }
-    sql.push_str(" GROUP BY scope_id, own, 3, 4 HAVING SUM(n) <> 0");
-    let group = |i: usize| db::Param::Text(groups.get(i).copied().flatten().unwrap_or("").to_string());
-    let ids: Vec<&str> = scopes.iter().map(|s| s.scope_id.as_str()).collect();
-    let mut params = vec![
-        group(0),
-        group(1),
-        json_list(&ids),
-        db::Param::Int(years.0.unwrap_or(i32::MIN)),
-        db::Param::Int(years.1.unwrap_or(i32::MAX)),
-    ];
-    for (_, values) in only {
-        params.extend([json_list(values), json_list(values)]);
-    }
-    let rows: Vec<Grouped> = crate::with_backend!(conn, |c| db::Prepared::new(sql, params).load::<Grouped>(c))?;
+    let chosen = columns.iter().map(|c| format!("WHEN '{c}' THEN {}", expression(c))).collect::<Vec<_>>().join(" ");
     let by_scope: HashMap<&str, &Scope> = scopes.iter().map(|s| (s.scope_id.as_str(), s)).collect();
     let mut counts = Counts::new();
-    for row in rows {
-        let Some(scope) = by_scope.get(row.scope_id.as_str()) else { continue };
-        if scope.own_only && row.own == 0 {
-            continue;
-        }
-        let key: Vec<String> = groups
-            .iter()
-            .enumerate()
-            .map(|(i, col)| match col {
-                None => scope.bucket.clone(),
-                Some(_) => {
-                    if i == 0 {
-                        row.g1.clone()
-                    } else {
-                        row.g2.clone()
-                    }
+    for chunk in scopes.chunks(500) {
+        let mut params = Vec::new();
+        let mut grouped = Vec::new();
+        for i in 0..2 {
+            let column = groups.get(i).copied().flatten();
+            grouped.push(match backend {
+                db::Backend::Postgres => {
+                    params.push(db::Param::Text(column.unwrap_or("").to_string()));
+                    format!("CASE ? {chosen} ELSE '' END")
                 }
-            })
-            .collect();
-        *counts.entry(key).or_insert(0) += row.n;
+                db::Backend::Sqlite => column.map(expression).unwrap_or_else(|| "''".into()),
+            });
+        }
+        let ids: Vec<&str> = chunk.iter().map(|s| s.scope_id.as_str()).collect();
+        let in_scopes = and_one_of(backend, "scope_id", &ids, false, &mut params);
+        params.extend([db::Param::Int(years.0.unwrap_or(i32::MIN)), db::Param::Int(years.1.unwrap_or(i32::MAX))]);
+        let mut sql = format!(
+            "SELECT scope_id, own, {} AS g1, {} AS g2, CAST(SUM(n) AS BIGINT) AS n FROM {} \
+             WHERE 1 = 1{in_scopes} AND year >= ? AND year <= ?",
+            grouped[0],
+            grouped[1],
+            table.readable(backend),
+        );
+        for (column, values) in only {
+            sql.push_str(&and_one_of(backend, column, values, true, &mut params));
+        }
+        sql.push_str(" GROUP BY scope_id, own, 3, 4 HAVING SUM(n) <> 0");
+        let statement = match backend {
+            db::Backend::Postgres => db::Prepared::new(sql, params),
+            db::Backend::Sqlite => db::Prepared::uncached(sql, params),
+        };
+        let rows: Vec<Grouped> = crate::with_backend!(conn, |c| statement.load::<Grouped>(c))?;
+        for row in rows {
+            let Some(scope) = by_scope.get(row.scope_id.as_str()) else { continue };
+            if scope.own_only && row.own == 0 {
+                continue;
+            }
+            let key: Vec<String> = groups
+                .iter()
+                .enumerate()
+                .map(|(i, col)| match col {
+                    None => scope.bucket.clone(),
+                    Some(_) => {
+                        if i == 0 {
+                            row.g1.clone()
+                        } else {
+                            row.g2.clone()
+                        }
+                    }
+                })
+                .collect();
+            *counts.entry(key).or_insert(0) += row.n;
+        }
     }
     Ok(counts)
 }
