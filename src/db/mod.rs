@@ -356,6 +356,8 @@ impl<ST, GB> diesel::expression::ValidGrouping<GB> for FixedSql<ST> {
 pub enum Param {
     Text(String),
     Int(i32),
+    Time(chrono::NaiveDateTime),
+    Date(chrono::NaiveDate),
 }
 
 /// A statement whose text takes few shapes, with its values bound: diesel prepares it once per
@@ -386,9 +388,13 @@ impl<DB> diesel::query_builder::QueryFragment<DB> for Prepared
 where
     DB: diesel::backend::Backend
         + diesel::sql_types::HasSqlType<diesel::sql_types::Text>
-        + diesel::sql_types::HasSqlType<diesel::sql_types::Integer>,
+        + diesel::sql_types::HasSqlType<diesel::sql_types::Integer>
+        + diesel::sql_types::HasSqlType<diesel::sql_types::Timestamp>
+        + diesel::sql_types::HasSqlType<diesel::sql_types::Date>,
     String: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
     i32: diesel::serialize::ToSql<diesel::sql_types::Integer, DB>,
+    chrono::NaiveDateTime: diesel::serialize::ToSql<diesel::sql_types::Timestamp, DB>,
+    chrono::NaiveDate: diesel::serialize::ToSql<diesel::sql_types::Date, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, DB>) -> QueryResult<()> {
         if !self.cached {
@@ -401,6 +407,8 @@ where
             match params.next() {
                 Some(Param::Text(s)) => out.push_bind_param::<diesel::sql_types::Text, _>(s)?,
                 Some(Param::Int(n)) => out.push_bind_param::<diesel::sql_types::Integer, _>(n)?,
+                Some(Param::Time(t)) => out.push_bind_param::<diesel::sql_types::Timestamp, _>(t)?,
+                Some(Param::Date(d)) => out.push_bind_param::<diesel::sql_types::Date, _>(d)?,
                 None => return Err(diesel::result::Error::QueryBuilderError("a ? without a value".into())),
             }
             out.push_sql(piece);

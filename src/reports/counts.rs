@@ -57,7 +57,7 @@ impl Table {
     }
 
     /// The attribute columns, in the order a cell holds their values.
-    pub(super) fn attributes(self) -> &'static [&'static str] {
+    fn attributes(self) -> &'static [&'static str] {
         const MODEL: &[&str] = &["campaign_id", "year", "status", "kind", "field", "subject", "registered_level"];
         const AREA: &[&str] =
             &["special_area", "campaign_id", "year", "status", "kind", "field", "subject", "registered_level"];
@@ -71,7 +71,7 @@ impl Table {
     }
 
     /// Model counts also hold the level of the model's unit, read from the unit as counted.
-    pub(super) fn has_unit_level(self) -> bool {
+    fn has_unit_level(self) -> bool {
         self != Table::Commendations
     }
 
@@ -80,10 +80,19 @@ impl Table {
         format!("{}, n", self.key())
     }
 
+    /// The columns a cell is counted under: a report's choices of grouping.
+    pub(super) fn cell_columns(self) -> Vec<&'static str> {
+        let level: &[&str] = if self.has_unit_level() { &["unit_level"] } else { &[] };
+        [level, self.attributes()].concat()
+    }
+
     /// Every column but the count: the primary key.
+    fn key_columns(self) -> Vec<&'static str> {
+        [vec!["scope_id", "own"], self.cell_columns()].concat()
+    }
+
     fn key(self) -> String {
-        let level = if self.has_unit_level() { "unit_level, " } else { "" };
-        format!("scope_id, own, {level}{}", self.attributes().join(", "))
+        self.key_columns().join(", ")
     }
 
     /// The table's counts with the changes not yet folded in, one row per key, zeros left out:
@@ -470,7 +479,7 @@ pub fn fold(conn: &mut DbConnection) -> Result<usize, ApiError> {
             // index reads stays in its page (migration 000024).
             if let Some(zeros) = folded.zeros {
                 let same_key =
-                    table.key().split(", ").map(|c| format!("t.{c} = z.{c}")).collect::<Vec<_>>().join(" AND ");
+                    table.key_columns().iter().map(|c| format!("t.{c} = z.{c}")).collect::<Vec<_>>().join(" AND ");
                 diesel::sql_query(format!(
                     "DELETE FROM {name} t USING json_populate_recordset(NULL::{name}, CAST($1 AS json)) z \
                      WHERE {same_key} AND t.n = 0"

@@ -8,30 +8,21 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Text};
 
-use crate::db::{self, DbConnection};
+use crate::db::{self, DbConnection, Param};
 use crate::error::ApiError;
 use crate::units::types::Level;
 
 use super::counts;
 use super::rules::Counts;
 
-/// A bound parameter.
-#[derive(Debug, Clone)]
-pub enum Bind {
-    Text(String),
-    Int(i32),
-    Time(chrono::NaiveDateTime),
-    Date(chrono::NaiveDate),
-}
-
 /// `?, ?, ?` for `values`, and their binds.
-fn list_of<T: AsRef<str>>(values: &[T], binds: &mut Vec<Bind>) -> String {
-    binds.extend(values.iter().map(|v| Bind::Text(v.as_ref().to_string())));
+fn list_of<T: AsRef<str>>(values: &[T], binds: &mut Vec<Param>) -> String {
+    binds.extend(values.iter().map(|v| Param::Text(v.as_ref().to_string())));
     vec!["?"; values.len()].join(", ")
 }
 
 /// `AND condition` with its one bound value, when there is a value.
-fn and(sql: &mut String, condition: &str, value: Option<Bind>, binds: &mut Vec<Bind>) {
+fn and(sql: &mut String, condition: &str, value: Option<Param>, binds: &mut Vec<Param>) {
     if let Some(v) = value {
         sql.push_str(" AND ");
         sql.push_str(condition);
@@ -40,30 +31,20 @@ fn and(sql: &mut String, condition: &str, value: Option<Bind>, binds: &mut Vec<B
 }
 
 /// `AND column IN (…)` when `values` is not empty.
-fn and_in<T: AsRef<str>>(sql: &mut String, column: &str, values: &[T], binds: &mut Vec<Bind>) {
+fn and_in<T: AsRef<str>>(sql: &mut String, column: &str, values: &[T], binds: &mut Vec<Param>) {
     if !values.is_empty() {
         let list = list_of(values, binds);
         sql.push_str(&format!(" AND {column} IN ({list})"));
     }
 }
 
-fn load<R>(conn: &mut DbConnection, sql: &str, binds: &[Bind]) -> Result<Vec<R>, ApiError>
+fn load<R>(conn: &mut DbConnection, sql: &str, binds: &[Param]) -> Result<Vec<R>, ApiError>
 where
     R: QueryableByName<diesel::pg::Pg> + QueryableByName<diesel::sqlite::Sqlite> + 'static,
 {
-    let sql = db::placeholders(conn.backend(), sql);
-    Ok(crate::with_backend!(conn, |c| {
-        let mut q = diesel::sql_query(&sql).into_boxed();
-        for b in binds {
-            q = match b {
-                Bind::Text(s) => q.bind::<Text, _>(s.clone()),
-                Bind::Int(n) => q.bind::<Integer, _>(*n),
-                Bind::Time(t) => q.bind::<diesel::sql_types::Timestamp, _>(*t),
-                Bind::Date(d) => q.bind::<diesel::sql_types::Date, _>(*d),
-            };
-        }
-        q.load::<R>(c)
-    })?)
+    // Not cached: these texts take as many shapes as the lists a request names.
+    let statement = db::Prepared::uncached(sql.to_string(), binds.to_vec());
+    Ok(crate::with_backend!(conn, |c| statement.load::<R>(c))?)
 }
 
 #[derive(QueryableByName)]
@@ -105,7 +86,7 @@ pub fn scopes(
         #[diesel(sql_type = Text)]
         bucket: String,
     }
-    let root_bind = || vec![Bind::Text(root.to_string())];
+    let root_bind = || vec![Param::Text(root.to_string())];
     let whole = |scope_id: String, bucket: String| Scope { scope_id, bucket, own_only: false };
     match (by_unit, with_predecessors) {
         (false, false) => Ok(vec![whole(root.to_string(), root.to_string())]),
@@ -204,16 +185,10 @@ pub fn model_counts(
 /// `AND column` is one of `values` (any when there are none and `optional`), its values pushed
 /// to `params`. PostgreSQL: the list is one JSON value, so the text is the same however long it
 /// is, and an empty list is bound too. SQLite: a `?` each, as it plans with the values anyway.
-fn and_one_of(
-    backend: db::Backend,
-    column: &str,
-    values: &[&str],
-    optional: bool,
-    params: &mut Vec<db::Param>,
-) -> String {
+fn and_one_of(backend: db::Backend, column: &str, values: &[&str], optional: bool, params: &mut Vec<Param>) -> String {
     match backend {
         db::Backend::Postgres => {
-            let list = db::Param::Text(serde_json::Value::from(values.to_vec()).to_string());
+            let list = Param::Text(serde_json::Value::from(values.to_vec()).to_string());
             // Not optional, the column keeps its index: `ANY` of an array is an index range.
             let one_of = format!("{column} = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST(? AS jsonb))))");
             if optional {
@@ -226,7 +201,7 @@ fn and_one_of(
         }
         db::Backend::Sqlite if values.is_empty() && optional => String::new(),
         db::Backend::Sqlite => {
-            params.extend(values.iter().map(|v| db::Param::Text(v.to_string())));
+            params.extend(values.iter().map(|v| Param::Text(v.to_string())));
             format!(" AND {column} IN ({})", vec!["?"; values.len()].join(", "))
         }
     }
@@ -256,11 +231,15 @@ fn kept_counts(
         column => column.to_string(),
     };
     // On PostgreSQL a grouping column is chosen by a bound name among the table's own columns.
-    let mut columns: Vec<&str> = table.attributes().to_vec();
-    if table.has_unit_level() {
-        columns.push("unit_level");
-    }
-    let chosen = columns.iter().map(|c| format!("WHEN '{c}' THEN {}", expression(c))).collect::<Vec<_>>().join(" ");
+    let chosen = match backend {
+        db::Backend::Postgres => table
+            .cell_columns()
+            .iter()
+            .map(|c| format!("WHEN '{c}' THEN {}", expression(c)))
+            .collect::<Vec<_>>()
+            .join(" "),
+        db::Backend::Sqlite => String::new(),
+    };
     let by_scope: HashMap<&str, &Scope> = scopes.iter().map(|s| (s.scope_id.as_str(), s)).collect();
     let mut counts = Counts::new();
     for chunk in scopes.chunks(500) {
@@ -270,7 +249,7 @@ fn kept_counts(
             let column = groups.get(i).copied().flatten();
             grouped.push(match backend {
                 db::Backend::Postgres => {
-                    params.push(db::Param::Text(column.unwrap_or("").to_string()));
+                    params.push(Param::Text(column.unwrap_or("").to_string()));
                     format!("CASE ? {chosen} ELSE '' END")
                 }
                 db::Backend::Sqlite => column.map(expression).unwrap_or_else(|| "''".into()),
@@ -278,7 +257,7 @@ fn kept_counts(
         }
         let ids: Vec<&str> = chunk.iter().map(|s| s.scope_id.as_str()).collect();
         let in_scopes = and_one_of(backend, "scope_id", &ids, false, &mut params);
-        params.extend([db::Param::Int(years.0.unwrap_or(i32::MIN)), db::Param::Int(years.1.unwrap_or(i32::MAX))]);
+        params.extend([Param::Int(years.0.unwrap_or(i32::MIN)), Param::Int(years.1.unwrap_or(i32::MAX))]);
         let mut sql = format!(
             "SELECT scope_id, own, {} AS g1, {} AS g2, CAST(SUM(n) AS BIGINT) AS n FROM {} \
              WHERE 1 = 1{in_scopes} AND year >= ? AND year <= ?",
@@ -406,8 +385,8 @@ fn commendation_records(
             D::Year => "CAST(c.decision_year AS TEXT)".to_string(),
             D::Status => "c.status".to_string(),
             D::Unit => {
-                binds.push(Bind::Text(root.to_string()));
-                binds.push(Bind::Text(root.to_string()));
+                binds.push(Param::Text(root.to_string()));
+                binds.push(Param::Text(root.to_string()));
                 let child = if with_predecessors {
                     "SELECT k.id FROM unit_lineage x JOIN units k ON k.id = x.ancestor_id \
                      WHERE x.descendant_id = m.unit_id AND k.parent_id = ? AND k.status = 'active' \
@@ -437,13 +416,13 @@ fn commendation_records(
     );
     if !whole_tree {
         sql.push_str(&format!(" AND m.unit_id IN (SELECT descendant_id FROM {closure} WHERE ancestor_id = ?)"));
-        binds.push(Bind::Text(root.to_string()));
+        binds.push(Param::Text(root.to_string()));
     }
     and_in(&mut sql, "c.status", f.statuses(), &mut binds);
-    and(&mut sql, "m.campaign_id = ?", f.campaign_id.clone().map(Bind::Text), &mut binds);
-    and(&mut sql, "c.issuer_unit_id = ?", f.issuer_unit_id.clone().map(Bind::Text), &mut binds);
-    and(&mut sql, "c.decision_year >= ?", f.year_from.map(Bind::Int), &mut binds);
-    and(&mut sql, "c.decision_year <= ?", f.year_to.map(Bind::Int), &mut binds);
+    and(&mut sql, "m.campaign_id = ?", f.campaign_id.clone().map(Param::Text), &mut binds);
+    and(&mut sql, "c.issuer_unit_id = ?", f.issuer_unit_id.clone().map(Param::Text), &mut binds);
+    and(&mut sql, "c.decision_year >= ?", f.year_from.map(Param::Int), &mut binds);
+    and(&mut sql, "c.decision_year <= ?", f.year_to.map(Param::Int), &mut binds);
     and_in(&mut sql, "c.form", &f.form, &mut binds);
     and_in(&mut sql, "c.issuer_level", &f.issuer_level, &mut binds);
     sql.push_str(" GROUP BY 3, 4");
@@ -463,7 +442,7 @@ pub fn active_children(conn: &mut DbConnection, root: &str) -> Result<Vec<String
         id: String,
     }
     let rows: Vec<Id> =
-        load(conn, "SELECT id FROM units WHERE parent_id = ? AND status = 'active'", &[Bind::Text(root.to_string())])?;
+        load(conn, "SELECT id FROM units WHERE parent_id = ? AND status = 'active'", &[Param::Text(root.to_string())])?;
     Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
@@ -486,16 +465,16 @@ pub struct TargetScope<'a> {
 /// `targets` the units counted (as the structure stood on `structure_on`), `below` each target
 /// unit with every unit under it that day (`anchor`, `id`), and, with predecessors, the units
 /// whose records passed into them.
-fn target_ctes(t: &TargetScope<'_>, binds: &mut Vec<Bind>) -> String {
+fn target_ctes(t: &TargetScope<'_>, binds: &mut Vec<Param>) -> String {
     let on = t.structure_on;
-    binds.push(Bind::Text(t.campaign.to_string()));
+    binds.push(Param::Text(t.campaign.to_string()));
     let mut sql = String::from(
         "WITH RECURSIVE ct(id) AS (SELECT id FROM campaigns WHERE id = ? \
            UNION ALL SELECT c.id FROM campaigns c JOIN ct ON c.parent_campaign_id = ct.id), \
          edges(parent, child) AS (SELECT p.parent_id, p.unit_id FROM unit_parents p \
            WHERE p.valid_from <= ? AND (p.valid_to IS NULL OR p.valid_to > ?)), ",
     );
-    binds.extend([Bind::Date(on), Bind::Date(on)]);
+    binds.extend([Param::Date(on), Param::Date(on)]);
     match t.level {
         Some(level) => {
             sql.push_str(
@@ -505,17 +484,17 @@ fn target_ctes(t: &TargetScope<'_>, binds: &mut Vec<Bind>) -> String {
                    AND u.level = ? AND (u.established_on IS NULL OR u.established_on <= ?) \
                    AND (u.closed_on IS NULL OR u.closed_on > ?)",
             );
-            binds.push(Bind::Text(t.launcher.to_string()));
-            binds.extend([Bind::Text(level.as_str().to_string()), Bind::Date(on), Bind::Date(on)]);
+            binds.push(Param::Text(t.launcher.to_string()));
+            binds.extend([Param::Text(level.as_str().to_string()), Param::Date(on), Param::Date(on)]);
             if let Some(kind) = t.kind {
                 sql.push_str(" AND u.kind = ?");
-                binds.push(Bind::Text(kind.to_string()));
+                binds.push(Param::Text(kind.to_string()));
             }
             sql.push_str("), ");
         }
         None => {
             sql.push_str("targets(id) AS (SELECT CAST(? AS TEXT)), ");
-            binds.push(Bind::Text(t.launcher.to_string()));
+            binds.push(Param::Text(t.launcher.to_string()));
         }
     }
     let care = if t.include_predecessors {
@@ -560,9 +539,9 @@ pub fn count_units_with_plan(conn: &mut DbConnection, t: &TargetScope<'_>) -> Re
            AND c.launched_at IS NOT NULL AND c.issued_on <= ? \
            AND (c.status IN ('active', 'closed') OR (c.status = 'cancelled' AND c.closed_at >= ?)))"
     );
-    binds.push(Bind::Text(t.campaign.to_string()));
-    binds.push(Bind::Date(t.records_until));
-    binds.push(Bind::Time(crate::db::start_of_day_in_vietnam(t.records_until + chrono::Duration::days(1))));
+    binds.push(Param::Text(t.campaign.to_string()));
+    binds.push(Param::Date(t.records_until));
+    binds.push(Param::Time(crate::db::start_of_day_in_vietnam(t.records_until + chrono::Duration::days(1))));
     Ok(load::<Number>(conn, &sql, &binds)?.first().map(|r| r.n).unwrap_or(0))
 }
 
@@ -584,8 +563,8 @@ pub fn count_models(
          WHERE m.campaign_id IN (SELECT id FROM ct) AND m.year BETWEEN ? AND ? AND m.registered_on <= ? \
            AND (m.status IN {REGISTERED} OR (m.status IN ('returned', 'withdrawn') AND m.deregistered_on > ?))"
     );
-    binds.extend([Bind::Int(years.0), Bind::Int(years.1)]);
-    binds.extend([Bind::Date(t.records_until), Bind::Date(t.records_until)]);
+    binds.extend([Param::Int(years.0), Param::Int(years.1)]);
+    binds.extend([Param::Date(t.records_until), Param::Date(t.records_until)]);
     Ok(load::<Number>(conn, &sql, &binds)?.first().map(|r| r.n).unwrap_or(0))
 }
 
