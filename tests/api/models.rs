@@ -513,9 +513,10 @@ async fn model_lists_filter_search_page_and_sync() {
 }
 
 /// A list keeps to its viewer's scope by one of five plans (the whole tree for the root, the
-/// scope index for a province, the subtree of a unit asked for, the owner index for a small scope,
-/// a probe per row for another scope of more than a thousand units): each must give exactly the
-/// models of the scope, page by page, and the scope index in every order the others give.
+/// scope index for a province or a commune, the subtree of a unit asked for, the owner index for a
+/// small scope, a probe per row for another scope of more than a thousand units): each must give
+/// exactly the models of the scope, page by page, and the scope index in every order the others
+/// give.
 #[actix_web::test]
 async fn every_scope_plan_lists_exactly_the_models_of_the_scope() {
     let app = TestApp::spawn().await;
@@ -583,7 +584,8 @@ async fn every_scope_plan_lists_exactly_the_models_of_the_scope() {
     assert_eq!(list(fx.token(&app, "D1", &["viewer"]), String::new()).await, of(&["C1"]), "D1: a probe per row");
     assert_eq!(list(fx.token(&app, "D2", &["viewer"]), String::new()).await, of(&["C3"]), "D2: the owner index");
     assert_eq!(list(fx.token(&app, "P2", &["viewer"]), String::new()).await, of(&["P2C1"]), "P2: its scope index");
-    assert_eq!(list(fx.token(&app, "C3", &["viewer"]), String::new()).await, of(&["C3"]), "C3: the owner index");
+    assert_eq!(list(fx.token(&app, "C3", &["viewer"]), String::new()).await, of(&["C3"]), "C3: its scope index");
+    assert_eq!(list(fx.token(&app, "C1", &["viewer"]), String::new()).await, of(&["C1"]), "C1: its scope index");
     let p1 = fx.id("P1").to_string();
     let by_ancestor = list(root.clone(), format!("&ancestor_id={p1}")).await;
     assert_eq!(by_ancestor, of(&["C1", "C3"]), "the root asking for P1's subtree");
@@ -593,14 +595,17 @@ async fn every_scope_plan_lists_exactly_the_models_of_the_scope() {
     app.patch(&format!("/api/v1/models/{edited}"), &editor, "\"1\"", &json!({"title": "C3 mô hình đổi tên"}))
         .await
         .expect(200);
-    let p1_viewer = fx.token(&app, "P1", &["viewer"]);
-    for sort in ["created_at", "-created_at", "updated_at", "-updated_at", "title", "-title"] {
-        for filter in ["", "&q=mo%20hinh%200", "&field=economy", "&updated_since=2020-01-01T00:00:00Z"] {
-            let query = format!("&sort={sort}{filter}");
-            let indexed = pages(p1_viewer.clone(), query.clone()).await;
-            let read = pages(root.clone(), format!("{query}&ancestor_id={p1}&include_predecessors=true")).await;
-            assert_eq!(indexed, read, "{query}");
-            assert!(!indexed.is_empty(), "{query}");
+    for scope in ["P1", "C1"] {
+        let viewer = fx.token(&app, scope, &["viewer"]);
+        let id = fx.id(scope).to_string();
+        for sort in ["created_at", "-created_at", "updated_at", "-updated_at", "title", "-title"] {
+            for filter in ["", "&q=mo%20hinh%200", "&field=economy", "&updated_since=2020-01-01T00:00:00Z"] {
+                let query = format!("&sort={sort}{filter}");
+                let indexed = pages(viewer.clone(), query.clone()).await;
+                let read = pages(root.clone(), format!("{query}&ancestor_id={id}&include_predecessors=true")).await;
+                assert_eq!(indexed, read, "{scope}: {query}");
+                assert!(!indexed.is_empty(), "{scope}: {query}");
+            }
         }
     }
     crate::reports::assert_counts_match_a_recount(&app);
