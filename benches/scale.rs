@@ -416,12 +416,15 @@ async fn run() {
     let one_id = format!("01900000-0000-7000-8000-{:012}", n / 2);
     let q = |s: &str| s.replace(' ', "%20");
 
-    // A province's page, as the service reads it: a range of its scope index, each model with its
-    // replication and attachment counts.
-    let in_hanoi = format!(
-        "SELECT m.*, {REPLICAS}, {ATTACHMENTS} FROM model_scopes s JOIN models m ON m.id = s.model_id \
-         WHERE s.scope_id = '{hanoi}'"
-    );
+    // A province's or a commune's page, as the service reads it: a range of its scope index, each
+    // model with its replication and attachment counts.
+    let in_scope = |scope: &str| {
+        format!(
+            "SELECT m.*, {REPLICAS}, {ATTACHMENTS} FROM model_scopes s JOIN models m ON m.id = s.model_id \
+             WHERE s.scope_id = '{scope}'"
+        )
+    };
+    let in_hanoi = in_scope(&hanoi);
     let insert = match backend {
         Backend::Sqlite => "lower(hex(randomblob(16)))",
         Backend::Postgres => "gen_random_uuid()::text",
@@ -447,7 +450,7 @@ async fn run() {
             format!("{in_hanoi} ORDER BY s.created_at, s.model_id LIMIT 51"),
         ),
         // Target 2: a province's list against the nation's for each sort key lists offer, and a
-        // commune's (its few hundred models read through the owner index and sorted).
+        // commune's.
         (
             "subtree list: Hà Nội's token, sort=-updated_at",
             province.clone(),
@@ -470,11 +473,7 @@ async fn run() {
             "/api/v1/models?limit=50".into(),
             vec![],
             None,
-            format!(
-                "SELECT m.*, {REPLICAS}, {ATTACHMENTS} FROM models m WHERE m.unit_id IN \
-                 (SELECT descendant_id FROM unit_lineage WHERE ancestor_id = '{commune_id}') \
-                 ORDER BY m.created_at, m.id LIMIT 51"
-            ),
+            format!("{} ORDER BY s.created_at, s.model_id LIMIT 51", in_scope(&commune_id)),
         ),
         (
             "the nation's list, sort=-updated_at",
