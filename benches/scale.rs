@@ -425,6 +425,7 @@ async fn run() {
         )
     };
     let in_hanoi = in_scope(&hanoi);
+    let nationwide = format!("SELECT m.*, {REPLICAS}, {ATTACHMENTS} FROM models m");
     let insert = match backend {
         Backend::Sqlite => "lower(hex(randomblob(16)))",
         Backend::Postgres => "gen_random_uuid()::text",
@@ -481,7 +482,7 @@ async fn run() {
             "/api/v1/models?limit=50&sort=-updated_at".into(),
             vec![],
             None,
-            format!("SELECT m.*, {REPLICAS}, {ATTACHMENTS} FROM models m ORDER BY m.updated_at DESC, m.id DESC LIMIT 51"),
+            format!("{nationwide} ORDER BY m.updated_at DESC, m.id DESC LIMIT 51"),
         ),
         (
             "the nation's list, sort=title",
@@ -489,7 +490,7 @@ async fn run() {
             "/api/v1/models?limit=50&sort=title".into(),
             vec![],
             None,
-            format!("SELECT m.*, {REPLICAS}, {ATTACHMENTS} FROM models m ORDER BY m.title, m.id LIMIT 51"),
+            format!("{nationwide} ORDER BY m.title, m.id LIMIT 51"),
         ),
         (
             "search: Hà Nội's token, q=camera",

@@ -200,10 +200,7 @@ fn and_one_of(backend: db::Backend, column: &str, values: &[&str], optional: boo
             }
         }
         db::Backend::Sqlite if values.is_empty() && optional => String::new(),
-        db::Backend::Sqlite => {
-            params.extend(values.iter().map(|v| Param::Text(v.to_string())));
-            format!(" AND {column} IN ({})", vec!["?"; values.len()].join(", "))
-        }
+        db::Backend::Sqlite => format!(" AND {column} IN ({})", list_of(values, params)),
     }
 }
 
